@@ -1,0 +1,1 @@
+"""Singer tap for Sage Intacct's XML Web Services gateway."""

@@ -1,0 +1,5 @@
+"""Allow `python -m target_mailchimp`."""
+
+from target_mailchimp.target import TargetMailchimp
+
+TargetMailchimp.cli()
