@@ -46,7 +46,7 @@ def test_key_without_a_usable_data_center_is_refused(key: str) -> None:
     with pytest.raises(MailchimpConfigError, match="data center") as info:
         MailchimpClient(key)
     assert "api_url" in str(info.value)
-    assert key.split("-")[0] not in str(info.value)
+    assert key.split("-", maxsplit=1)[0] not in str(info.value)
 
 
 @pytest.mark.parametrize("key", ["", "   ", "abc def-us6", "abc\tdef-us6", "abc\x00-us6"])
