@@ -1,0 +1,666 @@
+"""The gateway client: sessions, retries, control ids and the read functions streams use."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import re
+import secrets as _secrets
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from importlib import metadata
+from types import TracebackType
+
+import backoff
+import requests
+from lxml import etree
+
+from tap_intacct.gateway.config import GatewayConfig
+from tap_intacct.gateway.envelope import (
+    LoginCredentials,
+    SessionCredentials,
+    build_request,
+    derive_control_id,
+    get_api_session_function,
+    lookup_function,
+    query_function,
+    read_by_query_function,
+    read_more_function,
+    serialize,
+)
+from tap_intacct.gateway.errors import (
+    ErrorDetail,
+    GatewayConnectionError,
+    GatewayHTTPError,
+    GatewayTimeoutError,
+    IntacctError,
+    InvalidSessionError,
+    MalformedResponseError,
+    RateLimitError,
+)
+from tap_intacct.gateway.filters import Filter, Order
+from tap_intacct.gateway.response import (
+    FieldDef,
+    ObjectDefinition,
+    QueryPage,
+    Record,
+    Response,
+    Result,
+    parse_lookup,
+    parse_response,
+)
+from tap_intacct.gateway.session import DEFAULT_SESSION_CACHE, ApiSession, SessionCache, SessionKey
+
+__all__ = ["Clock", "IntacctGateway", "Sleep"]
+
+logger = logging.getLogger("tap_intacct.gateway")
+
+Clock = Callable[[], dt.datetime]
+Sleep = Callable[[float], None]
+
+#: Renew a session this long before the timeout the gateway announced.
+SESSION_TIMEOUT_MARGIN = dt.timedelta(minutes=2)
+_REDACTED = "[redacted]"
+_INVALID_SESSION_ID = re.compile(r"(invalid session)\s+\S+", re.IGNORECASE)
+_XML_CONTENT_TYPES = ("xml",)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("tap-intacct-xmlgw")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return (
+        f"tap-intacct-xmlgw/{version} (Singer tap for Sage Intacct) requests/{requests.__version__}"
+    )
+
+
+def _retry_after(headers: requests.structures.CaseInsensitiveDict[str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class IntacctGateway:
+    """Client of the Intacct XML gateway for one identity (sender, company, user, entity).
+
+    Args:
+        config: credentials and limits.
+        session: a ``requests.Session`` to use (pooled); the client makes its own otherwise.
+        clock: returns the current time as an aware datetime (tests move it by hand).
+        sleep: waits between retries (tests pass a no-op).
+        session_cache: where API sessions are kept; defaults to the process-wide cache.
+        run_id: scope of derived control ids (random per client unless given).
+        backoff_factor / backoff_max: exponential backoff of retries, in seconds, with full jitter.
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        session: requests.Session | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        session_cache: SessionCache | None = None,
+        run_id: str | None = None,
+        backoff_factor: float = 1.0,
+        backoff_max: float = 60.0,
+    ) -> None:
+        self._config = config
+        self._owns_http = session is None
+        self._http = session if session is not None else requests.Session()
+        if self._http.verify is False:
+            raise ValueError(
+                "TLS certificate verification must stay enabled for the Intacct gateway"
+            )
+        self._clock: Clock = clock or _utc_now
+        self._sleep: Sleep = sleep or time.sleep
+        self._cache = session_cache if session_cache is not None else DEFAULT_SESSION_CACHE
+        self._run_id = run_id if run_id is not None else _secrets.token_hex(8)
+        self._backoff_factor = backoff_factor
+        self._backoff_max = backoff_max
+        self._key = SessionKey(
+            sender_id=config.sender_id,
+            company_id=config.company_id,
+            user_id=config.user_id,
+            entity_id=config.entity_id,
+            api_url=config.api_url,
+        )
+        self._secrets: set[str] = {s for s in config.secrets if s}
+        self._headers = {
+            "Content-Type": "application/xml; charset=utf-8",
+            "Accept": "application/xml",
+            "User-Agent": _user_agent(),
+        }
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        c = self._config
+        return (
+            f"IntacctGateway(sender_id={c.sender_id!r}, company_id={c.company_id!r}, "
+            f"user_id={c.user_id!r}, entity_id={c.entity_id!r}, api_url={c.api_url!r})"
+        )
+
+    def __enter__(self) -> IntacctGateway:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connection pool if this client created it (the session stays cached)."""
+        if self._owns_http:
+            self._http.close()
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self._config
+
+    @property
+    def session_key(self) -> SessionKey:
+        return self._key
+
+    def _now(self) -> dt.datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the gateway clock must return an aware datetime")
+        return now
+
+    def _scrub(self, text: str) -> str:
+        if not text:
+            return text
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, _REDACTED)
+        return _INVALID_SESSION_ID.sub(rf"\1 {_REDACTED}", text)
+
+    # -- public API -----------------------------------------------------------------------------
+
+    def execute(
+        self, function: etree._Element, *, write: bool = False, control_id: str | None = None
+    ) -> Result:
+        """Send one function with the session; return its successful :class:`Result`.
+
+        ``write=True`` sends ``uniqueid=true``: a repeat of the same control id is refused by the
+        gateway and raised as :class:`~tap_intacct.gateway.errors.AlreadyAppliedError`.
+        ``control_id`` overrides the derived id (see :func:`derive_control_id`). Failures at any
+        level raise an :class:`~tap_intacct.gateway.errors.IntacctError`.
+        """
+        function = copy.deepcopy(function)
+        kind = str(function.tag)
+        control_id = control_id or derive_control_id(function, scope=self._run_id)
+        session = self._current_session()
+        request = build_request(
+            sender_id=self._config.sender_id,
+            sender_password=self._config.sender_password,
+            control_id=control_id,
+            credentials=SessionCredentials(session.session_id),
+            function=function,
+            function_control_id=control_id,
+            unique_id=write,
+        )
+        session_node = request.find("operation/authentication/sessionid")
+        assert session_node is not None
+        relogged = False
+        while True:
+            session_node.text = session.session_id
+            try:
+                _, result = self._send(
+                    session.endpoint,
+                    serialize(request),
+                    write=write,
+                    function=kind,
+                    control_id=control_id,
+                    session=session,
+                )
+            except InvalidSessionError:
+                self._cache.invalidate(self._key, session)
+                if relogged:
+                    logger.error(
+                        "Intacct refused a fresh session for %s (control id %s); giving up",
+                        kind,
+                        control_id,
+                    )
+                    raise
+                relogged = True
+                logger.info(
+                    "Intacct session for company %s is no longer valid; logging in again once "
+                    "and replaying %s (control id %s)",
+                    self._config.company_id,
+                    kind,
+                    control_id,
+                )
+                session = self._current_session()
+                continue
+            return result
+
+    def query(
+        self,
+        object_name: str,
+        fields: Sequence[str],
+        *,
+        filter: Filter | None = None,
+        order_by: Iterable[Order | str | tuple[str, str]] = (),
+        show_private: bool = False,
+        case_insensitive: bool = False,
+        page_size: int = 1000,
+        offset: int = 0,
+    ) -> QueryPage:
+        """One page of ``query`` (page_size 1..2000)."""
+        function = query_function(
+            object_name,
+            fields,
+            filter=filter,
+            order_by=order_by,
+            show_private=show_private,
+            case_insensitive=case_insensitive,
+            page_size=page_size,
+            offset=offset,
+        )
+        return QueryPage(self.execute(function), requested_offset=offset)
+
+    def iter_query(
+        self,
+        object_name: str,
+        fields: Sequence[str],
+        *,
+        filter: Filter | None = None,
+        order_by: Iterable[Order | str | tuple[str, str]] = (),
+        show_private: bool = False,
+        case_insensitive: bool = False,
+        page_size: int = 1000,
+        offset: int = 0,
+    ) -> Iterator[QueryPage]:
+        """Every page of a ``query``, following offsets until ``numremaining`` is 0."""
+        order_by = tuple(order_by)
+        while True:
+            page = self.query(
+                object_name,
+                fields,
+                filter=filter,
+                order_by=order_by,
+                show_private=show_private,
+                case_insensitive=case_insensitive,
+                page_size=page_size,
+                offset=offset,
+            )
+            yield page
+            if not page.has_more or page.count == 0:
+                return
+            offset = page.next_offset
+
+    def iter_records(
+        self,
+        object_name: str,
+        fields: Sequence[str],
+        *,
+        filter: Filter | None = None,
+        order_by: Iterable[Order | str | tuple[str, str]] = (),
+        show_private: bool = False,
+        case_insensitive: bool = False,
+        page_size: int = 1000,
+    ) -> Iterator[Record]:
+        """Every record of a ``query`` (all pages)."""
+        for page in self.iter_query(
+            object_name,
+            fields,
+            filter=filter,
+            order_by=order_by,
+            show_private=show_private,
+            case_insensitive=case_insensitive,
+            page_size=page_size,
+        ):
+            yield from page.records()
+
+    def read_by_query(
+        self,
+        object_name: str,
+        *,
+        query: str = "",
+        fields: Sequence[str] = ("*",),
+        page_size: int = 1000,
+    ) -> QueryPage:
+        """First page of the legacy ``readByQuery`` (page_size 1..1000); continue with read_more."""
+        function = read_by_query_function(
+            object_name, query=query, fields=fields, page_size=page_size
+        )
+        return QueryPage(self.execute(function))
+
+    def read_more(self, result_id: str) -> QueryPage:
+        """Next page of a ``readByQuery`` by its resultId."""
+        return QueryPage(self.execute(read_more_function(result_id)))
+
+    def iter_read_by_query(
+        self,
+        object_name: str,
+        *,
+        query: str = "",
+        fields: Sequence[str] = ("*",),
+        page_size: int = 1000,
+    ) -> Iterator[QueryPage]:
+        """Every page of a ``readByQuery``, following ``readMore`` until none remain."""
+        page = self.read_by_query(object_name, query=query, fields=fields, page_size=page_size)
+        yield page
+        while page.has_more and page.count > 0:
+            if not page.result_id:
+                raise MalformedResponseError(
+                    f"readByQuery of {object_name} reports {page.num_remaining} more records but "
+                    "no resultId to read them",
+                    retryable=False,
+                )
+            page = self.read_more(page.result_id)
+            yield page
+
+    def describe(self, object_name: str) -> ObjectDefinition:
+        """``lookup``: the object's fields and relationships."""
+        return parse_lookup(self.execute(lookup_function(object_name)))
+
+    def lookup(self, object_name: str) -> list[FieldDef]:
+        """``lookup``: the object's field definitions (ID, LABEL, DATATYPE, ...)."""
+        return list(self.describe(object_name).fields)
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def _current_session(self) -> ApiSession:
+        refresh_after = dt.timedelta(minutes=self._config.session_refresh_minutes)
+        with self._cache.lock:
+            session = self._cache.get(self._key)
+            if session is not None:
+                now = self._now()
+                if not session.needs_renewal(
+                    now, refresh_after=refresh_after, margin=SESSION_TIMEOUT_MARGIN
+                ):
+                    self._secrets.add(session.session_id)
+                    return session
+                logger.info(
+                    "Renewing the Intacct session for company %s (opened %s, gateway timeout %s)",
+                    self._config.company_id,
+                    session.created_at.isoformat(),
+                    session.timeout.isoformat() if session.timeout else "not announced",
+                )
+                self._cache.invalidate(self._key, session)
+            session = self._login()
+            self._cache.put(self._key, session)
+            return session
+
+    def _login(self) -> ApiSession:
+        config = self._config
+        started = self._now()
+        function = get_api_session_function(config.entity_id)
+        control_id = derive_control_id(function, scope=self._run_id)
+        request = build_request(
+            sender_id=config.sender_id,
+            sender_password=config.sender_password,
+            control_id=control_id,
+            credentials=LoginCredentials(
+                user_id=config.user_id,
+                company_id=config.company_id,
+                password=config.user_password,
+                location_id=config.entity_id,
+            ),
+            function=function,
+            function_control_id=control_id,
+            unique_id=False,
+        )
+        response, result = self._send(
+            config.api_url,
+            serialize(request),
+            write=False,
+            function="getAPISession",
+            control_id=control_id,
+            session=None,
+        )
+        api = result.data.find("api") if result.data is not None else None
+        session_id = (api.findtext("sessionid") or "").strip() if api is not None else ""
+        if not session_id:
+            raise MalformedResponseError(
+                "getAPISession answered without a session id", retryable=False
+            )
+        self._secrets.add(session_id)
+        endpoint = (api.findtext("endpoint") or "").strip() if api is not None else ""
+        if not endpoint.startswith(("https://", "http://")):
+            logger.warning(
+                "Intacct getAPISession returned no usable endpoint; keeping %s", config.api_url
+            )
+            endpoint = config.api_url
+        location_id = (api.findtext("locationid") or "").strip() if api is not None else ""
+        timeout = response.authentication.session_timeout if response.authentication else None
+        session = ApiSession(
+            session_id=session_id,
+            endpoint=endpoint,
+            location_id=location_id,
+            created_at=started,
+            timeout=timeout,
+        )
+        if timeout is not None and timeout - SESSION_TIMEOUT_MARGIN <= self._now():
+            logger.warning(
+                "The new Intacct session already times out at %s; check the clock of this machine",
+                timeout.isoformat(),
+            )
+        logger.info(
+            "Opened an Intacct API session for company %s, user %s%s; endpoint %s",
+            config.company_id,
+            config.user_id,
+            f", entity {config.entity_id}" if config.entity_id else "",
+            endpoint,
+        )
+        return session
+
+    # -- one request, with retries --------------------------------------------------------------
+
+    def _send(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        write: bool,
+        function: str,
+        control_id: str,
+        session: ApiSession | None,
+    ) -> tuple[Response, Result]:
+        waits = backoff.expo(base=2, factor=self._backoff_factor, max_value=self._backoff_max)
+        next(waits)  # the generator first yields 0 (no wait before the first attempt)
+        max_retries = self._config.max_retries
+        attempt = 0
+        while True:
+            attempt += 1
+            logger.debug(
+                "Intacct %s: attempt %d, control id %s, uniqueid=%s",
+                function,
+                attempt,
+                control_id,
+                "true" if write else "false",
+            )
+            try:
+                return self._attempt(
+                    url,
+                    body,
+                    write=write,
+                    function=function,
+                    control_id=control_id,
+                    session=session,
+                )
+            except IntacctError as exc:
+                if exc.function is None:
+                    exc.function = function
+                if exc.control_id is None:
+                    exc.control_id = control_id
+                exc.scrub(self._scrub)
+                if not exc.retryable:
+                    raise
+                if attempt > max_retries:
+                    exc.gave_up_after(attempt)
+                    logger.error(
+                        "Intacct %s (control id %s): %s; giving up after %d attempts",
+                        function,
+                        control_id,
+                        exc.reason,
+                        attempt,
+                    )
+                    raise
+                wait = backoff.full_jitter(next(waits))
+                retry_after = exc.retry_after
+                if retry_after is not None:
+                    wait = max(wait, min(retry_after, self._backoff_max))
+                logger.warning(
+                    "Intacct %s (control id %s): %s; retry %d of %d in %.1f s",
+                    function,
+                    control_id,
+                    exc.reason,
+                    attempt,
+                    max_retries,
+                    wait,
+                )
+                logger.debug(
+                    "Intacct %s: resending with the same control ids (request and function %s)",
+                    function,
+                    control_id,
+                )
+                self._sleep(wait)
+
+    def _attempt(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        write: bool,
+        function: str,
+        control_id: str,
+        session: ApiSession | None,
+    ) -> tuple[Response, Result]:
+        timeout = self._config.request_timeout
+        try:
+            http = self._http.post(
+                url, data=body, headers=self._headers, timeout=timeout, allow_redirects=False
+            )
+        except requests.ConnectTimeout:
+            raise GatewayConnectionError(f"could not connect within {timeout:g} s") from None
+        except requests.Timeout:
+            if write:
+                raise GatewayTimeoutError(
+                    f"no answer within {timeout:g} s",
+                    retryable=False,
+                    hint=(
+                        "The write may still complete on Intacct's side, so it is not resent "
+                        "now. Run again: the same control id goes out with uniqueid=true and a "
+                        "repeat is refused as already applied"
+                    ),
+                ) from None
+            raise GatewayTimeoutError(f"no answer within {timeout:g} s") from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            raise GatewayConnectionError(
+                f"invalid gateway URL ({type(exc).__name__})",
+                retryable=False,
+                hint="Check api_url",
+            ) from None
+        except requests.ConnectionError as exc:
+            raise GatewayConnectionError(_connection_reason(exc)) from None
+        except requests.RequestException as exc:
+            raise MalformedResponseError(f"the answer broke off ({type(exc).__name__})") from None
+
+        status = http.status_code
+        content = http.content
+        if status != 200:
+            raise self._http_error(http, content, write=write)
+        content_type = http.headers.get("Content-Type", "").lower()
+        if "html" in content_type:
+            raise MalformedResponseError(
+                f"HTTP 200 carried an HTML page ({content_type}) instead of gateway XML"
+            )
+        response = parse_response(content)
+        error = response.error(used_session=session is not None)
+        if error is not None:
+            raise error
+        result = response.result(control_id)
+        if result is None:
+            raise MalformedResponseError(
+                f"the answer has no result for function control id {control_id}",
+                retryable=False,
+                hint="The gateway answered another request; if this repeats, report it",
+            )
+        function_error = result.error()
+        if function_error is not None:
+            raise function_error
+        if session is not None and response.authentication is not None:
+            timeout_at = response.authentication.session_timeout
+            if timeout_at is not None:
+                session.timeout = timeout_at
+        return response, result
+
+    def _http_error(self, http: requests.Response, content: bytes, *, write: bool) -> IntacctError:
+        status = http.status_code
+        parsed: Response | None = None
+        if content.lstrip()[:1] == b"<":
+            try:
+                parsed = parse_response(content)
+            except MalformedResponseError:
+                parsed = None
+        errors: tuple[ErrorDetail, ...] = ()
+        if parsed is not None:
+            errors = parsed.errors or parsed.operation_errors
+        if status == 429 or (parsed is not None and "GW-0010" in {e.errorno for e in errors}):
+            exc: IntacctError = RateLimitError(
+                "too many requests", errors=errors, http_status=status
+            )
+            exc.retry_after = _retry_after(http.headers)
+            return exc
+        if status == 524:
+            if write:
+                return GatewayHTTPError(
+                    "the CDN timed out (524) while Intacct may still be processing",
+                    errors=errors,
+                    http_status=status,
+                    retryable=False,
+                    hint=(
+                        "The write may still complete, so it is not resent. Run again: the same "
+                        "control id goes out with uniqueid=true and a repeat is refused as already "
+                        "applied"
+                    ),
+                )
+            return GatewayHTTPError("the CDN timed out (524)", errors=errors, http_status=status)
+        if status >= 500:
+            return GatewayHTTPError("server error", errors=errors, http_status=status)
+        if parsed is not None:
+            error = parsed.error(http_status=status)
+            if error is not None:
+                error.http_status = status
+                error.args = (str(error),)
+                return error
+        if 300 <= status < 400:
+            return GatewayHTTPError(
+                f"redirected to {http.headers.get('Location', '?')}",
+                http_status=status,
+                retryable=False,
+                hint="Set api_url to the gateway URL itself (redirects are not followed)",
+            )
+        return GatewayHTTPError(
+            "unexpected answer",
+            errors=errors,
+            http_status=status,
+            retryable=False,
+            hint="Check api_url and the sender credentials",
+        )
+
+
+def _connection_reason(exc: requests.ConnectionError) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "reset" in text or "aborted" in text or "remote end closed" in text:
+        return "connection reset"
+    return f"connection failed ({type(exc).__name__})"
