@@ -1,0 +1,460 @@
+"""Object definitions of the sandbox company: fields, data types, labels, valid values.
+
+These drive everything that is per-field in the sandbox: the `lookup` answer, how a stored
+value is written on the wire, how a filter value is parsed before it is compared, which
+fields `create` accepts, and which fields `readByQuery` returns for `fields=*`.
+
+Field names and formats follow intacct-xml-gateway.md section 6 (upper-case IDs, dotted
+contact paths, `MM/DD/YYYY` dates, `MM/DD/YYYY HH:MM:SS` timestamps, decimal strings,
+`true`/`false`). Custom fields carry `custom=True` (shown as `<ISCUSTOM>true</ISCUSTOM>` by
+`lookup`); they have plain upper-case IDs like the real product.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+TEXT = "TEXT"
+INTEGER = "INTEGER"
+DECIMAL = "DECIMAL"
+BOOLEAN = "BOOLEAN"
+DATE = "DATE"
+TIMESTAMP = "TIMESTAMP"
+ENUM = "ENUM"
+
+DATE_FORMAT = "%m/%d/%Y"
+TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
+
+BILL_STATES = (
+    "Analyzing",
+    "Draft",
+    "Submitted",
+    "Partially approved",
+    "Declined",
+    "Posted",
+    "Selected",
+    "Partially Paid",
+    "Paid",
+    "Reversed",
+    "Reversal",
+    "No value",
+)
+PAYMENT_STATES = (
+    "Draft",
+    "Submitted",
+    "Unapproved",
+    "Partially approved",
+    "Approved",
+    "Delivered",
+    "Complete",
+    "Voided",
+)
+PAYMENT_METHODS = ("Printed Check", "Cash", "EFT", "Charge Card", "ACH", "Credit Card")
+STATUSES = ("active", "inactive")
+
+
+class ValueFormatError(ValueError):
+    """A wire value that does not parse as the field's data type."""
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of an object, as `lookup` describes it."""
+
+    id: str
+    label: str
+    datatype: str
+    description: str = ""
+    required: bool = False
+    readonly: bool = False
+    valid_values: tuple[str, ...] = ()
+    custom: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    """An integration object (CUSTOMER, VENDOR, APBILL, ...) and its fields, in wire order."""
+
+    name: str
+    label: str
+    fields: tuple[FieldDef, ...]
+    key: str = "RECORDNO"
+    # Text fields whose uniqueness `create` enforces (e.g. CUSTOMERID).
+    unique: tuple[str, ...] = ()
+    by_id: dict[str, FieldDef] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {f.id: f for f in self.fields})
+
+    @property
+    def field_ids(self) -> tuple[str, ...]:
+        return tuple(f.id for f in self.fields)
+
+    @property
+    def standard_field_ids(self) -> tuple[str, ...]:
+        return tuple(f.id for f in self.fields if not f.custom)
+
+    @property
+    def custom_field_ids(self) -> tuple[str, ...]:
+        return tuple(f.id for f in self.fields if f.custom)
+
+    def resolve(self, name: str) -> FieldDef | None:
+        """The field called `name` (field names are case-insensitive on the gateway)."""
+        return self.by_id.get(name.strip().upper())
+
+
+# ---------------------------------------------------------------------------------------------
+# Value formatting (stored Python value -> wire text) and parsing (wire text -> Python value).
+# Stored values are typed: int, Decimal, bool, datetime.date, naive datetime.datetime, str,
+# or None for null (Intacct's Oracle back end stores '' as NULL; both go out as an empty element).
+
+
+def format_value(datatype: str, value: Any) -> str:
+    """Wire text of a stored value ('' for None)."""
+    if value is None:
+        return ""
+    if datatype in (TEXT, ENUM):
+        return str(value)
+    if datatype == INTEGER:
+        return str(int(value))
+    if datatype == DECIMAL:
+        return _format_decimal(value)
+    if datatype == BOOLEAN:
+        return "true" if value else "false"
+    if datatype == DATE:
+        return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
+    if datatype == TIMESTAMP:
+        return (
+            f"{value.month:02d}/{value.day:02d}/{value.year:04d} "
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+        )
+    raise ValueError(f"unknown datatype {datatype}")
+
+
+def _format_decimal(value: Any) -> str:
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    # Plain notation, never an exponent: Decimal('1E+3') must go out as 1000.
+    return format(value, "f")
+
+
+def parse_date_or_timestamp(text: str) -> dt.datetime:
+    """Parse `MM/DD/YYYY` or `MM/DD/YYYY HH:MM:SS` into a naive datetime."""
+    text = text.strip()
+    for fmt in (TIMESTAMP_FORMAT, DATE_FORMAT):
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ValueFormatError(f"'{text}' is not a date in MM/DD/YYYY or MM/DD/YYYY HH:MM:SS format")
+
+
+def parse_value(datatype: str, text: str | None) -> Any:
+    """Typed value of a wire string for storage (create/update, typed overrides)."""
+    if text is None or text == "":
+        return None
+    if datatype in (TEXT, ENUM):
+        return text
+    if datatype == INTEGER:
+        try:
+            return int(text.strip())
+        except ValueError as exc:
+            raise ValueFormatError(f"'{text}' is not an integer") from exc
+    if datatype == DECIMAL:
+        try:
+            return Decimal(text.strip())
+        except InvalidOperation as exc:
+            raise ValueFormatError(f"'{text}' is not a decimal number") from exc
+    if datatype == BOOLEAN:
+        low = text.strip().lower()
+        if low in ("true", "1"):
+            return True
+        if low in ("false", "0"):
+            return False
+        raise ValueFormatError(f"'{text}' is not true or false")
+    if datatype == DATE:
+        return parse_date_or_timestamp(text).date()
+    if datatype == TIMESTAMP:
+        return parse_date_or_timestamp(text)
+    raise ValueError(f"unknown datatype {datatype}")
+
+
+def coerce_value(datatype: str, value: Any) -> Any:
+    """Accept either a typed Python value or a wire string, return the stored typed value."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if datatype in (TEXT, ENUM):
+            return value if value != "" else None
+        return parse_value(datatype, value)
+    if datatype == DECIMAL:
+        if isinstance(value, float):
+            raise TypeError("pass money as Decimal or str, not float")
+        return Decimal(value)
+    if datatype == INTEGER:
+        return int(value)
+    if datatype == BOOLEAN:
+        return bool(value)
+    if datatype == DATE:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+    if datatype == TIMESTAMP:
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=None, microsecond=0)
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day)
+    if datatype in (TEXT, ENUM):
+        return str(value)
+    raise TypeError(f"cannot store {value!r} as {datatype}")
+
+
+def comparable(datatype: str) -> Callable[[Any], Any]:
+    """Key function turning a stored value into what filters and orderby compare."""
+    if datatype == DATE:
+        return lambda v: dt.datetime(v.year, v.month, v.day)
+    return lambda v: v
+
+
+def parse_filter_value(datatype: str, text: str) -> Any:
+    """Typed value of a filter operand: dates and timestamps become datetimes."""
+    if datatype in (DATE, TIMESTAMP):
+        return parse_date_or_timestamp(text)
+    if datatype in (TEXT, ENUM):
+        return text
+    value = parse_value(datatype, text)
+    if value is None:
+        raise ValueFormatError(f"empty value for a {datatype} field")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# The objects.
+
+
+def _f(
+    id_: str,
+    label: str,
+    datatype: str = TEXT,
+    *,
+    description: str = "",
+    required: bool = False,
+    readonly: bool = False,
+    valid: tuple[str, ...] = (),
+    custom: bool = False,
+) -> FieldDef:
+    return FieldDef(
+        id=id_,
+        label=label,
+        datatype=datatype,
+        description=description or label,
+        required=required,
+        readonly=readonly,
+        valid_values=valid,
+        custom=custom,
+    )
+
+
+def _contact(prefix: str) -> tuple[FieldDef, ...]:
+    p = prefix
+    return (
+        _f(f"{p}.CONTACTNAME", "Contact name", description="Name of the primary contact"),
+        _f(f"{p}.COMPANYNAME", "Company name"),
+        _f(f"{p}.FIRSTNAME", "First name"),
+        _f(f"{p}.LASTNAME", "Last name"),
+        _f(f"{p}.PRINTAS", "Print as"),
+        _f(f"{p}.EMAIL1", "Primary email address"),
+        _f(f"{p}.EMAIL2", "Secondary email address"),
+        _f(f"{p}.PHONE1", "Primary phone"),
+        _f(f"{p}.PHONE2", "Secondary phone"),
+        _f(f"{p}.MAILADDRESS.ADDRESS1", "Address line 1"),
+        _f(f"{p}.MAILADDRESS.ADDRESS2", "Address line 2"),
+        _f(f"{p}.MAILADDRESS.CITY", "City"),
+        _f(f"{p}.MAILADDRESS.STATE", "State/Province"),
+        _f(f"{p}.MAILADDRESS.ZIP", "Zip/Postal code"),
+        _f(f"{p}.MAILADDRESS.COUNTRY", "Country"),
+        _f(f"{p}.MAILADDRESS.COUNTRYCODE", "Country code"),
+    )
+
+
+def _audit(created_type: str = TIMESTAMP, *, with_created: bool = True) -> tuple[FieldDef, ...]:
+    created = (
+        (_f("WHENCREATED", "When created", created_type, readonly=True),) if with_created else ()
+    )
+    return (
+        *created,
+        _f("WHENMODIFIED", "When modified", TIMESTAMP, readonly=True),
+        _f("CREATEDBY", "Created by", INTEGER, readonly=True),
+        _f("MODIFIEDBY", "Modified by", INTEGER, readonly=True),
+        _f("MEGAENTITYKEY", "Created at - Entity key", INTEGER, readonly=True),
+        _f("MEGAENTITYID", "Created at - Entity ID", readonly=True),
+        _f("MEGAENTITYNAME", "Created at - Entity name", readonly=True),
+    )
+
+
+_STATUS = _f("STATUS", "Status", ENUM, valid=STATUSES)
+
+CUSTOMER = ObjectDef(
+    name="CUSTOMER",
+    label="Customer",
+    unique=("CUSTOMERID",),
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("CUSTOMERID", "Customer ID", required=True),
+        _f("NAME", "Customer name", required=True),
+        _STATUS,
+        _f("CUSTTYPE", "Customer type"),
+        _f("TERMNAME", "Term"),
+        _f("ONHOLD", "On hold", BOOLEAN),
+        _f("CURRENCY", "Default currency"),
+        _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
+        *_contact("DISPLAYCONTACT"),
+        *_audit(),
+        _f(
+            "REGION",
+            "Sales region",
+            ENUM,
+            valid=("North America", "EMEA", "APAC", "LATAM"),
+            custom=True,
+        ),
+        _f("MARKETING_OPT_IN", "Marketing opt-in", BOOLEAN, custom=True),
+        _f("CUSTOMER_SINCE", "Customer since", DATE, custom=True),
+    ),
+)
+
+VENDOR = ObjectDef(
+    name="VENDOR",
+    label="Vendor",
+    unique=("VENDORID",),
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("VENDORID", "Vendor ID", required=True),
+        _f("NAME", "Vendor name", required=True),
+        _STATUS,
+        _f("VENDTYPE", "Vendor type"),
+        _f("TERMNAME", "Term"),
+        _f("ONHOLD", "On hold", BOOLEAN),
+        _f("CURRENCY", "Default currency"),
+        _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
+        *_contact("DISPLAYCONTACT"),
+        *_audit(),
+        _f(
+            "VENDOR_TIER",
+            "Vendor tier",
+            ENUM,
+            valid=("Preferred", "Standard", "Probation"),
+            custom=True,
+        ),
+        _f("ONBOARDED_ON", "Onboarded on", DATE, custom=True),
+    ),
+)
+
+APBILL = ObjectDef(
+    name="APBILL",
+    label="AP Bill",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("RECORDID", "Bill number"),
+        _f("STATE", "State", ENUM, readonly=True, valid=BILL_STATES),
+        _f("VENDORID", "Vendor ID", required=True),
+        _f("VENDORNAME", "Vendor name", readonly=True),
+        _f("DESCRIPTION", "Description"),
+        _f("WHENCREATED", "Date", DATE, required=True, description="Bill date"),
+        _f("WHENPOSTED", "GL posting date", DATE),
+        _f("WHENDUE", "Due date", DATE),
+        _f("WHENPAID", "Date fully paid", DATE, readonly=True),
+        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
+        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
+        _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
+        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
+        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
+        _f("TRX_TOTALDUE", "Transaction total due", DECIMAL, readonly=True),
+        _f("CURRENCY", "Transaction currency"),
+        _f("BASECURR", "Base currency", readonly=True),
+        *_audit(with_created=False),
+    ),
+)
+
+APBILLITEM = ObjectDef(
+    name="APBILLITEM",
+    label="AP Bill Detail",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("RECORDKEY", "Bill record number", INTEGER, readonly=True),
+        _f("LINE_NO", "Line number", INTEGER, readonly=True),
+        _f("ACCOUNTNO", "Expense account", required=True),
+        _f("ACCOUNTTITLE", "Expense account title", readonly=True),
+        _f("AMOUNT", "Base amount", DECIMAL, readonly=True),
+        _f("TRX_AMOUNT", "Transaction amount", DECIMAL, required=True),
+        _f("DEPARTMENTID", "Department"),
+        _f("LOCATIONID", "Location"),
+        _f("CLASSID", "Class"),
+        _f("PROJECTID", "Project"),
+        _f("ENTRYDESCRIPTION", "Memo"),
+        _f("CURRENCY", "Transaction currency", readonly=True),
+        _f("BASECURR", "Base currency", readonly=True),
+        *_audit(DATE),
+    ),
+)
+
+APPYMT = ObjectDef(
+    name="APPYMT",
+    label="AP Payment",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("RECORDID", "Payment number"),
+        _f("STATE", "State", ENUM, readonly=True, valid=PAYMENT_STATES),
+        _f("VENDORID", "Vendor ID", required=True),
+        _f("VENDORNAME", "Vendor name", readonly=True),
+        _f("FINANCIALENTITY", "Bank account or card"),
+        _f("PAYMENTMETHOD", "Payment method", ENUM, required=True, valid=PAYMENT_METHODS),
+        _f("PAYMENTDATE", "Payment date", DATE, required=True),
+        _f("WHENPAID", "Date paid", DATE, readonly=True),
+        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
+        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
+        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
+        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
+        _f("CURRENCY", "Transaction currency"),
+        _f("BASECURR", "Base currency", readonly=True),
+        _f("DOCNUMBER", "Document number", description="Check or reference number"),
+        _f("DESCRIPTION", "Description"),
+        *_audit(DATE),
+    ),
+)
+
+APPYMTDETAIL = ObjectDef(
+    name="APPYMTDETAIL",
+    label="AP Payment Detail",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("PAYMENTKEY", "Payment record number", INTEGER, readonly=True),
+        _f("RECORDKEY", "Bill record number", INTEGER, required=True),
+        _f("ENTRYKEY", "Bill line record number", INTEGER),
+        _f("PAYMENTAMOUNT", "Base payment amount", DECIMAL, readonly=True),
+        _f("TRX_PAYMENTAMOUNT", "Transaction payment amount", DECIMAL, required=True),
+        _f("CURRENCY", "Transaction currency", readonly=True),
+        *_audit(DATE),
+    ),
+)
+
+OBJECTS: dict[str, ObjectDef] = {
+    o.name: o for o in (CUSTOMER, VENDOR, APBILL, APBILLITEM, APPYMT, APPYMTDETAIL)
+}
+
+# Relationships shown by `lookup` (data/Type/Relationships/Relationship).
+RELATIONSHIPS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    # (OBJECTPATH, OBJECTNAME, RELATIONSHIPTYPE, RELATEDBY)
+    "APBILL": (("VENDOR", "vendor", "MANY2ONE", "VENDORID"),),
+    "APBILLITEM": (("APBILL", "apbill", "MANY2ONE", "RECORDKEY"),),
+    "APPYMT": (("VENDOR", "vendor", "MANY2ONE", "VENDORID"),),
+    "APPYMTDETAIL": (
+        ("APPYMT", "appymt", "MANY2ONE", "PAYMENTKEY"),
+        ("APBILL", "apbill", "MANY2ONE", "RECORDKEY"),
+        ("APBILLITEM", "apbillitem", "MANY2ONE", "ENTRYKEY"),
+    ),
+}
