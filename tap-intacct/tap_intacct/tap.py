@@ -1,22 +1,44 @@
-"""The tap: configuration and stream registry."""
+"""The tap: configuration, the shared gateway client, and the streams in their order."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+
+from tap_intacct.custom_fields import add_custom_fields, extra_properties
+from tap_intacct.gateway.client import IntacctGateway
+from tap_intacct.gateway.config import GatewayConfig
+from tap_intacct.records import resolve_timezone
+from tap_intacct.streams import STREAM_TYPES, IntacctStream
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 DEFAULT_API_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
+STREAM_ORDER = tuple(t.stream_name for t in STREAM_TYPES)
+
+
+def bundled_schema(stream_name: str) -> dict[str, Any]:
+    """The JSON schema shipped with the tap for ``stream_name``."""
+    text = resources.files("tap_intacct").joinpath("schemas", f"{stream_name}.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class TapIntacct(Tap):
     """Reads customers, vendors, AP bills and AP payments from Sage Intacct."""
 
     name = "tap-intacct"
+    package_name = "tap-intacct-xmlgw"
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -94,8 +116,115 @@ class TapIntacct(Tap):
             title="Max retries",
             description="Retries of a request after a transient fault, with exponential backoff.",
         ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description=(
+                "Read records modified at or after this instant (ISO 8601; UTC when it has no "
+                "offset) on the first run. Empty: all history. Later runs start from the bookmark "
+                "unless this is later."
+            ),
+        ),
+        th.Property(
+            "lookback_minutes",
+            th.IntegerType(minimum=0),
+            default=10,
+            title="Lookback (minutes)",
+            description=(
+                "Re-read this many minutes before the end of the previous run's window, because "
+                "Intacct is eventually consistent: a row can become visible after a run read "
+                "past its WHENMODIFIED. A resumed (interrupted) run does not re-read. 0 disables."
+            ),
+        ),
+        th.Property(
+            "timezone",
+            th.StringType,
+            default="UTC",
+            title="Company timezone",
+            description=(
+                "IANA timezone (e.g. America/Los_Angeles) that WHENMODIFIED and other Intacct "
+                "timestamps are read in; records carry them in UTC."
+            ),
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=2000),
+            default=1000,
+            title="Page size",
+            description="Records per query page (1 to 2000).",
+        ),
+        th.Property(
+            "include_custom_fields",
+            th.BooleanType,
+            default=False,
+            title="Include custom fields",
+            description=(
+                "Add the company's custom fields (found with lookup) to the schemas. Discovery "
+                "then logs in; without it, discovery works offline from the bundled schemas."
+            ),
+        ),
     ).to_dict()
 
+    #: Extra keyword arguments for the gateway client (tests pass a no-op sleep).
+    gateway_options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._gateway: IntacctGateway | None = None
+        self._run_started_at: dt.datetime | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def gateway(self) -> IntacctGateway:
+        """The one gateway client of this run, shared by every stream (built on first use)."""
+        if self._gateway is None:
+            self._gateway = IntacctGateway(
+                GatewayConfig.from_mapping(self.config), **self.gateway_options
+            )
+        return self._gateway
+
+    def clock(self) -> dt.datetime:
+        """Now, as an aware datetime: the source of the run's upper bound (tests replace it)."""
+        return _utc_now()
+
+    @property
+    def run_started_at(self) -> dt.datetime:
+        """When the run started (first asked): every stream reads up to this instant."""
+        if self._run_started_at is None:
+            self._run_started_at = self.clock()
+        return self._run_started_at
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The streams in emission order: customers, vendors, ap_bills, ap_payments."""
+        streams = super().streams
+        if list(streams) != [n for n in STREAM_ORDER if n in streams]:
+            order = {name: i for i, name in enumerate(STREAM_ORDER)}
+            ordered = dict(sorted(streams.items(), key=lambda kv: order.get(kv[0], len(order))))
+            streams.clear()
+            streams.update(ordered)
+        return streams
+
     def discover_streams(self) -> list[Stream]:
-        """Return the tap's streams (they arrive with issue 3)."""
-        return []
+        """The four streams, from the bundled schemas (plus custom fields when asked)."""
+        resolve_timezone(self.config.get("timezone"))  # fail early on a bad name
+        streams: list[Stream] = []
+        for stream_type in STREAM_TYPES:
+            schema = bundled_schema(stream_type.stream_name)
+            if self.config.get("include_custom_fields"):
+                schema = self._with_custom_fields(stream_type, schema)
+            streams.append(stream_type(self, schema))
+        return streams
+
+    def _with_custom_fields(
+        self, stream_type: type[IntacctStream], schema: dict[str, Any]
+    ) -> dict[str, Any]:
+        catalog = self.input_catalog
+        entry = catalog.get_stream(stream_type.stream_name) if catalog is not None else None
+        if entry is not None:
+            # A sync with a catalog: its schema already holds the custom fields, no login.
+            extra = extra_properties(entry.schema.to_dict(), schema)
+            merged = dict(schema)
+            merged["properties"] = {**schema["properties"], **extra}
+            return merged
+        return add_custom_fields(schema, self.gateway.lookup(stream_type.intacct_object))

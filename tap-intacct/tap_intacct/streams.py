@@ -1,0 +1,371 @@
+"""The tap's streams: customers, vendors, AP bills (with lines) and AP payments (with details).
+
+Every stream reads one Intacct object with ``query``, in keyset pages ordered by
+``WHENMODIFIED, RECORDNO`` under the run's upper bound (see :mod:`tap_intacct.keyset`), and
+turns each flat row into a nested, typed record with a converter compiled once per run (see
+:mod:`tap_intacct.records`). Bills and payments attach their child rows in bulk: one ``in``
+query per chunk of parent keys per page of parents, never one request per parent.
+
+State is emitted after every page; the bookmark is the SDK's (sorted stream, on WHENMODIFIED)
+plus the RECORDNO tie-breaker and the run's upper bound (keys named in
+:mod:`tap_intacct.keyset`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+
+from tap_intacct import keyset
+from tap_intacct.gateway.filters import Filter, Order
+from tap_intacct.records import (
+    RecordConversionError,
+    compile_converter,
+    dotted,
+    format_utc,
+    leaf_fields,
+    parse_company_timestamp,
+    resolve_timezone,
+)
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers import types
+
+    from tap_intacct.gateway.client import IntacctGateway
+    from tap_intacct.gateway.response import Record as Row
+    from tap_intacct.tap import TapIntacct
+
+#: Parent keys per ``in`` filter of a child query (the schema allows up to 1000 values).
+CHILD_KEYS_PER_QUERY = 500
+#: Page size of child queries (the gateway's maximum).
+CHILD_PAGE_SIZE = 2000
+#: Fields asked of Intacct whatever the catalog selects.
+ALWAYS_REQUESTED = (keyset.KEY, keyset.REPLICATION_KEY, "MEGAENTITYID")
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """Child rows attached to each parent record as an array property."""
+
+    prop: str  # the array property of the parent (``lines``)
+    intacct_object: str  # APBILLITEM
+    parent_key: str  # the child's field holding the parent's RECORDNO (RECORDKEY)
+    sort_key: str | None = None  # order within a parent, after RECORDNO
+
+
+class IntacctStream(Stream):
+    """One Intacct object read incrementally with keyset pagination."""
+
+    intacct_object: ClassVar[str]
+    child: ClassVar[ChildSpec | None] = None
+
+    stream_name: ClassVar[str]
+    primary_keys = (keyset.KEY,)
+    replication_key = keyset.REPLICATION_KEY
+    is_sorted = True
+    # State goes out after every page (see _emit_page_state), not every N records.
+    STATE_MSG_FREQUENCY = 10**12
+    # Records are typed by our own converter; the SDK's per-record conformance is redundant.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    _tap: TapIntacct
+
+    def __init__(self, tap: TapIntacct, schema: dict[str, Any]) -> None:
+        super().__init__(tap, schema=schema, name=self.stream_name)
+
+    # --- SDK hooks ---------------------------------------------------------------------
+
+    @property
+    def metadata(self) -> Any:
+        """Standard metadata, with MEGAENTITYID always included (every record carries it)."""
+        fresh = self._metadata is None
+        mapping = super().metadata
+        catalog = self._tap_input_catalog
+        if fresh and not (catalog and catalog.get_stream(self.name)):
+            entry = mapping.get(("properties", "MEGAENTITYID"))
+            if entry is not None:
+                entry.inclusion = type(entry).InclusionType.AUTOMATIC
+        return mapping
+
+    def get_replication_key_signpost(self, context: types.Context | None = None) -> None:
+        """No signpost: the upper bound is enforced by the query itself."""
+        del context
+
+    def _increment_stream_state(
+        self, latest_record: types.Record, *, context: types.Context | None = None
+    ) -> None:
+        # Records whose WHENMODIFIED is empty (the null pass) do not move the bookmark; their
+        # progress is kept under keyset.NULL_PASS_STATE_KEY instead.
+        if latest_record.get(keyset.REPLICATION_KEY) is None:
+            return
+        super()._increment_stream_state(latest_record, context=context)
+
+    # --- selection ---------------------------------------------------------------------
+
+    def selected_paths(self) -> list[tuple[str, ...]]:
+        """Scalar property paths selected in the catalog, plus the ones always requested."""
+        mask = self.mask
+        always = {(name,) for name in ALWAYS_REQUESTED}
+        paths = []
+        for path in leaf_fields(self.schema):
+            breadcrumb: tuple[str, ...] = ()
+            for part in path:
+                breadcrumb = (*breadcrumb, "properties", part)
+            if path in always or mask[breadcrumb]:
+                paths.append(path)
+        return paths
+
+    def child_selected(self) -> bool:
+        return self.child is not None and bool(self.mask[("properties", self.child.prop)])
+
+    # --- reading -----------------------------------------------------------------------
+
+    def get_records(self, context: types.Context | None) -> Iterator[dict[str, Any]]:
+        """Yield the window's records in (WHENMODIFIED, RECORDNO) order, page by page."""
+        del context
+        tap = self._tap
+        gateway = tap.gateway
+        tz = resolve_timezone(self.config.get("timezone"))
+        page_size = int(self.config.get("page_size") or 1000)
+        show_private = not self.config.get("entity_id")
+        incremental = self.replication_method == REPLICATION_INCREMENTAL
+        state = self.stream_state
+        window = keyset.plan_window(
+            keyset.Bookmark.from_state(state) if incremental else keyset.Bookmark(),
+            now=tap.run_started_at,
+            tz=tz,
+            start_date=keyset.parse_utc(self.config.get("start_date")),
+            lookback=dt.timedelta(minutes=float(self.config.get("lookback_minutes", 10) or 0)),
+            incremental=incremental,
+        )
+        if incremental and window.start is not None and keyset.Bookmark.from_state(state).when:
+            # The run may start before the old bookmark (lookback): restart the bookmark at the
+            # window start so the sorted-stream check and a resume both see a consistent point.
+            state["replication_key"] = keyset.REPLICATION_KEY
+            assert window.start_utc is not None
+            state["replication_key_value"] = format_utc(window.start_utc)
+            if window.start.recordno is None:
+                state.pop(keyset.RECORDNO_STATE_KEY, None)
+            else:
+                state[keyset.RECORDNO_STATE_KEY] = window.start.recordno
+        self.logger.info(
+            "Reading %s: %s, up to %s (company time, %s)",
+            self.intacct_object,
+            f"from {window.start.when} after RECORDNO {window.start.recordno}"
+            if window.start and window.start.recordno is not None
+            else f"from {window.start.when}"
+            if window.start
+            else "all history",
+            window.upper,
+            tz,
+        )
+        paths = self.selected_paths()
+        fields = [dotted(p) for p in paths]
+        convert = compile_converter(self.schema, paths, tz)
+        attach = self._child_attacher(gateway, tz, page_size) if self.child_selected() else None
+
+        def pages(make_filter: Any, order: Sequence[Order]) -> Iterator[list[Row]]:
+            position: Any = None
+            while True:
+                page = gateway.query(
+                    self.intacct_object,
+                    fields,
+                    filter=make_filter(position),
+                    order_by=order,
+                    show_private=show_private,
+                    page_size=page_size,
+                )
+                rows = list(page.records())
+                if rows:
+                    yield rows
+                if not rows or not page.has_more:
+                    return
+                position = rows[-1]
+
+        if window.null_pass:
+            after = window.null_after
+
+            def null_filter(last: Row | None) -> Filter:
+                return window.null_filter(_recordno(last) if last else after)
+
+            for rows in pages(null_filter, keyset.NULL_PASS_ORDER):
+                for record in self._convert_page(rows, convert, attach):
+                    if incremental:
+                        state[keyset.NULL_PASS_STATE_KEY] = record[keyset.KEY]
+                    yield record
+                self._emit_page_state()
+
+        def keyset_filter(last: Row | None) -> Filter:
+            if last is None:
+                return window.keyset_filter(None)
+            when = last.get(keyset.REPLICATION_KEY)
+            assert when, "keyset pages only hold rows with a WHENMODIFIED"
+            return window.keyset_filter(
+                keyset.Position(parse_company_timestamp(when), _recordno(last))
+            )
+
+        bound = format_utc(window.upper_utc)
+        for rows in pages(keyset_filter, keyset.KEYSET_ORDER):
+            for record in self._convert_page(rows, convert, attach):
+                if incremental:
+                    # Set before the SDK moves replication_key_value to this record, so the
+                    # pair in state always names the same record.
+                    state[keyset.RECORDNO_STATE_KEY] = record[keyset.KEY]
+                yield record
+            if incremental:
+                state[keyset.UPPER_BOUND_STATE_KEY] = bound
+            self._emit_page_state()
+        if incremental:
+            state[keyset.UPPER_BOUND_STATE_KEY] = bound
+            state.pop(keyset.NULL_PASS_STATE_KEY, None)
+
+    def _emit_page_state(self) -> None:
+        """A STATE message after each page, so an interrupted run resumes from here."""
+        self._write_state_message()
+
+    def _convert_page(
+        self,
+        rows: list[Row],
+        convert: Any,
+        attach: Any,
+    ) -> list[dict[str, Any]]:
+        records = []
+        for row in rows:
+            try:
+                records.append(convert(row))
+            except RecordConversionError as exc:
+                raise exc.with_context(
+                    f"stream {self.name}, {self.intacct_object} RECORDNO {row.get(keyset.KEY)}"
+                ) from None
+        if attach is not None:
+            attach(records)
+        return records
+
+    def _child_attacher(self, gateway: IntacctGateway, tz: dt.tzinfo, page_size: int) -> Any:
+        spec = self.child
+        assert spec is not None
+        items = self.schema["properties"][spec.prop]["items"]
+        paths = list(leaf_fields(items))
+        names = [dotted(p) for p in paths]
+        for required in (keyset.KEY, spec.parent_key):
+            if required not in names:
+                names.append(required)
+        convert = compile_converter(items, paths, tz)
+        show_private = not self.config.get("entity_id")
+        del page_size
+
+        def attach(records: list[dict[str, Any]]) -> None:
+            keys = [r[keyset.KEY] for r in records]
+            children: dict[int, list[dict[str, Any]]] = {k: [] for k in keys}
+            for chunk in _chunks(keys, CHILD_KEYS_PER_QUERY):
+                for row in self._child_rows(gateway, spec, names, chunk, show_private):
+                    parent = _int_or_none(row.get(spec.parent_key))
+                    if parent in children:
+                        try:
+                            children[parent].append(convert(row))
+                        except RecordConversionError as exc:
+                            raise exc.with_context(
+                                f"stream {self.name}, {spec.intacct_object} RECORDNO "
+                                f"{row.get(keyset.KEY)} of {self.intacct_object} {parent}"
+                            ) from None
+            for record in records:
+                lines = children[record[keyset.KEY]]
+                if spec.sort_key:
+                    sort_key = spec.sort_key
+                    lines.sort(key=lambda r: (r.get(sort_key) is None, r.get(sort_key) or 0))
+                record[spec.prop] = lines
+
+        return attach
+
+    def _child_rows(
+        self,
+        gateway: IntacctGateway,
+        spec: ChildSpec,
+        names: list[str],
+        parent_keys: Sequence[int],
+        show_private: bool,
+    ) -> Iterator[Row]:
+        """Child rows of ``parent_keys``, paged by RECORDNO (keyset, no offsets)."""
+        in_filter = Filter.in_(spec.parent_key, parent_keys)
+        last: int | None = None
+        while True:
+            page = gateway.query(
+                spec.intacct_object,
+                names,
+                filter=in_filter
+                if last is None
+                else Filter.and_(in_filter, Filter.gt(keyset.KEY, last)),
+                order_by=(Order(keyset.KEY),),
+                show_private=show_private,
+                page_size=CHILD_PAGE_SIZE,
+            )
+            rows = list(page.records())
+            yield from rows
+            if not rows or not page.has_more:
+                return
+            last = _recordno(rows[-1])
+
+
+def _recordno(row: Mapping[str, Any] | None) -> int:
+    assert row is not None
+    value = row.get(keyset.KEY)
+    if value is None or value == "":
+        raise RecordConversionError(field=keyset.KEY, value="", expected="a RECORDNO")
+    return int(value)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def _chunks(values: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class CustomersStream(IntacctStream):
+    """CUSTOMER records."""
+
+    stream_name = "customers"
+    intacct_object = "CUSTOMER"
+
+
+class VendorsStream(IntacctStream):
+    """VENDOR records."""
+
+    stream_name = "vendors"
+    intacct_object = "VENDOR"
+
+
+class APBillsStream(IntacctStream):
+    """APBILL records, each with ``lines``: its APBILLITEM rows (the GL allocation)."""
+
+    stream_name = "ap_bills"
+    intacct_object = "APBILL"
+    child = ChildSpec("lines", "APBILLITEM", "RECORDKEY", sort_key="LINE_NO")
+
+
+class APPaymentsStream(IntacctStream):
+    """APPYMT records, each with ``details``: its APPYMTDETAIL rows (what it pays)."""
+
+    stream_name = "ap_payments"
+    intacct_object = "APPYMT"
+    child = ChildSpec("details", "APPYMTDETAIL", "PAYMENTKEY")
+
+
+#: Streams in the order they are emitted (a bill's vendor arrives before the bill).
+STREAM_TYPES: tuple[type[IntacctStream], ...] = (
+    CustomersStream,
+    VendorsStream,
+    APBillsStream,
+    APPaymentsStream,
+)
