@@ -1,0 +1,76 @@
+"""Run the Mailchimp sandbox until SIGTERM/SIGINT: ``python -m tests.sandbox.mailchimp``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from .server import DEFAULT_DC, DEFAULT_LIST_ID, MailchimpSandbox
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.sandbox.mailchimp",
+        description="A local Mailchimp Marketing API v3 sandbox on loopback.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--port", type=int, default=0, help="port (0 = a free one)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added delay per request")
+    parser.add_argument("--list-id", default=DEFAULT_LIST_ID, help="id of the pre-made audience")
+    parser.add_argument("--api-key", default=None, help="API key to accept (default: random)")
+    parser.add_argument("--dc", default=DEFAULT_DC, help="data center suffix of the key")
+    parser.add_argument("--max-connections", type=int, default=10)
+    parser.add_argument("--batch-order", choices=("shuffled", "fifo"), default="shuffled")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--url-file", type=Path, help="write the base URL here once serving")
+    parser.add_argument(
+        "--config-file", type=Path, help="write a target config JSON here once serving"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sandbox = MailchimpSandbox(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        dc=args.dc,
+        list_id=args.list_id,
+        latency=args.latency_ms / 1000.0,
+        max_connections=args.max_connections,
+        batch_order=args.batch_order,
+        seed=args.seed,
+    )
+    with sandbox:
+        if args.config_file:
+            _write_atomic(args.config_file, json.dumps(sandbox.target_config(), indent=2) + "\n")
+        if args.url_file:
+            _write_atomic(args.url_file, sandbox.base_url + "\n")
+        print(sandbox.base_url, flush=True)
+        while not stop.wait(0.2):
+            pass
+    print("mailchimp sandbox stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
