@@ -1,0 +1,381 @@
+# ruff: noqa: E501  (markdown table rows in the docstring)
+"""E-commerce orders (and their GL products) from AP bills; order status from payments.
+
+- `bill_summary(record) -> BillSummary | Rejected`: the bill facts the status needs.
+- `order_financial_status(bill, payments_for_bill, settings) -> str`: THE status rule, used
+  for bills and payments alike:
+  1. mapped = `settings.financial_status_for(STATE)`; if mapped is "cancelled": "cancelled";
+  2. elif payments are recorded for the bill, the non-voided ones sum to at least the order
+     total, and the total is > 0: "paid";
+  3. elif any payment (voided or not) is recorded for the bill: "pending" (payments are
+     authoritative once known, so voiding a payment takes the order back to pending even
+     while the bill's STATE still says Paid);
+  4. else mapped.
+  Amounts are compared in the bill's currency: TRX_PAYMENTAMOUNT against TRX_TOTALENTERED,
+  PAYMENTAMOUNT against TOTALENTERED. A payment appearing twice counts once (a voided
+  version wins, since Intacct never un-voids a payment).
+- `bill_to_order(bill, vendor, payments_for_bill, settings) -> BillOrder | Rejected | Parked`:
+  the order and the products its lines need. `vendor` is the bill vendor's `ContactRecord`
+  from the ledger, or None when no vendors record with that VENDORID was seen (-> Parked,
+  retried when it arrives). Pure: everything it needs comes in as arguments.
+- `payment_order_patch(bill, payments_for_bill, settings) -> dict`: the PATCH body a payment
+  sends to its bill's order: `financial_status` and `updated_at_foreign` only.
+- `order_id(recordno)`, `product_id(accountno)`: the ids.
+
+Order fields (POST /ecommerce/stores/{store_id}/orders):
+
+| field | value |
+|---|---|
+| id | `bill-<RECORDNO>` |
+| customer | `{"id": "vendor-<VENDORID>"}` (the vendor's e-commerce customer, written from the vendors stream) |
+| currency_code | CURRENCY (else BASECURR) when TRX_TOTALENTERED is set; else BASECURR (else CURRENCY); must be an ISO 4217 code |
+| order_total | TRX_TOTALENTERED, else TOTALENTERED (Decimal; zero and negative totals are sent as they are: a negative total is a credit) |
+| financial_status | `order_financial_status` |
+| processed_at_foreign | WHENCREATED (the bill date) at 00:00:00+00:00 |
+| updated_at_foreign | the latest WHENMODIFIED of the bill and of the payments applied to it |
+| lines[] | one per GL allocation line: id = line RECORDNO (else `line-<LINE_NO>`, else `line-<n>`), product_id = product_variant_id = `gl-<ACCOUNTNO>`, quantity 1, price = TRX_AMOUNT (else AMOUNT) for TRX totals, AMOUNT (else TRX_AMOUNT) otherwise |
+
+Products: one `gl-<ACCOUNTNO>` per account on the lines, title ACCOUNTTITLE (first non-empty
+on the bill's lines, else "GL <ACCOUNTNO>"), with one variant of the same id and title.
+
+Rejections (never sent): no RECORDNO; no VENDORID; unknown or missing currency; no total;
+a total or amount that is not a number; an unparseable date; no lines (Mailchimp answers
+404 to `lines: []`; the bill is rejected rather than given an invented line); a line without
+ACCOUNTNO or amount; an id with '/'; a vendor without a valid email (its e-commerce customer
+cannot exist); a vendor that is inactive while `inactive_records="ignore"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from target_mailchimp.mapping.common import (
+    STREAM_BILLS,
+    as_recordno,
+    check_object_id,
+    clean_text,
+    iso_date_midnight,
+    iso_datetime,
+    record_label,
+    to_datetime,
+    to_decimal,
+)
+from target_mailchimp.mapping.contacts import ContactRecord
+from target_mailchimp.mapping.currencies import check_currency
+from target_mailchimp.mapping.payloads import ObjectPayload
+from target_mailchimp.mapping.payments import PaymentForBill
+from target_mailchimp.mapping.results import Parked, Rejected
+from target_mailchimp.mapping.settings import MappingSettings
+
+ORDER_PREFIX = "bill-"
+PRODUCT_PREFIX = "gl-"
+
+
+def order_id(recordno: int) -> str:
+    """The order id of a bill."""
+    return f"{ORDER_PREFIX}{recordno}"
+
+
+def product_id(accountno: str) -> str:
+    """The product (and variant) id of a GL account."""
+    return f"{PRODUCT_PREFIX}{accountno}"
+
+
+@dataclass(frozen=True)
+class BillSummary:
+    """What the status rule needs to know about a bill."""
+
+    recordno: int
+    recordid: str | None
+    state: str | None
+    vendorid: str | None
+    currency: str | None
+    total: Decimal | None
+    transaction_currency: bool
+    when_modified: str | None
+
+
+def bill_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
+    """Read the status facts of an ap_bills record."""
+    label = record_label(STREAM_BILLS, record)
+    recordno = as_recordno(record.get("RECORDNO"))
+    if recordno is None:
+        return Rejected(
+            "recordno_missing",
+            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
+        )
+    try:
+        trx_total = to_decimal(record.get("TRX_TOTALENTERED"))
+        base_total = to_decimal(record.get("TOTALENTERED"))
+    except ValueError as exc:
+        return Rejected("amount_invalid", f"{label}: total {exc}")
+    if trx_total is not None:
+        total: Decimal | None = trx_total
+        transaction = True
+        currency = clean_text(record.get("CURRENCY")) or clean_text(record.get("BASECURR"))
+    else:
+        total = base_total
+        transaction = False
+        currency = clean_text(record.get("BASECURR")) or clean_text(record.get("CURRENCY"))
+    try:
+        when_modified = iso_datetime(record.get("WHENMODIFIED"))
+    except ValueError as exc:
+        return Rejected("date_invalid", f"{label}: WHENMODIFIED {exc}")
+    return BillSummary(
+        recordno=recordno,
+        recordid=clean_text(record.get("RECORDID")),
+        state=clean_text(record.get("STATE")),
+        vendorid=clean_text(record.get("VENDORID")),
+        currency=currency,
+        total=total,
+        transaction_currency=transaction,
+        when_modified=when_modified,
+    )
+
+
+def _unique_payments(
+    bill_recordno: int, payments: Iterable[PaymentForBill]
+) -> list[PaymentForBill]:
+    chosen: dict[int, PaymentForBill] = {}
+    for payment in payments:
+        if payment.bill_recordno != bill_recordno:
+            continue
+        other = chosen.get(payment.payment_recordno)
+        if other is None or (payment.voided, payment.when_modified or "") > (
+            other.voided,
+            other.when_modified or "",
+        ):
+            chosen[payment.payment_recordno] = payment
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def order_financial_status(
+    bill: BillSummary | Mapping[str, Any],
+    payments_for_bill: Iterable[PaymentForBill],
+    settings: MappingSettings,
+) -> str:
+    """The order's financial_status (rule in the module docstring).
+
+    `bill` is a `BillSummary` or an ap_bills record. Payments for other bills are ignored.
+    """
+    if not isinstance(bill, BillSummary):
+        summary = bill_summary(bill)
+        if isinstance(summary, Rejected):
+            return settings.financial_status_for(clean_text(bill.get("STATE")))
+        bill = summary
+    mapped = settings.financial_status_for(bill.state)
+    if mapped == "cancelled":
+        return "cancelled"
+    payments = _unique_payments(bill.recordno, payments_for_bill)
+    if payments:
+        paid = sum(
+            (p.amount(bill.transaction_currency) for p in payments if not p.voided),
+            Decimal(0),
+        )
+        if bill.total is not None and bill.total > 0 and paid >= bill.total:
+            return "paid"
+        return "pending"
+    return mapped
+
+
+def _updated_at(bill: BillSummary, payments: Iterable[PaymentForBill]) -> str | None:
+    latest: tuple[datetime, str] | None = None
+    for stamp in [bill.when_modified, *(p.when_modified for p in payments)]:
+        if not stamp:
+            continue
+        try:
+            parsed = to_datetime(stamp)
+        except ValueError:
+            continue
+        if parsed is not None and (latest is None or parsed > latest[0]):
+            latest = (parsed, stamp)
+    return latest[1] if latest else None
+
+
+def payment_order_patch(
+    bill: BillSummary | Mapping[str, Any],
+    payments_for_bill: Iterable[PaymentForBill],
+    settings: MappingSettings,
+) -> dict[str, Any]:
+    """PATCH body for the bill's order after a payment: financial_status, updated_at_foreign."""
+    payments = list(payments_for_bill)
+    status = order_financial_status(bill, payments, settings)
+    body: dict[str, Any] = {"financial_status": status}
+    if isinstance(bill, BillSummary):
+        summary: BillSummary | Rejected = bill
+    else:
+        summary = bill_summary(bill)
+    if isinstance(summary, BillSummary):
+        updated = _updated_at(summary, _unique_payments(summary.recordno, payments))
+        if updated:
+            body["updated_at_foreign"] = updated
+    return body
+
+
+@dataclass(frozen=True)
+class BillOrder:
+    """An order for a bill plus the products its lines reference."""
+
+    bill: BillSummary
+    order: ObjectPayload
+    products: tuple[ObjectPayload, ...]
+
+    @property
+    def financial_status(self) -> str:
+        return str(self.order.body["financial_status"])
+
+    def patch_body(self) -> dict[str, Any]:
+        """financial_status and updated_at_foreign of the order (for a status-only PATCH)."""
+        return {
+            k: v
+            for k, v in self.order.body.items()
+            if k in ("financial_status", "updated_at_foreign")
+        }
+
+
+def bill_to_order(
+    bill: Mapping[str, Any],
+    vendor: ContactRecord | None,
+    payments_for_bill: Iterable[PaymentForBill],
+    settings: MappingSettings,
+) -> BillOrder | Rejected | Parked:
+    """The order and products of an ap_bills record (see module docstring)."""
+    label = record_label(STREAM_BILLS, bill)
+    summary = bill_summary(bill)
+    if isinstance(summary, Rejected):
+        return summary
+    vendorid, id_problem = check_object_id(bill.get("VENDORID"))
+    if vendorid is None:
+        return Rejected(
+            "vendor_missing",
+            f"{label}: VENDORID {id_problem}; every bill needs its vendor to become an order",
+        )
+    currency, currency_problem = check_currency(summary.currency)
+    if currency is None:
+        return Rejected(
+            "currency_invalid",
+            f"{label}: currency {currency_problem}; set CURRENCY on the bill in Intacct",
+        )
+    if summary.total is None:
+        return Rejected(
+            "total_missing",
+            f"{label}: TRX_TOTALENTERED and TOTALENTERED are empty; select them in the tap",
+        )
+    try:
+        processed_at = iso_date_midnight(bill.get("WHENCREATED"))
+    except ValueError as exc:
+        return Rejected("date_invalid", f"{label}: WHENCREATED {exc}")
+
+    lines = bill.get("lines")
+    if lines is None:
+        lines = []
+    if not isinstance(lines, list):
+        return Rejected("lines_invalid", f"{label}: 'lines' is not a list")
+    if not lines:
+        return Rejected(
+            "no_lines",
+            f"{label} has no GL allocation lines, and Mailchimp refuses an order without "
+            "lines; select the bill's lines in the tap or add lines to the bill in Intacct",
+        )
+    order_lines: list[dict[str, Any]] = []
+    titles: dict[str, str | None] = {}
+    for index, line in enumerate(lines, start=1):
+        where = f"{label} line {index}"
+        if not isinstance(line, Mapping):
+            return Rejected("lines_invalid", f"{where} is not an object")
+        accountno, problem = check_object_id(line.get("ACCOUNTNO"))
+        if accountno is None:
+            return Rejected(
+                "line_account_invalid",
+                f"{where}: ACCOUNTNO {problem}; every line needs a GL account to become a product",
+            )
+        try:
+            trx_amount = to_decimal(line.get("TRX_AMOUNT"))
+            base_amount = to_decimal(line.get("AMOUNT"))
+        except ValueError as exc:
+            return Rejected("amount_invalid", f"{where}: amount {exc}")
+        if summary.transaction_currency:
+            price = trx_amount if trx_amount is not None else base_amount
+        else:
+            price = base_amount if base_amount is not None else trx_amount
+        if price is None:
+            return Rejected("line_amount_missing", f"{where}: TRX_AMOUNT and AMOUNT are empty")
+        line_recordno = as_recordno(line.get("RECORDNO"))
+        line_no = as_recordno(line.get("LINE_NO"))
+        if line_recordno is not None:
+            line_id = str(line_recordno)
+        elif line_no is not None:
+            line_id = f"line-{line_no}"
+        else:
+            line_id = f"line-{index}"
+        pid = product_id(accountno)
+        order_lines.append(
+            {
+                "id": line_id,
+                "product_id": pid,
+                "product_variant_id": pid,
+                "quantity": 1,
+                "price": price,
+            }
+        )
+        title = clean_text(line.get("ACCOUNTTITLE"))
+        if not titles.get(accountno):
+            titles[accountno] = title
+
+    if vendor is None:
+        return Parked(
+            "vendor_unknown",
+            f"{label}: vendor {vendorid} is not known yet (no vendors record seen); "
+            "parked until the vendor arrives",
+            waiting_kind="vendor",
+            waiting_keys=(vendorid,),
+        )
+    if vendor.email is None:
+        return Rejected(
+            "vendor_no_email",
+            f"{label}: vendor {vendorid} has no valid email ({vendor.email_error}), so its "
+            "Mailchimp customer cannot exist; add an email to the vendor in Intacct",
+        )
+    if not vendor.active and settings.inactive_records == "ignore":
+        return Rejected(
+            "vendor_inactive",
+            f"{label}: vendor {vendorid} is inactive and inactive_records is 'ignore', so "
+            "its Mailchimp customer is not written; set inactive_records to 'tag' or "
+            "'archive' to keep bills of inactive vendors",
+        )
+
+    payments = _unique_payments(summary.recordno, payments_for_bill)
+    body: dict[str, Any] = {
+        "id": order_id(summary.recordno),
+        "customer": {"id": vendor.customer_id},
+        "currency_code": currency,
+        "order_total": summary.total,
+        "financial_status": order_financial_status(summary, payments, settings),
+    }
+    if processed_at:
+        body["processed_at_foreign"] = processed_at
+    updated = _updated_at(summary, payments)
+    if updated:
+        body["updated_at_foreign"] = updated
+    body["lines"] = order_lines
+    products = tuple(
+        ObjectPayload(
+            kind="product",
+            object_id=product_id(accountno),
+            body={
+                "id": product_id(accountno),
+                "title": title or f"GL {accountno}",
+                "variants": [{"id": product_id(accountno), "title": title or f"GL {accountno}"}],
+            },
+        )
+        for accountno, title in titles.items()
+    )
+    return BillOrder(
+        bill=summary,
+        order=ObjectPayload(kind="order", object_id=order_id(summary.recordno), body=body),
+        products=products,
+    )

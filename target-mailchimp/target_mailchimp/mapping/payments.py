@@ -1,0 +1,156 @@
+"""AP payments: what each payment applies to which bill.
+
+`payment_from_record(record) -> PaymentRecord | Rejected | Skipped` reads an `ap_payments`
+record. Its `details` are grouped by RECORDKEY (the RECORDNO of the bill paid) into one
+`PaymentForBill` per bill with the summed amounts:
+
+- `trx_amount`: sum of TRX_PAYMENTAMOUNT (a detail without it counts its PAYMENTAMOUNT),
+  compared with bills whose total is in transaction currency (TRX_TOTALENTERED);
+- `base_amount`: sum of PAYMENTAMOUNT (a detail without it counts its TRX_PAYMENTAMOUNT),
+  compared with bills whose total is TOTALENTERED.
+- `voided`: the payment's STATE is "Voided" (case-insensitive); voided payments are kept (the
+  ledger replaces the earlier version of the payment) but count as nothing paid.
+
+Rejected when RECORDNO is missing, a detail has no RECORDKEY or no amount, or an amount is
+not a number. Skipped when the payment has no details (it applies to no bill).
+The ledger stores the allocations (`Ledger.record_payment`) and gives them back per bill
+(`Ledger.payments_for_bill`); `order_financial_status` in `orders` turns them into a status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from target_mailchimp.mapping.common import (
+    STREAM_PAYMENTS,
+    as_recordno,
+    clean_text,
+    iso_datetime,
+    record_label,
+    to_decimal,
+)
+from target_mailchimp.mapping.results import Rejected, Skipped
+
+VOIDED_STATES = frozenset({"voided"})
+
+
+@dataclass(frozen=True)
+class PaymentForBill:
+    """The part of one payment applied to one bill."""
+
+    payment_recordno: int
+    bill_recordno: int
+    trx_amount: Decimal
+    base_amount: Decimal
+    voided: bool = False
+    when_modified: str | None = None
+
+    def amount(self, transaction_currency: bool) -> Decimal:
+        """The amount in the bill's currency: transaction amounts for TRX totals."""
+        return self.trx_amount if transaction_currency else self.base_amount
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["trx_amount"] = str(self.trx_amount)
+        data["base_amount"] = str(self.base_amount)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PaymentForBill:
+        values = dict(data)
+        values["trx_amount"] = Decimal(str(values["trx_amount"]))
+        values["base_amount"] = Decimal(str(values["base_amount"]))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """One AP payment and its allocations to bills (one entry per bill paid)."""
+
+    recordno: int
+    recordid: str | None
+    state: str | None
+    voided: bool
+    when_modified: str | None
+    allocations: tuple[PaymentForBill, ...]
+
+    @property
+    def bill_recordnos(self) -> tuple[int, ...]:
+        return tuple(a.bill_recordno for a in self.allocations)
+
+
+def payment_from_record(record: Mapping[str, Any]) -> PaymentRecord | Rejected | Skipped:
+    """Read an ap_payments record (see module docstring)."""
+    label = record_label(STREAM_PAYMENTS, record)
+    recordno = as_recordno(record.get("RECORDNO"))
+    if recordno is None:
+        return Rejected(
+            "recordno_missing",
+            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
+        )
+    state = clean_text(record.get("STATE"))
+    voided = state is not None and state.casefold() in VOIDED_STATES
+    try:
+        when_modified = iso_datetime(record.get("WHENMODIFIED"))
+    except ValueError:
+        when_modified = None
+    details = record.get("details")
+    if details is None:
+        details = []
+    if not isinstance(details, list):
+        return Rejected("details_invalid", f"{label}: 'details' is not a list")
+    if not details:
+        return Skipped(
+            "no_details",
+            f"{label} has no details, so it applies to no bill; nothing to update",
+        )
+    trx: dict[int, Decimal] = {}
+    base: dict[int, Decimal] = {}
+    for index, detail in enumerate(details, start=1):
+        where = f"{label} detail {index}"
+        if not isinstance(detail, Mapping):
+            return Rejected("details_invalid", f"{where} is not an object")
+        bill_no = as_recordno(detail.get("RECORDKEY"))
+        if bill_no is None:
+            return Rejected(
+                "detail_bill_missing",
+                f"{where}: RECORDKEY (the bill paid) is missing or not an integer "
+                f"({detail.get('RECORDKEY')!r}); select RECORDKEY in the payment details",
+            )
+        try:
+            trx_value = to_decimal(detail.get("TRX_PAYMENTAMOUNT"))
+            base_value = to_decimal(detail.get("PAYMENTAMOUNT"))
+        except ValueError as exc:
+            return Rejected("amount_invalid", f"{where}: {exc}")
+        if trx_value is None and base_value is None:
+            return Rejected(
+                "amount_missing",
+                f"{where}: neither TRX_PAYMENTAMOUNT nor PAYMENTAMOUNT is set",
+            )
+        trx_add = trx_value if trx_value is not None else base_value
+        base_add = base_value if base_value is not None else trx_value
+        assert trx_add is not None and base_add is not None
+        trx[bill_no] = trx.get(bill_no, Decimal(0)) + trx_add
+        base[bill_no] = base.get(bill_no, Decimal(0)) + base_add
+    allocations = tuple(
+        PaymentForBill(
+            payment_recordno=recordno,
+            bill_recordno=bill_no,
+            trx_amount=trx[bill_no],
+            base_amount=base[bill_no],
+            voided=voided,
+            when_modified=when_modified,
+        )
+        for bill_no in sorted(trx)
+    )
+    return PaymentRecord(
+        recordno=recordno,
+        recordid=clean_text(record.get("RECORDID")),
+        state=state,
+        voided=voided,
+        when_modified=when_modified,
+        allocations=allocations,
+    )
