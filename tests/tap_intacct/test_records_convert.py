@@ -1,0 +1,163 @@
+"""The row converter: flat gateway text -> nested, typed records (no gateway involved)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from singer_sdk.singerlib.json import serialize_json
+
+from tap_intacct.records import (
+    RecordConversionError,
+    compile_converter,
+    company_to_utc,
+    leaf_fields,
+    resolve_timezone,
+    timestamp_converter,
+    to_boolean,
+    to_date,
+    to_number,
+)
+from tap_intacct.tap import bundled_schema
+
+UTC = dt.UTC
+LA = resolve_timezone("America/Los_Angeles")
+
+
+def _all_paths(schema: dict) -> list[tuple[str, ...]]:
+    return list(leaf_fields(schema))
+
+
+def test_dotted_paths_nest_at_every_level_and_empty_is_null() -> None:
+    schema = bundled_schema("customers")
+    convert = compile_converter(schema, _all_paths(schema), UTC)
+    record = convert(
+        {
+            "RECORDNO": "42",
+            "CUSTOMERID": "C-1",
+            "DISPLAYCONTACT.EMAIL1": "a@example.com",
+            "DISPLAYCONTACT.MAILADDRESS.CITY": "Zürich",
+            "DISPLAYCONTACT.EMAIL2": "",
+            "TOTALDUE": "10.50",
+            "ONHOLD": "false",
+            "WHENMODIFIED": "01/31/2024 13:05:09",
+        }
+    )
+    assert record["RECORDNO"] == 42
+    assert record["DISPLAYCONTACT"]["EMAIL1"] == "a@example.com"
+    assert record["DISPLAYCONTACT"]["MAILADDRESS"]["CITY"] == "Zürich"
+    # Every selected field is present; missing or empty text is null.
+    assert record["DISPLAYCONTACT"]["EMAIL2"] is None
+    assert record["DISPLAYCONTACT"]["MAILADDRESS"]["ZIP"] is None
+    assert record["NAME"] is None
+    assert record["ONHOLD"] is False
+    assert record["TOTALDUE"] == Decimal("10.50")
+    assert record["WHENMODIFIED"] == "2024-01-31T13:05:09+00:00"
+    # The record has exactly the schema's shape (no dotted keys left over).
+    assert set(record) == set(schema["properties"]) - {"lines"}
+    assert "DISPLAYCONTACT.EMAIL1" not in record
+
+
+def test_only_selected_paths_are_filled() -> None:
+    schema = bundled_schema("vendors")
+    convert = compile_converter(
+        schema, [("RECORDNO",), ("DISPLAYCONTACT", "EMAIL1")], UTC
+    )
+    assert convert({"RECORDNO": "1", "NAME": "x", "DISPLAYCONTACT.EMAIL1": "e@x"}) == {
+        "RECORDNO": 1,
+        "DISPLAYCONTACT": {"EMAIL1": "e@x"},
+    }
+
+
+@pytest.mark.parametrize(
+    "text", ["0.10", "0.20", "12345678901234567.89", "-1.00", "1000", "0.00"]
+)
+def test_money_is_exact_through_json(text: str) -> None:
+    value = to_number(text)
+    assert isinstance(value, Decimal)
+    line = serialize_json({"v": value})
+    parsed = json.loads(line, parse_float=Decimal, parse_int=Decimal)["v"]
+    assert parsed == Decimal(text)
+
+
+def test_bad_number_names_the_field_and_record() -> None:
+    schema = bundled_schema("ap_bills")
+    convert = compile_converter(schema, [("RECORDNO",), ("TOTALDUE",)], UTC)
+    with pytest.raises(RecordConversionError) as info:
+        convert({"RECORDNO": "7", "TOTALDUE": "1,000.00"})
+    err = info.value.with_context("stream ap_bills, APBILL RECORDNO 7")
+    assert "TOTALDUE" in str(err)
+    assert "RECORDNO 7" in str(err)
+    assert "1,000.00" in str(err)
+    for bad in ("NaN", "Infinity", "12e", ""):
+        if bad:
+            with pytest.raises(RecordConversionError):
+                to_number(bad)
+
+
+def test_dates_and_booleans() -> None:
+    assert to_date("01/05/2024") == "2024-01-05"
+    assert to_date("12/31/2023 23:59:59") == "2023-12-31"
+    assert to_date("2024-02-29") == "2024-02-29"
+    with pytest.raises(RecordConversionError):
+        to_date("02/30/2024")
+    assert to_boolean("true") is True
+    assert to_boolean("FALSE") is False
+    with pytest.raises(RecordConversionError):
+        to_boolean("maybe")
+
+
+def test_timestamps_are_read_in_the_company_timezone_and_written_in_utc() -> None:
+    convert = timestamp_converter(LA)
+    assert convert("01/31/2024 13:05:09") == "2024-01-31T21:05:09+00:00"  # PST, -8
+    assert convert("07/04/2024 00:00:00") == "2024-07-04T07:00:00+00:00"  # PDT, -7
+    assert convert("07/04/2024") == "2024-07-04T07:00:00+00:00"
+    assert timestamp_converter(resolve_timezone("Asia/Kolkata"))("01/01/2024 05:30:00") == (
+        "2024-01-01T00:00:00+00:00"
+    )
+    assert timestamp_converter(UTC)("1/2/2024 3:04:05") == "2024-01-02T03:04:05+00:00"
+
+
+def test_dst_wall_times_map_monotonically() -> None:
+    walls = [
+        dt.datetime(2024, 3, 10, 1, 59, 59),
+        dt.datetime(2024, 3, 10, 2, 0, 0),  # skipped by the clocks
+        dt.datetime(2024, 3, 10, 2, 30, 0),  # skipped by the clocks
+        dt.datetime(2024, 3, 10, 3, 0, 0),
+        dt.datetime(2024, 11, 3, 1, 30, 0),  # happens twice: first occurrence
+        dt.datetime(2024, 11, 3, 2, 0, 0),
+    ]
+    instants = [company_to_utc(w, LA) for w in walls]
+    assert instants == sorted(instants)
+    assert instants[2] == dt.datetime(2024, 3, 10, 10, 0, tzinfo=UTC)
+    assert instants[4] == dt.datetime(2024, 11, 3, 8, 30, tzinfo=UTC)
+
+
+def test_unknown_timezone_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="IANA"):
+        resolve_timezone("Mars/Olympus")
+
+
+def test_child_items_convert_with_integer_keys() -> None:
+    items = bundled_schema("ap_payments")["properties"]["details"]["items"]
+    convert = compile_converter(items, _all_paths(items), UTC)
+    assert convert(
+        {
+            "RECORDNO": "5",
+            "PAYMENTKEY": "9",
+            "RECORDKEY": "11",
+            "ENTRYKEY": "",
+            "PAYMENTAMOUNT": "0.10",
+            "TRX_PAYMENTAMOUNT": "0.20",
+        }
+    ) == {
+        "RECORDNO": 5,
+        "PAYMENTKEY": 9,
+        "RECORDKEY": 11,
+        "ENTRYKEY": None,
+        "PAYMENTAMOUNT": Decimal("0.10"),
+        "TRX_PAYMENTAMOUNT": Decimal("0.20"),
+        "CURRENCY": None,
+    }
