@@ -173,6 +173,8 @@ class IntacctError(Exception):
             message += f" [gave up after {self.attempts} attempts]"
         if self.hint:
             message += f". {self.hint}"
+        if not message.endswith((".", "!", "?")):
+            message += "."
         return message
 
     def __str__(self) -> str:
@@ -358,13 +360,6 @@ def is_duplicate_controlid_error(errors: Iterable[ErrorDetail]) -> bool:
     )
 
 
-def _first_line_hint(errors: Sequence[ErrorDetail], fallback: str) -> str | None:
-    corrections = [e.correction.strip() for e in errors if e.correction.strip()]
-    if corrections:
-        return f"Intacct suggests: {' '.join(corrections)}. {fallback}"
-    return None
-
-
 def classify_control_failure(
     errors: Sequence[ErrorDetail], *, control_id: str | None = None, http_status: int | None = None
 ) -> ControlError | RateLimitError:
@@ -457,5 +452,4 @@ def classify_function_failure(
         errors=errors,
         function=function,
         control_id=control_id,
-        hint=_first_line_hint(errors, FunctionError.hint),
     )

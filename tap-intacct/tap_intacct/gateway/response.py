@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -270,20 +270,23 @@ class QueryPage:
 
 def _result(node: etree._Element) -> Result:
     data = node.find("data")
-    attrib: Mapping[str, str] = dict(data.attrib) if data is not None else {}
+
+    def attr(name: str) -> str | None:
+        return None if data is None else data.get(name)
+
     key_node = node.find("key")
-    result_id = attrib.get("resultId")
+    result_id = attr("resultId")
     return Result(
         status=_child_text(node, "status").lower(),
         function=_child_text(node, "function"),
         control_id=_child_text(node, "controlid"),
         errors=_errors(node.find("errormessage")),
         key=key_node.text if key_node is not None else None,
-        list_type=attrib.get("listtype"),
-        count=_optional_int(attrib.get("count")),
-        total_count=_optional_int(attrib.get("totalcount")),
-        num_remaining=_optional_int(attrib.get("numremaining")),
-        offset=_optional_int(attrib.get("offset")),
+        list_type=attr("listtype"),
+        count=_optional_int(attr("count")),
+        total_count=_optional_int(attr("totalcount")),
+        num_remaining=_optional_int(attr("numremaining")),
+        offset=_optional_int(attr("offset")),
         result_id=result_id or None,
         data=data,
     )
