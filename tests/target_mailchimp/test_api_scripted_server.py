@@ -43,7 +43,9 @@ class Reply:
         return json.dumps(self.body).encode(), ctype
 
 
-def problem(status: int, title: str, detail: str = "", **extra: Any) -> Reply:
+def problem(
+    status: int, title: str, detail: str = "", *, request_id: str | None = None, **extra: Any
+) -> Reply:
     body = {
         "type": "https://mailchimp.com/developer/marketing/docs/errors/",
         "title": title,
@@ -52,7 +54,7 @@ def problem(status: int, title: str, detail: str = "", **extra: Any) -> Reply:
         "instance": "0f1e2d3c-0000-4000-8000-000000000000",
         **extra,
     }
-    return Reply(status, body)
+    return Reply(status, body, request_id=request_id)
 
 
 @dataclass

@@ -205,20 +205,27 @@ class MailchimpClient:
 
     def get_merge_fields(self, list_id: str) -> list[dict[str, Any]]:
         """Every merge field of the audience (pages of 1000)."""
+        return self._fetch_merge_fields(list_id)[0]
+
+    def _fetch_merge_fields(
+        self, list_id: str
+    ) -> tuple[list[dict[str, Any]], tuple[ApiResponse, ...]]:
         fields: list[dict[str, Any]] = []
+        responses: list[ApiResponse] = []
         offset = 0
         while True:
-            page = self.request(
+            resp = self.request(
                 "GET",
                 f"/lists/{_seg(list_id)}/merge-fields",
                 params={"count": MAX_PAGE_SIZE, "offset": offset},
-            ).json
-            batch = page.get("merge_fields") or []
+            )
+            responses.append(resp)
+            batch = resp.json.get("merge_fields") or []
             fields.extend(batch)
-            total = int(page.get("total_items") or 0)
+            total = int(resp.json.get("total_items") or 0)
             offset += len(batch)
             if not batch or offset >= total:
-                return fields
+                return fields, tuple(responses)
 
     def create_merge_field(
         self,
@@ -247,13 +254,14 @@ class MailchimpClient:
             if not (tag and err.is_already_exists):
                 raise
             wanted = tag.upper()
-            for field in self.get_merge_fields(list_id):
+            fields, pages = self._fetch_merge_fields(list_id)
+            for field in fields:
                 if str(field.get("tag", "")).upper() == wanted:
                     return write_result(
                         "unchanged",
                         wanted,
                         None,
-                        before=(error_call_info(err),),
+                        before=(error_call_info(err), *(p.call_info() for p in pages)),
                         recovered=err.attempts > 1,
                         data=field,
                     )
