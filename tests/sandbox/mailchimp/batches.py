@@ -80,6 +80,7 @@ class BatchRunner:
     def stop(self) -> None:
         self._stop.set()
         self._running.set()
+        self._queue.put("")
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -129,6 +130,8 @@ class BatchRunner:
             try:
                 batch_id = self._queue.get(timeout=0.1)
             except queue.Empty:
+                continue
+            if not batch_id:
                 continue
             try:
                 self._run(batch_id)
