@@ -245,7 +245,12 @@ class Recorded:
         return None if node is None else {c.tag: c.text or "" for c in node}
 
 
-Fault = Reply | Callable[["Recorded"], Reply]
+#: A fault is a reply, or a callable that returns one (or None to answer normally).
+Fault = Reply | Callable[["Recorded"], "Reply | None"]
+
+
+def passthrough(_: Recorded) -> None:
+    """A fault that lets the request through (to script the n-th request)."""
 
 
 class FakeGateway:
@@ -264,6 +269,7 @@ class FakeGateway:
         self.schema_errors: list[str] = []
         self.faults: deque[Fault] = deque()
         self.sessions: dict[str, tuple[str, str | None]] = {}
+        self.issued_sessions: list[str] = []
         self.users = {(COMPANY_ID, USER_ID): USER_PASSWORD}
         self.sender = (SENDER_ID, SENDER_PASSWORD)
         self.authorized_companies: set[str] | None = None
@@ -302,10 +308,12 @@ class FakeGateway:
                 self.schema_errors.extend(schema_errors(self.schema, body))
             if self.faults:
                 fault = self.faults.popleft()
-                return fault if isinstance(fault, Reply) else fault(recorded)
-            return self._answer(recorded)
+                reply = fault if isinstance(fault, Reply) else fault(recorded)
+                if reply is not None:
+                    return reply
+            return self.answer(recorded)
 
-    def _answer(self, req: Recorded) -> Reply:
+    def answer(self, req: Recorded) -> Reply:
         control_id = req.control_id or ""
         if req.root is None:
             return Reply(
@@ -357,6 +365,7 @@ class FakeGateway:
             session_id = f"sess{self._counter}-{company}-Zq9.."
             location = req._text("operation/content/function/getAPISession/locationid/text()")
             self.sessions[session_id] = (company, location)
+            self.issued_sessions.append(session_id)
             api = etree.Element("data")
             api_node = _sub(api, "api")
             _sub(api_node, "sessionid", session_id)
@@ -427,7 +436,8 @@ class FakeGateway:
             obj = node.findtext("object") or ""
             if obj not in self.records:
                 return fail([("Query Failed", "", f"Object definition {obj} not found", "")])
-            fields = [f.text or "" for f in node.find("select") or []]
+            select = node.find("select")
+            fields = [f.text or "" for f in (select if select is not None else [])]
             rows = self.records[obj]
             offset = int(node.findtext("offset") or 0)
             size = int(node.findtext("pagesize") or 100)
