@@ -34,7 +34,6 @@ Converter = Callable[[str], Any]
 _DATE_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})$")
 _TIMESTAMP_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})$")
-_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
 _FALSE = frozenset({"false", "f", "0", "no", "n"})
 
@@ -87,14 +86,18 @@ def to_integer(text: str) -> int:
 
 def to_number(text: str) -> decimal.Decimal:
     """Money and other decimals, exact: the text goes straight into a Decimal."""
-    if _NUMBER_RE.match(text) is None:
+    try:
+        number = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or "_" in text or text != text.strip():
         raise RecordConversionError(
             field="",
             value=text,
             expected="a plain decimal number",
             hint="Intacct sends numbers without thousands separators, like 1000.00.",
         )
-    return decimal.Decimal(text)
+    return number
 
 
 def to_boolean(text: str) -> bool:
@@ -107,6 +110,7 @@ def to_boolean(text: str) -> bool:
     raise RecordConversionError(field="", value=text, expected="true or false")
 
 
+@functools.lru_cache(maxsize=8192)
 def to_date(text: str) -> str:
     """``MM/DD/YYYY`` (a timestamp's date part is accepted too) -> ``YYYY-MM-DD``."""
     match = _TIMESTAMP_RE.match(text)
@@ -185,14 +189,36 @@ def format_utc(value: dt.datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def _utc_timestamp(text: str) -> str:
+    # Fast path for the canonical MM/DD/YYYY HH:MM:SS; anything else takes the full parser.
+    if (
+        len(text) == 19
+        and text[2] == "/"
+        and text[5] == "/"
+        and text[10] == " "
+        and text[13] == ":"
+        and text[16] == ":"
+    ):
+        try:
+            dt.datetime(
+                int(text[6:10]),
+                int(text[0:2]),
+                int(text[3:5]),
+                int(text[11:13]),
+                int(text[14:16]),
+                int(text[17:19]),
+            )
+        except ValueError:
+            pass
+        else:
+            return f"{text[6:10]}-{text[0:2]}-{text[3:5]}T{text[11:19]}+00:00"
+    return parse_company_timestamp(text).isoformat(timespec="seconds") + "+00:00"
+
+
 def timestamp_converter(tz: dt.tzinfo) -> Converter:
     """A converter of company-time timestamps in ``tz`` to UTC ISO 8601 strings."""
     if tz is UTC:
-
-        def convert_utc(text: str) -> str:
-            return parse_company_timestamp(text).isoformat(timespec="seconds") + "+00:00"
-
-        return convert_utc
+        return _utc_timestamp
 
     @functools.lru_cache(maxsize=65536)
     def convert(text: str) -> str:
@@ -300,27 +326,59 @@ def _plan(
 
 
 def _build(nodes: tuple[_Leaf | _Branch, ...]) -> Callable[[Row], dict[str, Any]]:
-    leaves = tuple((n.key, n.field, n.convert) for n in nodes if isinstance(n, _Leaf))
-    branches = tuple((n.key, _build(n.children)) for n in nodes if isinstance(n, _Branch))
+    """Reference converter: walks the plan per row and names the field that fails."""
 
     def convert(row: Row) -> dict[str, Any]:
         out: dict[str, Any] = {}
         get = row.get
-        for key, field, conv in leaves:
-            text = get(field)
+        for node in nodes:
+            if isinstance(node, _Branch):
+                out[node.key] = branches[node.key](row)
+                continue
+            text = get(node.field)
             if text is None or text == "":
-                out[key] = None
+                out[node.key] = None
                 continue
             try:
-                out[key] = conv(text)
+                out[node.key] = node.convert(text)
             except RecordConversionError as exc:
-                exc.field = field
+                exc.field = node.field
                 raise exc.with_context(exc.context) from None
-        for key, sub in branches:
-            out[key] = sub(row)
         return out
 
+    branches = {n.key: _build(n.children) for n in nodes if isinstance(n, _Branch)}
     return convert
+
+
+def _expression(nodes: tuple[_Leaf | _Branch, ...], converters: list[Converter]) -> str:
+    parts = []
+    for node in nodes:
+        if isinstance(node, _Branch):
+            value = _expression(node.children, converters)
+        elif node.convert is to_string:
+            value = f"(get({node.field!r}) or None)"
+        else:
+            name = f"_c{len(converters)}"
+            converters.append(node.convert)
+            value = f"({name}(_v) if (_v := get({node.field!r})) else None)"
+        parts.append(f"{node.key!r}: {value}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _generate(nodes: tuple[_Leaf | _Branch, ...]) -> Callable[[Row], dict[str, Any]]:
+    """Fast converter: one generated function whose body is a single dict display.
+
+    Field names and keys enter the source only through ``repr``, and converters only as
+    default arguments, so nothing from a schema can become code.
+    """
+    converters: list[Converter] = []
+    body = _expression(nodes, converters)
+    params = "".join(f", _c{i}=_c{i}" for i in range(len(converters)))
+    source = f"def convert(row{params}):\n    get = row.get\n    return {body}\n"
+    namespace: dict[str, Any] = {f"_c{i}": c for i, c in enumerate(converters)}
+    exec(compile(source, "<tap_intacct.records converter>", "exec"), namespace)  # noqa: S102
+    generated: Callable[[Row], dict[str, Any]] = namespace["convert"]
+    return generated
 
 
 def compile_converter(
@@ -339,4 +397,15 @@ def compile_converter(
         A function from a flat gateway row (Intacct field name -> text or None) to a nested
         record; properties keep the schema's order.
     """
-    return _build(_plan(schema, set(selected), tz))
+    plan = _plan(schema, set(selected), tz)
+    fast = _generate(plan)
+    explain = _build(plan)
+
+    def convert(row: Row) -> dict[str, Any]:
+        try:
+            return fast(row)
+        except RecordConversionError:
+            # Run the reference converter to name the field that failed (it raises).
+            return explain(row)
+
+    return convert

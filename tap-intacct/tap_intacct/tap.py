@@ -13,6 +13,7 @@ from singer_sdk import typing as th
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
 from tap_intacct.gateway.config import GatewayConfig
+from tap_intacct.output import FastSingerWriter
 from tap_intacct.records import resolve_timezone
 from tap_intacct.streams import STREAM_TYPES, IntacctStream
 
@@ -39,6 +40,7 @@ class TapIntacct(Tap):
 
     name = "tap-intacct"
     package_name = "tap-intacct-xmlgw"
+    message_writer_class = FastSingerWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(

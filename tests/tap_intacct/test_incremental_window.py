@@ -64,9 +64,7 @@ def test_interrupted_run_resumes_exactly_after_the_tie_breaker() -> None:
         keyset.RECORDNO_STATE_KEY: 512,
         keyset.UPPER_BOUND_STATE_KEY: "2024-06-30T00:00:00+00:00",
     }
-    window = keyset.plan_window(
-        keyset.Bookmark.from_state(state), now=NOW, tz=UTC, lookback=TEN
-    )
+    window = keyset.plan_window(keyset.Bookmark.from_state(state), now=NOW, tz=UTC, lookback=TEN)
     assert window.start == keyset.Position(dt.datetime(2024, 3, 1, 10, 0, 0), 512)
     assert not window.null_pass
 
@@ -78,16 +76,12 @@ def test_finished_run_rereads_the_lookback_window_before_its_bound() -> None:
         keyset.RECORDNO_STATE_KEY: 9,
         keyset.UPPER_BOUND_STATE_KEY: "2024-06-30T00:00:00+00:00",
     }
-    window = keyset.plan_window(
-        keyset.Bookmark.from_state(state), now=NOW, tz=UTC, lookback=TEN
-    )
+    window = keyset.plan_window(keyset.Bookmark.from_state(state), now=NOW, tz=UTC, lookback=TEN)
     assert window.start == keyset.Position(dt.datetime(2024, 6, 29, 23, 50, 0))
     assert window.start_utc == dt.datetime(2024, 6, 29, 23, 50, tzinfo=UTC)
     # Without a bound in state (a foreign or older state) the window is before the bookmark.
     del state[keyset.UPPER_BOUND_STATE_KEY]
-    window = keyset.plan_window(
-        keyset.Bookmark.from_state(state), now=NOW, tz=UTC, lookback=TEN
-    )
+    window = keyset.plan_window(keyset.Bookmark.from_state(state), now=NOW, tz=UTC, lookback=TEN)
     assert window.start == keyset.Position(dt.datetime(2024, 6, 29, 23, 48, 0))
     # lookback 0: exact, even right at the bound.
     window = keyset.plan_window(keyset.Bookmark.from_state(state), now=NOW, tz=UTC)
