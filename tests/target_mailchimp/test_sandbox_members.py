@@ -1,4 +1,4 @@
-"""The Mailchimp sandbox's audience rules: members, statuses, merge fields, tags, batch subscribe."""
+"""The Mailchimp sandbox audience rules: members, statuses, merge fields, tags, batch subscribe."""
 
 from __future__ import annotations
 

@@ -118,6 +118,12 @@ class Api:
             if method not in route.methods:
                 raise method_not_allowed(sorted(route.methods))
             handler, schema, status = route.methods[method]
+            params = {k: unquote(v) for k, v in match.groupdict().items()}
+            with self.state.lock:  # unknown audiences and stores are 404 before any body check
+                if "list_id" in params and params["list_id"] not in self.state.lists:
+                    raise not_found()
+                if "store_id" in params and params["store_id"] not in self.state.stores:
+                    raise not_found()
             body: Any = None
             if method in ("POST", "PUT", "PATCH") and schema is not None:
                 body = self._parse(req.body)
@@ -130,7 +136,6 @@ class Api:
                         "For field-specific details, see the 'errors' array.",
                         errors,
                     )
-            params = {k: unquote(v) for k, v in match.groupdict().items()}
             call = Call(params, req.query, body, req.in_batch)
             with self.state.lock:
                 result = handler(call)

@@ -31,7 +31,7 @@ from .errors import (
     too_many_requests,
     triggered,
 )
-from .faults import Fault, Faults, fault_response
+from .faults import ERROR_KINDS, Fault, Faults, fault_response
 from .model import State, subscriber_hash
 from .validation import BodyValidator, default_schema_dir
 
@@ -441,46 +441,41 @@ class MailchimpSandbox:
         except (ValueError, OSError):
             h.close_connection = True
             return
-        fault_name: str | None = None
-        status = 0
-        try:
-            if path.startswith(RESULTS_PREFIX):
-                status = self._serve_result(h, method, path, request_id)
-                return
-            if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
-                status = self._send(h, Response.from_error(not_found()), request_id)
-                return
-            api_path = path[len(API_PREFIX) :] or "/"
-            if not self._enter():
-                self._leave()
-                status = self._send(
-                    h, Response.from_error(too_many_requests(self.max_connections)), request_id
-                )
-                return
+        fault: Fault | None = None
+        response: Response | None
+        if path.startswith(RESULTS_PREFIX):
+            response, fault = self._result_response(method, path)
+        elif not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            response = Response.from_error(not_found())
+        elif not self._enter():
+            self._leave()
+            response = Response.from_error(too_many_requests(self.max_connections))
+        else:
             try:
-                response, fault = self._api_call(h, method, api_path, split.query, raw)
-                fault_name = fault.kind if fault else None
+                response, fault = self._api_call(
+                    h, method, path[len(API_PREFIX) :] or "/", split.query, raw
+                )
             finally:
                 self._leave()
-            if response is None:
-                h.close_connection = True
-                with contextlib.suppress(OSError):
-                    h.connection.shutdown(socket.SHUT_RDWR)
-                return
-            status = self._send(h, response, request_id)
-        finally:
-            record = RequestRecord(
-                method,
-                path,
-                split.query,
-                status,
-                started,
-                time.monotonic(),
-                request_id,
-                fault_name,
-            )
-            with self._stats_lock:
-                self._records.append(record)
+        # record before answering, so a client that got its answer also sees the record
+        record = RequestRecord(
+            method,
+            path,
+            split.query,
+            0 if response is None else response.status,
+            started,
+            time.monotonic(),
+            request_id,
+            fault.kind if fault else None,
+        )
+        with self._stats_lock:
+            self._records.append(record)
+        if response is None:
+            h.close_connection = True
+            with contextlib.suppress(OSError):
+                h.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send(h, response, request_id)
 
     def _enter(self) -> bool:
         with self._stats_lock:
@@ -579,29 +574,23 @@ class MailchimpSandbox:
         length = int(h.headers.get("Content-Length") or 0)
         return h.rfile.read(length) if length > 0 else None
 
-    def _serve_result(self, h: _Handler, method: str, path: str, request_id: str) -> int:
+    def _result_response(self, method: str, path: str) -> tuple[Response, Fault | None]:
         fault = self.faults.pick(method, path, api=False)
-        if fault is not None and fault.kind not in ("slow", "timeout", "disconnect"):
-            return self._send(h, fault_response(fault.kind), request_id)
-        name = path[len(RESULTS_PREFIX) :]
-        data = self._batches.archives.get(name.removesuffix(".tar.gz"))
+        if fault is not None and fault.kind in ERROR_KINDS:
+            return fault_response(fault.kind), fault
+        data = self._batches.archives.get(path[len(RESULTS_PREFIX) :].removesuffix(".tar.gz"))
         if method != "GET" or data is None:
-            return self._send(h, Response.from_error(not_found()), request_id)
-        h.send_response(200)
-        h.send_header("Content-Type", "application/x-gzip")
-        h.send_header("Content-Length", str(len(data)))
-        h.send_header("X-Request-Id", request_id)
-        h.end_headers()
-        with contextlib.suppress(OSError):
-            h.wfile.write(data)
-        return 200
+            return Response.from_error(not_found()), fault
+        return Response(200, data, {"Content-Type": "application/x-gzip"}), fault
 
     @staticmethod
     def _send(h: _Handler, response: Response, request_id: str) -> int:
         headers = dict(response.headers)
         payload = b""
         if response.body is not None:
-            if isinstance(response.body, str):
+            if isinstance(response.body, bytes):
+                payload = response.body
+            elif isinstance(response.body, str):
                 payload = response.body.encode("utf-8")
                 headers.setdefault("Content-Type", "text/plain; charset=utf-8")
             else:
