@@ -73,10 +73,6 @@ class UnknownRecordError(KeyError):
     """No record with that RECORDNO."""
 
 
-def _text_fmt(value: Any) -> str:
-    return xmltext.text(str(value))
-
-
 class Company:
     """A mutable, thread-safe set of records for the sandbox to serve.
 
@@ -217,14 +213,15 @@ class Company:
         if spec is None:
             spec = self._renderer(obj, fields)
         vals = rec.values
-        parts = []
+        parts: list[str] = []
+        append = parts.append
         for fid, empty, open_, close, fmt in spec:
             v = vals.get(fid)
             if v is None:
-                parts.append(empty)
+                append(empty)
             else:
                 s = fmt(v)
-                parts.append(open_ + s + close if s else empty)
+                append(open_ + s + close if s else empty)
         frag = "".join(parts)
         if len(rec.frags) < 8:
             rec.frags[fields] = frag
@@ -234,11 +231,7 @@ class Company:
         odef = OBJECTS[obj]
         spec = []
         for fid in fields:
-            fdef = odef.by_id[fid]
-            if fdef.datatype in (TEXT, ENUM):
-                fmt: Callable[[Any], str] = _text_fmt
-            else:
-                fmt = _bind_format(fdef.datatype)
+            fmt = _FORMATTERS[odef.by_id[fid].datatype]
             spec.append((fid, f"<{fid}></{fid}>", f"<{fid}>", f"</{fid}>", fmt))
         self._renderers[(obj, fields)] = spec
         return spec
@@ -375,11 +368,42 @@ class Company:
         return (min(vals), max(vals)) if vals else None
 
 
-def _bind_format(datatype: str) -> Callable[[Any], str]:
+def _memo(fn: Callable[[Any], str], limit: int = 200_000) -> Callable[[Any], str]:
+    """Memoize a formatter over hashable values (dates, repeated strings)."""
+    cache: dict[Any, str] = {}
+
     def fmt(value: Any) -> str:
-        return format_value(datatype, value)
+        out = cache.get(value)
+        if out is None:
+            if len(cache) >= limit:
+                cache.clear()
+            out = cache[value] = fn(value)
+        return out
 
     return fmt
+
+
+def _fmt_date(v: Any) -> str:
+    return f"{v.month:02d}/{v.day:02d}/{v.year:04d}"
+
+
+def _fmt_timestamp(v: Any) -> str:
+    return f"{v.month:02d}/{v.day:02d}/{v.year:04d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+
+
+def _fmt_decimal(v: Any) -> str:
+    return format(v, "f") if isinstance(v, Decimal) else format_value("DECIMAL", v)
+
+
+_FORMATTERS: dict[str, Callable[[Any], str]] = {
+    "TEXT": _memo(lambda v: xmltext.text(str(v))),
+    "ENUM": _memo(lambda v: xmltext.text(str(v))),
+    "INTEGER": str,
+    "DECIMAL": _fmt_decimal,
+    "BOOLEAN": lambda v: "true" if v else "false",
+    "DATE": _memo(_fmt_date),
+    "TIMESTAMP": _memo(_fmt_timestamp),
+}
 
 
 # =============================================================================================

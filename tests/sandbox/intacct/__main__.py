@@ -1,0 +1,87 @@
+"""Run the Intacct sandbox on its own (for `make demo` and manual poking).
+
+    python -m tests.sandbox.intacct --port 0 --seed 1 --customers 200 --vendors 100 \
+        --bills 500 --payments 300 --url-file .sandbox/intacct.url \
+        --config-file .sandbox/tap-intacct.json
+
+Prints the gateway URL, writes it (and a ready tap config, credentials included) to the
+given files, and serves until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from tests.sandbox.intacct.data import generate_company
+from tests.sandbox.intacct.faults import FAULTS
+from tests.sandbox.intacct.server import IntacctSandbox
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tests.sandbox.intacct", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--customers", type=int, default=200)
+    p.add_argument("--vendors", type=int, default=100)
+    p.add_argument("--bills", type=int, default=500)
+    p.add_argument("--payments", type=int, default=300)
+    p.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME:P",
+        help=f"random fault with probability P (repeatable); names: {', '.join(sorted(FAULTS))}",
+    )
+    p.add_argument("--url-file", type=Path, help="write the gateway URL here")
+    p.add_argument("--config-file", type=Path, help="write a tap-intacct config JSON here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = time.monotonic()
+    company = generate_company(
+        seed=args.seed,
+        customers=args.customers,
+        vendors=args.vendors,
+        bills=args.bills,
+        payments=args.payments,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with IntacctSandbox(company, host=args.host, port=args.port, latency_ms=args.latency_ms) as sb:
+        for spec in args.fault:
+            name, _, prob = spec.partition(":")
+            sb.faults.random(name, float(prob or 0.1), seed=args.seed)
+        if args.url_file:
+            args.url_file.parent.mkdir(parents=True, exist_ok=True)
+            args.url_file.write_text(sb.gateway_url + "\n")
+        if args.config_file:
+            args.config_file.parent.mkdir(parents=True, exist_ok=True)
+            args.config_file.write_text(json.dumps(sb.tap_config(), indent=2) + "\n")
+        counts = ", ".join(f"{o}={company.count(o)}" for o in company.versions)
+        print(f"Intacct sandbox listening on {sb.gateway_url}", flush=True)
+        print(f"  data (seed {args.seed}): {counts}", file=sys.stderr, flush=True)
+        print(f"  ready in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+        while not stop.wait(0.2):
+            pass
+        print(f"Intacct sandbox stopping after {len(sb.requests)} requests", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
