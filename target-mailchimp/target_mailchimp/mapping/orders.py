@@ -137,6 +137,12 @@ def bill_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
     )
 
 
+def _payment_version(payment: PaymentForBill) -> tuple[bool, str, Decimal, Decimal]:
+    # A voided version wins (Intacct never un-voids), then the latest; amounts break ties so
+    # the choice never depends on input order.
+    return (payment.voided, payment.when_modified or "", payment.trx_amount, payment.base_amount)
+
+
 def _unique_payments(
     bill_recordno: int, payments: Iterable[PaymentForBill]
 ) -> list[PaymentForBill]:
@@ -145,10 +151,7 @@ def _unique_payments(
         if payment.bill_recordno != bill_recordno:
             continue
         other = chosen.get(payment.payment_recordno)
-        if other is None or (payment.voided, payment.when_modified or "") > (
-            other.voided,
-            other.when_modified or "",
-        ):
+        if other is None or _payment_version(payment) > _payment_version(other):
             chosen[payment.payment_recordno] = payment
     return [chosen[k] for k in sorted(chosen)]
 
