@@ -82,6 +82,9 @@ def test_ids_are_percent_encoded_in_paths(server: ScriptedServer, mc: MailchimpC
     assert server.requests[1].path == "/3.0/ecommerce/stores/store%201/orders/BILL%2F7%3Fx"
     with pytest.raises(ValueError, match="non-empty"):
         mc.get_list("")
+    for dots in (".", ".."):
+        with pytest.raises(ValueError, match="cannot be used as an id"):
+            mc.get_order("s", dots)
 
 
 def test_request_refuses_absolute_urls(mc: MailchimpClient) -> None:
@@ -318,6 +321,21 @@ def test_ensure_store_patches_what_differs(server: ScriptedServer, mc: Mailchimp
     patch = server.requests[1]
     assert (patch.method, patch.path) == ("PATCH", "/3.0/ecommerce/stores/intacct")
     assert patch.json == {"name": "Intacct AP", "is_syncing": True}
+
+
+def test_ensure_store_compares_nested_objects_by_the_keys_sent(
+    server: ScriptedServer, mc: MailchimpClient
+) -> None:
+    address = {"address1": "1 Main St", "city": "Austin", "country_code": "US"}
+    stored = {**address, "longitude": 0, "latitude": 0, "province": ""}
+    server.script(
+        Reply(200, {**STORE, "address": stored}),
+        Reply(200, {**STORE, "address": {**stored, "city": "Dallas"}}),
+        Reply(200, {**STORE}),
+    )
+    assert mc.ensure_store({**STORE, "address": address}).action == "unchanged"
+    assert mc.ensure_store({**STORE, "address": address}).action == "updated"
+    assert server.requests[-1].json == {"address": address}
 
 
 def test_ensure_store_refuses_a_store_on_another_list(

@@ -249,6 +249,24 @@ def test_read_timeouts_that_never_end_raise_unreachable(
     assert "read timeout" in str(err)
 
 
+def test_an_answer_cut_off_midway_is_retried(server: ScriptedServer, waits: Waits) -> None:
+    server.script(Reply(200, {"partial": True}, truncate=True), Reply(200, {"whole": True}))
+    with client(server, waits) as mc:
+        resp = mc.request("GET", "/lists/l1")
+    assert resp.json == {"whole": True}
+    assert resp.attempts == 2
+    assert "connection broken" in resp.retry_reasons[0]
+
+
+def test_a_success_that_is_not_json_is_an_error(server: ScriptedServer, waits: Waits) -> None:
+    server.script(Reply(200, "<html>maintenance page</html>", request_id="html-1"))
+    with client(server, waits) as mc, pytest.raises(MailchimpError) as info:
+        mc.request("GET", "/lists/l1")
+    assert "not JSON" in str(info.value)
+    assert info.value.request_id == "html-1"
+    assert info.value.path == "/lists/l1"
+
+
 def test_connection_refused_is_retried_then_unreachable(waits: Waits) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

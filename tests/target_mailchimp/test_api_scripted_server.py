@@ -31,6 +31,7 @@ class Reply:
     delay: float = 0.0
     content_type: str | None = None
     request_id: str | None = None
+    truncate: bool = False  # announce more bytes than sent, then close the connection
 
     def encoded(self) -> tuple[bytes, str]:
         if self.body is None:
@@ -114,13 +115,17 @@ class ScriptedServer:
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", ctype)
-                    self.send_header("Content-Length", str(len(payload)))
+                    length = len(payload) + (100 if reply.truncate else 0)
+                    self.send_header("Content-Length", str(length))
                     self.send_header("X-Request-Id", reply.request_id or outer._request_id())
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
                     if payload:
                         self.wfile.write(payload)
+                    if reply.truncate:
+                        self.wfile.flush()
+                        self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -88,6 +88,14 @@ def _without(body: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in keys}
 
 
+def _differs(wanted: Any, existing: Any) -> bool:
+    """True if ``wanted`` is not already in ``existing`` (nested objects compared by the
+    keys we send, so fields Mailchimp adds on its side do not count as a change)."""
+    if isinstance(wanted, Mapping) and isinstance(existing, Mapping):
+        return any(_differs(v, existing.get(k)) for k, v in wanted.items())
+    return bool(wanted != existing)
+
+
 def _require_id(body: Mapping[str, Any], what: str) -> str:
     value = body.get("id")
     if value is None or str(value) == "":
@@ -471,7 +479,9 @@ class MailchimpClient:
                 "another store id or point the target at that audience."
             )
         diff = {
-            k: v for k, v in store.items() if k not in ("id", "list_id") and existing.get(k) != v
+            k: v
+            for k, v in store.items()
+            if k not in ("id", "list_id") and _differs(v, existing.get(k))
         }
         if not diff:
             return write_result("unchanged", store_id, current)

@@ -11,6 +11,7 @@ holds ids and subscriber hashes, no addresses), the status, the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -85,10 +86,20 @@ class TransportStats:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
+#: Failures with no usable HTTP answer; the request may or may not have run.
+NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
 def encode_path_segment(value: str) -> str:
     """One path segment, percent-encoded (ids are client-chosen strings)."""
     if not isinstance(value, str) or not value:
         raise ValueError("a path id must be a non-empty string")
+    if value in (".", ".."):
+        raise ValueError(f"{value!r} cannot be used as an id in a URL path")
     return quote(value, safe="")
 
 
@@ -115,17 +126,7 @@ class Transport:
         self.connect_timeout = float(connect_timeout or min(10.0, self.request_timeout))
         policy = retry or RetryPolicy()
         if max_retries is not None:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                max_time=policy.max_time,
-                base=policy.base,
-                factor=policy.factor,
-                max_wait=policy.max_wait,
-                timeout_min_wait=policy.timeout_min_wait,
-                jitter=policy.jitter,
-                sleep=policy.sleep,
-                clock=policy.clock,
-            )
+            policy = dataclasses.replace(policy, max_retries=max_retries)
         self.retry = policy
         self.account = self._key.fingerprint
         self.gate: AccountGate = gate_for(self.account)
@@ -236,7 +237,7 @@ class Transport:
                         timeout=(self.connect_timeout, self.request_timeout),
                     )
                     body = resp.content
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except NETWORK_ERRORS as exc:
                 self._count(retry=attempt > 1)
                 timed_out = isinstance(exc, requests.Timeout)
                 reason = self._network_reason(exc)
@@ -288,7 +289,14 @@ class Transport:
                     method=method,
                     path=path,
                     status=status,
-                    data=self._decode(body, resp.headers),
+                    data=self._decode(
+                        body,
+                        resp.headers,
+                        method=method,
+                        path=path,
+                        request_id=request_id,
+                        attempts=attempt,
+                    ),
                     request_id=request_id,
                     attempts=attempt,
                     elapsed=policy.clock() - started,
@@ -364,11 +372,21 @@ class Transport:
             return f"read timeout after {self.request_timeout:g}s"
         if isinstance(exc, requests.Timeout):
             return "timeout"
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            return "connection broken while reading the answer"
         # The exception text names host and port only; the key is never in a URL.
         return self.redact(f"connection error ({type(exc).__name__})")
 
     @staticmethod
-    def _decode(body: bytes, headers: Mapping[str, str]) -> Any:
+    def _decode(
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        method: str,
+        path: str,
+        request_id: str | None,
+        attempts: int,
+    ) -> Any:
         if not body:
             return None
         try:
@@ -376,7 +394,12 @@ class Transport:
         except ValueError:
             ctype = headers.get("Content-Type", "")
             raise MailchimpError(
-                f"Mailchimp answered with a body that is not JSON (Content-Type {ctype!r})"
+                f"Mailchimp answered {method} {path} with a success whose body is not JSON "
+                f"(Content-Type {ctype!r}, request id {request_id})",
+                method=method,
+                path=path,
+                request_id=request_id,
+                attempts=attempts,
             ) from None
 
     # -- raw downloads ----------------------------------------------------------------------
@@ -412,7 +435,7 @@ class Transport:
                         else:
                             body = resp.content[:4096]
                         headers = dict(resp.headers)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except NETWORK_ERRORS as exc:
                 self._count(retry=attempt > 1)
                 reason = self._network_reason(exc)
                 if not self._may_retry(attempt, max_attempts, started):
