@@ -33,7 +33,7 @@ def wait_until(predicate: object, timeout: float = 5.0) -> None:
 
 
 def test_eleventh_simultaneous_request_gets_429(mc: MailchimpSandbox) -> None:
-    mc.latency = 0.5
+    hold = mc.faults.add("slow", times=10, seconds=30)
     statuses: list[int] = []
     threads = [
         threading.Thread(target=lambda: statuses.append(ping(mc).status_code)) for _ in range(10)
@@ -42,6 +42,7 @@ def test_eleventh_simultaneous_request_gets_429(mc: MailchimpSandbox) -> None:
         t.start()
     wait_until(lambda: mc.stats.in_flight == 10)
     extra = ping(mc)
+    hold.release()
     for t in threads:
         t.join()
     assert extra.status_code == 429
@@ -54,17 +55,20 @@ def test_eleventh_simultaneous_request_gets_429(mc: MailchimpSandbox) -> None:
     assert mc.count(status=429) == 1
     mc.reset_counters()
     assert mc.stats.max_in_flight == 0
-    mc.latency = 0
     assert ping(mc).status_code == 200
+    assert mc.stats.max_in_flight == 1
 
 
 def test_connection_limit_is_configurable() -> None:
-    with MailchimpSandbox(max_connections=1, latency=0.3) as mc:
+    with MailchimpSandbox(max_connections=1) as mc:
+        hold = mc.faults.add("slow", seconds=30)
         t = threading.Thread(target=lambda: ping(mc))
         t.start()
         wait_until(lambda: mc.stats.in_flight == 1)
         assert ping(mc).status_code == 429
+        hold.release()
         t.join()
+        assert ping(mc).status_code == 200
 
 
 def test_latency_is_added_per_request() -> None:

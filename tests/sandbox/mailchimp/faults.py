@@ -12,7 +12,9 @@ request, after the connection gate and the latency wait). Kinds:
 ``502_html``    502 with an HTML body (the CDN gave up; the call may still have run)
 ``503``         503 Service Unavailable, problem+json
 ``504``         504 Gateway Timeout with an HTML body
-``slow``        wait ``seconds`` (default 1.0), then handle the request normally
+``slow``        wait ``seconds`` (default 1.0) or until ``fault.release()``, then handle the
+                request normally (hold N requests in flight: ``add("slow", times=N,
+                seconds=30)``, then ``release()``)
 ``timeout``     handle the request, hold the answer ``seconds`` (default 1.0; set it above
                 the client's timeout), then send it: the write happened, the client
                 timed out
@@ -59,6 +61,11 @@ class Fault:
     execute: bool = False
     batch_ops: bool = False
     fired: int = 0
+    released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def release(self) -> None:
+        """End the wait of ``slow``/``timeout`` requests held by this fault, now and later."""
+        self.released.set()
 
     def matches(self, method: str, path: str, *, api: bool, batch_op: bool) -> bool:
         if batch_op and not self.batch_ops:

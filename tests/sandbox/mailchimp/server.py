@@ -498,7 +498,7 @@ class MailchimpSandbox:
             return None, None
         fault = self.faults.pick(method, api_path)
         if fault is not None:
-            if fault.kind == "slow" and self._closing.wait(fault.seconds):
+            if fault.kind == "slow" and not self._hold(fault):
                 return None, fault
             if fault.kind not in ("slow", "timeout"):
                 if fault.execute:
@@ -507,9 +507,20 @@ class MailchimpSandbox:
                     return None, fault
                 return fault_response(fault.kind), fault
         response = self._authorized_dispatch(h, method, api_path, query, raw)
-        if fault is not None and fault.kind == "timeout" and self._closing.wait(fault.seconds):
+        if fault is not None and fault.kind == "timeout" and not self._hold(fault):
             return None, fault
         return response, fault
+
+    def _hold(self, fault: Fault) -> bool:
+        """Wait out a slow/timeout fault; False when the sandbox is shutting down."""
+        deadline = time.monotonic() + fault.seconds
+        while not fault.released.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._closing.wait(min(left, 0.01)):
+                return False
+        return not self._closing.is_set()
 
     def _authorized_dispatch(
         self, h: _Handler, method: str, api_path: str, query: str, raw: bytes | None
