@@ -137,6 +137,9 @@ def test_retries_are_capped_and_the_last_error_is_raised(
     assert "4 attempts" in str(info.value)
     assert len(server.requests) == 4
     assert len(waits.calls) == 3
+    stats = mc.stats
+    assert (stats.calls, stats.requests, stats.retries, stats.failures) == (1, 4, 3, 1)
+    assert stats.by_status == {503: 4}
 
 
 def test_throttling_that_never_ends_raises_too_many_requests(

@@ -42,7 +42,7 @@ from target_mailchimp.api.gate import ACCOUNT_CONNECTION_LIMIT, AccountGate, gat
 from target_mailchimp.api.hashing import normalize_email, subscriber_hash
 from target_mailchimp.api.results import BatchSubscribeResult, MemberError, WriteResult
 from target_mailchimp.api.retry import RetryPolicy
-from target_mailchimp.api.transport import ApiResponse, Transport
+from target_mailchimp.api.transport import ApiResponse, Transport, TransportStats
 
 __all__ = [
     "ACCOUNT_CONNECTION_LIMIT",
@@ -70,6 +70,7 @@ __all__ = [
     "ServerError",
     "TooManyRequests",
     "Transport",
+    "TransportStats",
     "Unauthorized",
     "Unreachable",
     "WriteResult",

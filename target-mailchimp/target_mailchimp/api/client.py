@@ -53,6 +53,7 @@ from target_mailchimp.api.transport import (
     DEFAULT_REQUEST_TIMEOUT,
     ApiResponse,
     Transport,
+    TransportStats,
     encode_path_segment,
 )
 
@@ -163,6 +164,11 @@ class MailchimpClient:
     @property
     def max_concurrency(self) -> int:
         return self.transport.max_concurrency
+
+    @property
+    def stats(self) -> TransportStats:
+        """Calls, HTTP requests, retries and failures so far (for the run report)."""
+        return self.transport.stats
 
     def close(self) -> None:
         self.transport.close()
