@@ -52,9 +52,11 @@ Counters (benchmarks and tests)::
     mc.reset_counters()  # clears requests, stats (max_in_flight), fault history
 
 HTTP calls that were refused with 429 by the connection gate and fault answers are recorded
-too (their ``status`` says so); batch operations are not HTTP calls and only count in
-``stats.batch_operations``. Batch-result downloads are recorded with path
-``/batch-results/<id>.tar.gz``.
+too (their ``status`` says so; a dropped connection has status 0); batch operations are not
+HTTP calls and only count in ``stats.batch_operations``. Batch-result downloads are recorded
+with path ``/batch-results/<id>.tar.gz`` and do not pass the connection gate.
+``stats.max_in_flight`` counts refused requests too: a client that kept within the limit
+shows ``max_in_flight <= max_connections`` and ``rejected_concurrency == 0``.
 
 Faults (see :mod:`tests.sandbox.mailchimp.faults` for the kinds)::
 
@@ -62,6 +64,7 @@ Faults (see :mod:`tests.sandbox.mailchimp.faults` for the kinds)::
     mc.faults.add("503", times=1, path_prefix="/ecommerce", method="POST")
     mc.faults.add("403_no_body") ; mc.faults.add("502_html") ; mc.faults.add("504")
     mc.faults.add("slow", seconds=2)            # wait, then answer normally
+    hold = mc.faults.add("slow", times=10, seconds=30); ...; hold.release()  # hold N in flight
     mc.faults.add("timeout", seconds=1.5)       # run it, hold the answer, then send it
     mc.faults.add("disconnect")                 # drop the connection, no answer
     mc.faults.add("500", execute=True)          # the write happens, the client sees 500
@@ -108,6 +111,9 @@ with ``Allow``), order lines ``GET|POST`` and ``GET|PATCH|DELETE``; ``GET|POST /
 ``GET|DELETE /batches/{id}``. Outside /3.0: ``GET /batch-results/<id>.tar.gz`` (no auth).
 Collections take ``count`` (default 10, above 1000 -> 400) and ``offset``.
 
+Not emulated: carts, segments (bulk tagging), batch webhooks, interests/groups management,
+campaigns, OAuth metadata, result-URL expiry. Their paths answer 404 like unknown resources.
+
 Decisions where the reference is silent or unsure (each can be revisited):
 
 * Member PUT: a new address needs ``email_address`` and ``status_if_new`` (or ``status``);
@@ -133,7 +139,9 @@ Decisions where the reference is silent or unsure (each can be revisited):
   customer. PATCH merges ``lines`` by line id and replaces ``promos``. Body ``id`` must match
   the path id on PUT/PATCH. Money stays numeric (3.0.41 schema).
 * Batch results: one worker runs batches one at a time; ``errored_operations`` counts status
-  >= 400; a 204 operation's ``response`` is ``""``; result URLs do not expire.
+  >= 400; a 204 operation's ``response`` is ``""``; result URLs do not expire. Operation paths
+  are relative to /3.0 (a path starting with ``/3.0`` is a 404); ``DELETE`` is accepted.
+* Unknown audiences/stores in a path are 404 before the body is checked.
 """
 
 from __future__ import annotations
