@@ -10,6 +10,7 @@ Function bodies are XML strings; `query_xml(...)` builds a `query` function body
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -137,3 +138,33 @@ def session(sb: Any, *, location_id: str | None = None, in_function: bool = Fals
     if not sid:
         raise AssertionError(etree.tostring(root).decode())
     return sid
+
+
+FIXTURES_DIR = (
+    Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "intacct-fixtures"
+)
+
+
+def fixture(name: str) -> etree._Element:
+    """A reference fixture (shared/reference/intacct-fixtures/<name>) parsed."""
+    return etree.fromstring((FIXTURES_DIR / name).read_bytes())
+
+
+def element_paths(node: etree._Element, prefix: str = "") -> set[str]:
+    """Set of element paths ("/response/control/status", ...) under node, for comparing
+    the shape of two answers."""
+    path = f"{prefix}/{node.tag}"
+    out = {path}
+    for child in node.iterchildren(etree.Element):
+        out |= element_paths(child, path)
+    return out
+
+
+def records(data: etree._Element | None) -> list[dict[str, str]]:
+    """Children of a <data> element as dicts of field -> text ('' for empty)."""
+    if data is None:
+        return []
+    return [
+        {str(f.tag): f.text or "" for f in rec.iterchildren(etree.Element)}
+        for rec in data.iterchildren(etree.Element)
+    ]

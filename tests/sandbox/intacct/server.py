@@ -485,7 +485,7 @@ class IntacctSandbox:
         return (
             (root.findtext("control/senderid") or "").strip(),
             (root.findtext("control/controlid") or "").strip(),
-            (root.findtext("control/uniqueid") or "false").strip(),
+            (root.findtext("control/uniqueid") or "true").strip(),
             (root.findtext("control/dtdversion") or "3.0").strip(),
         )
 
