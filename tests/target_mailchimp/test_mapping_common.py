@@ -198,8 +198,8 @@ def test_settings_defaults_and_validation() -> None:
     assert s.financial_status_for("paid ") == "paid"
     for state in ("Reversed", "Reversal", "Declined"):
         assert s.financial_status_for(state) == "cancelled"
-    for state in ("Draft", "Submitted", "Posted", "Selected", "Partially Paid", None):
-        assert s.financial_status_for(state) == "pending"
+    for other in ("Draft", "Submitted", "Posted", "Selected", "Partially Paid", None):
+        assert s.financial_status_for(other) == "pending"
     custom = MappingSettings(financial_status_map={"Posted": "authorized"})
     assert custom.financial_status_for("Posted") == "authorized"
     assert custom.financial_status_for("Paid") == "paid"  # defaults kept

@@ -77,7 +77,7 @@ def test_round_trip_keeps_every_decimal_exactly(value: object) -> None:
 def _same(a: object, b: object) -> bool:
     if isinstance(b, Decimal):
         # The exact digits survive (an integral Decimal may come back as int).
-        return Decimal(a) == b if isinstance(a, int | Decimal) else False  # type: ignore[arg-type]
+        return Decimal(a) == b if isinstance(a, int | Decimal) else False
     if isinstance(b, dict):
         return isinstance(a, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in b)
     if isinstance(b, list):

@@ -1,0 +1,146 @@
+"""Row types the ledger returns, the audit actions, and detail redaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: Audit actions. created/updated/archived/unchanged are successes; the rest are not.
+ACTIONS: tuple[str, ...] = (
+    "created",
+    "updated",
+    "archived",
+    "unchanged",
+    "rejected",
+    "failed",
+    "skipped",
+    "parked",
+)
+#: Actions after which the object in Mailchimp matches the payload hash given.
+SUCCESS_ACTIONS = frozenset({"created", "updated", "archived", "unchanged"})
+RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "abandoned")
+#: What a parked record can wait for: kind -> (stream, column matched against the key).
+WAITING_KINDS: dict[str, tuple[str, str]] = {
+    "vendor": ("vendors", "source_id"),
+    "bill": ("ap_bills", "source_key"),
+}
+DETAIL_MAX_CHARS = 4000
+
+
+class LedgerError(RuntimeError):
+    """A problem with the ledger itself (not with a record)."""
+
+
+class LedgerLockedError(LedgerError):
+    """Another run holds the ledger; the message names the ledger and that run."""
+
+
+class LedgerLockLostError(LedgerError):
+    """This run's lock was taken over (it was considered stale)."""
+
+
+_SECRET_PATTERNS = (
+    # Mailchimp API keys: 32 hex digits, '-', data center.
+    (re.compile(r"\b[0-9a-fA-F]{32}-[a-z]{2,4}[0-9]{1,3}\b"), "[redacted]"),
+    # Authorization headers (Basic / Bearer / OAuth tokens).
+    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(\w+\s+)?[^\s,;\"']+"), r"\1[redacted]"),
+    # key=value / "key": "value" for names that hold secrets.
+    (
+        re.compile(
+            r"(?i)\b(api[_-]?key|apikey|password|passwd|secret|token|sessionid|session_id)"
+            r"(\"?\s*[:=]\s*\"?)[^\s,;\"'&<]+"
+        ),
+        r"\1\2[redacted]",
+    ),
+)
+
+
+def redact(text: str | None) -> str | None:
+    """`text` with anything shaped like a secret masked, cut to DETAIL_MAX_CHARS."""
+    if text is None:
+        return None
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    if len(text) > DETAIL_MAX_CHARS:
+        text = text[: DETAIL_MAX_CHARS - 1] + "…"
+    return text
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    host: str | None
+    pid: int | None
+    counts: dict[str, dict[str, int]] | None
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    kind: str
+    object_id: str
+    payload_hash: str | None
+    last_action: str
+    http_status: int | None
+    request_id: str | None
+    run_id: str | None
+    updated_at: datetime
+
+    @property
+    def exists(self) -> bool:
+        """True when a write of this object has succeeded at some point."""
+        return self.payload_hash is not None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row to write (the run id is given to `Ledger.audit_many`)."""
+
+    stream: str
+    action: str
+    source_key: str | None = None
+    source_id: str | None = None
+    email: str | None = None
+    object_kind: str | None = None
+    object_id: str | None = None
+    http_status: int | None = None
+    request_id: str | None = None
+    detail: str | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    run_id: str
+    at: datetime
+    stream: str
+    source_key: str | None
+    source_id: str | None
+    email: str | None
+    object_kind: str | None
+    object_id: str | None
+    action: str
+    http_status: int | None
+    request_id: str | None
+    detail: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ParkedRecord:
+    stream: str
+    source_key: str
+    source_id: str | None
+    code: str
+    reason: str
+    waiting_kind: str
+    waiting_keys: tuple[str, ...]
+    record: dict[str, Any] = field(repr=False)
+    run_id: str | None
+    parked_at: datetime
+    attempts: int
