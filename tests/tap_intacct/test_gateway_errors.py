@@ -223,7 +223,7 @@ def test_config_from_mapping() -> None:
         5,
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
-        defaults.max_retries = 1  # type: ignore[misc]
+        defaults.max_retries = 1
 
 
 def test_config_errors_name_the_setting() -> None:

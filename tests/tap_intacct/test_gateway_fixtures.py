@@ -117,7 +117,7 @@ def test_function_error_success_gives_per_result_outcomes() -> None:
     first, second, third = response.results
     assert [r.status for r in response.results] == ["failure", "success", "failure"]
     assert isinstance(first.error(), FunctionError)
-    assert first.error().errornos == ("Invalid fields list x",)  # type: ignore[union-attr]
+    assert first.error().errornos == ("Invalid fields list x",)
     assert isinstance(third.error(), FunctionError)
     assert second.error() is None
     assert second.control_id == "abcdef"

@@ -154,7 +154,7 @@ def test_every_request_has_a_timeout(fake: FakeGateway, clock: FakeClock) -> Non
     seen: list[Any] = []
 
     class Recording(requests.Session):
-        def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
             seen.append(kwargs.get("timeout"))
             return super().request(method, url, *args, **kwargs)
 
