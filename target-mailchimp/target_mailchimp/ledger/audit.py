@@ -1,0 +1,125 @@
+"""The audit trail: one row per record and object per run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, func, insert, select
+
+from target_mailchimp.ledger import schema as t
+from target_mailchimp.ledger.base import LedgerBase
+from target_mailchimp.ledger.records import (
+    ACTIONS,
+    AuditEntry,
+    AuditRow,
+    redact,
+)
+
+
+class AuditMixin(LedgerBase):
+    """The audit trail: one row per record and object per run."""
+
+    # ------------------------------------------------------------------ audit trail
+
+    def audit(
+        self,
+        run_id: str,
+        *,
+        stream: str,
+        action: str,
+        source_key: str | None = None,
+        source_id: str | None = None,
+        email: str | None = None,
+        object_kind: str | None = None,
+        object_id: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        detail: str | None = None,
+        attempts: int = 0,
+    ) -> None:
+        """Write one audit row (the detail is redacted of anything shaped like a secret)."""
+        self.audit_many(
+            run_id,
+            [
+                AuditEntry(
+                    stream=stream,
+                    action=action,
+                    source_key=source_key,
+                    source_id=source_id,
+                    email=email,
+                    object_kind=object_kind,
+                    object_id=object_id,
+                    http_status=http_status,
+                    request_id=request_id,
+                    detail=detail,
+                    attempts=attempts,
+                )
+            ],
+        )
+
+    def audit_many(self, run_id: str, entries: Iterable[AuditEntry]) -> None:
+        """Write several audit rows in one transaction."""
+        now = self._clock()
+        rows = []
+        for entry in entries:
+            if entry.action not in ACTIONS:
+                raise ValueError(
+                    f"unknown audit action {entry.action!r}; use one of {', '.join(ACTIONS)}"
+                )
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "at": now,
+                    "stream": entry.stream,
+                    "source_key": None if entry.source_key is None else str(entry.source_key),
+                    "source_id": entry.source_id,
+                    "email": entry.email,
+                    "object_kind": entry.object_kind,
+                    "object_id": entry.object_id,
+                    "action": entry.action,
+                    "http_status": entry.http_status,
+                    "request_id": entry.request_id,
+                    "detail": redact(entry.detail),
+                    "attempts": entry.attempts,
+                }
+            )
+        if not rows:
+            return
+        with self._tx() as conn:
+            conn.execute(insert(t.audit), rows)
+
+    def summary(self, run_id: str) -> dict[str, dict[str, int]]:
+        """Counts of a run's audit rows: {object kind ("record" if none): {action: n}}."""
+        with self._tx(write=False) as conn:
+            return audit_summary(conn, run_id)
+
+    def audit_rows(
+        self, run_id: str, *, actions: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[AuditRow]:
+        """A run's audit rows in the order written (optionally only some actions)."""
+        query = select(t.audit).where(t.audit.c.run_id == run_id).order_by(t.audit.c.id)
+        if actions is not None:
+            query = query.where(t.audit.c.action.in_(tuple(actions)))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).all()
+        return [AuditRow(**r._asdict()) for r in rows]
+
+    def rejected(self, run_id: str, *, include_failed: bool = True) -> list[AuditRow]:
+        """The records a run did not write: rejected (and by default failed) rows."""
+        actions = ("rejected", "failed") if include_failed else ("rejected",)
+        return self.audit_rows(run_id, actions=actions)
+
+
+def audit_summary(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
+    """Counts of a run's audit rows per object kind ("record" if none) and action."""
+    rows = conn.execute(
+        select(t.audit.c.object_kind, t.audit.c.action, func.count())
+        .where(t.audit.c.run_id == run_id)
+        .group_by(t.audit.c.object_kind, t.audit.c.action)
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for kind, action, count in rows:
+        out.setdefault(str(kind or "record"), {})[str(action)] = int(str(count))
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}

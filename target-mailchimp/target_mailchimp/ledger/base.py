@@ -1,0 +1,120 @@
+"""Ledger plumbing: the Engine, short transactions and a portable upsert."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from target_mailchimp.ledger import schema as t
+from target_mailchimp.ledger.engine import (
+    WRITE_OPTION,
+    create_ledger_engine,
+    display_url,
+    is_sqlite,
+)
+from target_mailchimp.ledger.records import LedgerError
+
+logger = logging.getLogger("target_mailchimp.ledger")
+
+DEFAULT_LEDGER_URL = "sqlite:///.target-mailchimp/ledger.sqlite"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LedgerBase:
+    """The Engine and transactions every ledger part builds on (see `Ledger`)."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_LEDGER_URL,
+        *,
+        full_refresh: bool = False,
+        stale_after: timedelta = timedelta(minutes=10),
+        heartbeat_interval: float | None = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+        busy_timeout_ms: int = 30_000,
+    ) -> None:
+        self.url = display_url(url)
+        self.full_refresh = full_refresh
+        self.stale_after = stale_after
+        self.heartbeat_interval = heartbeat_interval
+        self._clock = clock
+        self._sqlite = is_sqlite(url)
+        self._engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms)
+        # SQLite allows one writer; serialising this process's transactions avoids busy
+        # retries between our own threads (other processes still wait on busy_timeout).
+        self._mutex: threading.RLock | None = threading.RLock() if self._sqlite else None
+        self._run_id: str | None = None
+        self._lock_lost = False
+        self._heartbeat_stop: threading.Event | None = None
+        self._heartbeat_thread: threading.Thread | None = None
+        self._host = socket.gethostname()
+        self._pid = os.getpid()
+        self._create_schema()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _create_schema(self) -> None:
+        with self._tx() as conn:
+            t.metadata.create_all(conn)
+            row = conn.execute(
+                select(t.ledger_meta.c.value).where(t.ledger_meta.c.key == "schema_version")
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(t.ledger_meta).values(key="schema_version", value=str(t.SCHEMA_VERSION))
+                )
+            elif int(row.value) > t.SCHEMA_VERSION:
+                raise LedgerError(
+                    f"ledger {self.url} has schema version {row.value}, newer than this "
+                    f"target-mailchimp understands ({t.SCHEMA_VERSION}); upgrade the target"
+                )
+
+    @contextlib.contextmanager
+    def _tx(self, *, write: bool = True) -> Iterator[Connection]:
+        mutex = self._mutex if self._mutex is not None else contextlib.nullcontext()
+        with mutex, self._engine.connect() as conn:
+            if self._sqlite:
+                conn.execution_options(**{WRITE_OPTION: write})
+            with conn.begin():
+                yield conn
+
+    @staticmethod
+    def _upsert(
+        conn: Connection, table: Table, keys: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> None:
+        """Update the row with `keys`, or insert it: portable (no dialect-specific SQL)."""
+        where = [table.c[k] == v for k, v in keys.items()]
+        if conn.execute(update(table).where(*where).values(**values)).rowcount:
+            return
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(table).values(**keys, **values))
+        except IntegrityError:
+            # Another writer inserted it first (PostgreSQL): update that row.
+            conn.execute(update(table).where(*where).values(**values))
+
+    def close(self) -> None:
+        """Stop the heartbeat and dispose of the engine (the lock is NOT released)."""
+        self._before_close()
+        self._engine.dispose()
+
+    def _before_close(self) -> None:
+        """Hook for mixins (the heartbeat thread stops here)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

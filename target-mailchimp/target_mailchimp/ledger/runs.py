@@ -1,0 +1,233 @@
+"""Runs and the run lock (a row in `locks`, with a heartbeat and stale takeover)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from target_mailchimp.ledger import schema as t
+from target_mailchimp.ledger.audit import audit_summary
+from target_mailchimp.ledger.base import LedgerBase, logger
+from target_mailchimp.ledger.records import (
+    RUN_STATUSES,
+    LedgerError,
+    LedgerLockedError,
+    LedgerLockLostError,
+    RunInfo,
+)
+
+LOCK_NAME = "run"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True
+    return True
+
+
+class RunsMixin(LedgerBase):
+    """Runs and the run lock (a row in `locks`, with a heartbeat and stale takeover)."""
+
+    # ------------------------------------------------------------------ runs and the lock
+
+    @property
+    def current_run_id(self) -> str | None:
+        """The run started by this Ledger object, if any."""
+        return self._run_id
+
+    def start_run(self, run_id: str | None = None) -> str:
+        """Take the ledger's run lock and record a new run; returns the run id.
+
+        Raises LedgerLockedError at once, naming the ledger and the run that holds it, when
+        another run holds a fresh lock. A lock whose heartbeat is older than `stale_after`,
+        or whose process is gone on this host, is taken over and its run marked abandoned.
+        """
+        now = self._clock()
+        run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        try:
+            with self._tx() as conn:
+                holder = conn.execute(select(t.locks).where(t.locks.c.name == LOCK_NAME)).first()
+                if holder is not None:
+                    if not self._is_stale(holder, now):
+                        raise self._locked_error(holder)
+                    logger.warning(
+                        "ledger %s: taking over the stale lock of run %s (last heartbeat %s)",
+                        self.url,
+                        holder.run_id,
+                        holder.heartbeat_at.isoformat(),
+                    )
+                    conn.execute(delete(t.locks).where(t.locks.c.name == LOCK_NAME))
+                    conn.execute(
+                        update(t.runs)
+                        .where(t.runs.c.run_id == holder.run_id, t.runs.c.status == "running")
+                        .values(status="abandoned", finished_at=now)
+                    )
+                conn.execute(
+                    insert(t.locks).values(
+                        name=LOCK_NAME,
+                        run_id=run_id,
+                        host=self._host,
+                        pid=self._pid,
+                        acquired_at=now,
+                        heartbeat_at=now,
+                    )
+                )
+                conn.execute(
+                    insert(t.runs).values(
+                        run_id=run_id,
+                        started_at=now,
+                        status="running",
+                        host=self._host,
+                        pid=self._pid,
+                    )
+                )
+        except IntegrityError as exc:
+            # Lost a race for the lock row (or the run id exists): report who holds it.
+            with self._tx(write=False) as conn:
+                holder = conn.execute(select(t.locks).where(t.locks.c.name == LOCK_NAME)).first()
+            if holder is not None:
+                raise self._locked_error(holder) from exc
+            raise LedgerError(f"ledger {self.url}: run id {run_id!r} already exists") from exc
+        self._run_id = run_id
+        self._lock_lost = False
+        self._start_heartbeat(run_id)
+        return run_id
+
+    def _is_stale(self, holder: Row[Any], now: datetime) -> bool:
+        if now - holder.heartbeat_at > self.stale_after:
+            return True
+        if holder.host == self._host and holder.pid != self._pid:
+            return not _process_alive(int(holder.pid))
+        return False
+
+    def _locked_error(self, holder: Row[Any]) -> LedgerLockedError:
+        return LedgerLockedError(
+            f"ledger {self.url} is in use by run {holder.run_id} (host {holder.host}, pid "
+            f"{holder.pid}, started {holder.acquired_at.isoformat()}, last heartbeat "
+            f"{holder.heartbeat_at.isoformat()}). Two runs must not write to one ledger at "
+            "the same time: wait for that run to finish. If it died, its lock is taken over "
+            f"automatically {self.stale_after} after its last heartbeat."
+        )
+
+    def heartbeat(self, run_id: str) -> bool:
+        """Refresh the lock's heartbeat; False (and `lock_lost`) when the lock is not ours."""
+        with self._tx() as conn:
+            result = conn.execute(
+                update(t.locks)
+                .where(t.locks.c.name == LOCK_NAME, t.locks.c.run_id == run_id)
+                .values(heartbeat_at=self._clock())
+            )
+        if result.rowcount == 0:
+            if not self._lock_lost:
+                logger.error("ledger %s: run %s no longer holds the run lock", self.url, run_id)
+            self._lock_lost = True
+            return False
+        return True
+
+    @property
+    def lock_lost(self) -> bool:
+        return self._lock_lost
+
+    def assert_lock_held(self, run_id: str) -> None:
+        """Raise LedgerLockLostError when another run took this run's lock over."""
+        with self._tx(write=False) as conn:
+            holder = conn.execute(select(t.locks).where(t.locks.c.name == LOCK_NAME)).first()
+        if holder is None or holder.run_id != run_id:
+            self._lock_lost = True
+            taker = f"run {holder.run_id}" if holder is not None else "nobody"
+            raise LedgerLockLostError(
+                f"ledger {self.url}: run {run_id} lost its lock (now held by {taker}); "
+                "it was considered stale. Stop this run."
+            )
+
+    def _start_heartbeat(self, run_id: str) -> None:
+        self._stop_heartbeat()
+        if not self.heartbeat_interval:
+            return
+        stop = threading.Event()
+        interval = self.heartbeat_interval
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.heartbeat(run_id)
+                except Exception:
+                    logger.warning("ledger %s: heartbeat failed", self.url, exc_info=True)
+
+        thread = threading.Thread(target=beat, name=f"ledger-heartbeat-{run_id}", daemon=True)
+        self._heartbeat_stop = stop
+        self._heartbeat_thread = thread
+        thread.start()
+
+    def _before_close(self) -> None:
+        self._stop_heartbeat()
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat_stop is not None:
+            self._heartbeat_stop.set()
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join(timeout=5)
+        self._heartbeat_stop = None
+        self._heartbeat_thread = None
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str = "succeeded",
+        counts: Mapping[str, Mapping[str, int]] | None = None,
+    ) -> None:
+        """Record the run's end (counts default to `summary(run_id)`) and release the lock."""
+        if status not in RUN_STATUSES or status == "running":
+            raise ValueError(f"run status must be succeeded, failed or abandoned, not {status!r}")
+        self._stop_heartbeat()
+        if counts is None:
+            with self._tx(write=False) as conn:
+                final = audit_summary(conn, run_id)
+        else:
+            final = {k: dict(v) for k, v in counts.items()}
+        with self._tx() as conn:
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.run_id == run_id)
+                .values(finished_at=self._clock(), status=status, counts=json.dumps(final))
+            )
+            conn.execute(
+                delete(t.locks).where(t.locks.c.name == LOCK_NAME, t.locks.c.run_id == run_id)
+            )
+        if self._run_id == run_id:
+            self._run_id = None
+
+    def runs(self, last_n: int = 10) -> list[RunInfo]:
+        """The last `last_n` runs, newest first."""
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                select(t.runs)
+                .order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc())
+                .limit(last_n)
+            ).all()
+        return [
+            RunInfo(
+                run_id=r.run_id,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                status=r.status,
+                host=r.host,
+                pid=r.pid,
+                counts=json.loads(r.counts) if r.counts else None,
+            )
+            for r in rows
+        ]
