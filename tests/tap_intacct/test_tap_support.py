@@ -169,10 +169,13 @@ def company_utc(naive: dt.datetime) -> str:
     return naive.replace(tzinfo=PACIFIC).astimezone(dt.UTC).isoformat()
 
 
-def query_bodies(sandbox: Any, obj: str | None = None) -> list[etree._Element]:
-    """The <query> elements of every recorded request (of one object when ``obj`` is set)."""
+def query_bodies(source: Any, obj: str | None = None) -> list[etree._Element]:
+    """The <query> elements of every recorded request (of one object when ``obj`` is set).
+
+    ``source``: a sandbox, or a list of its request records.
+    """
     found = []
-    for rec in sandbox.requests:
+    for rec in getattr(source, "requests", source):
         if "query" not in rec.functions:
             continue
         root = etree.fromstring(rec.body)
