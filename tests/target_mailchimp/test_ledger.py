@@ -32,6 +32,7 @@ from target_mailchimp.mapping import (
     BillOrder,
     ContactRecord,
     MappingSettings,
+    MemberPayload,
     Parked,
     PaymentRecord,
     bill_to_order,
@@ -628,4 +629,38 @@ def test_concurrent_writes_from_threads(db_url: str, clock: Clock) -> None:
         assert not any(
             led.should_write("member", f"{n}-{i}", "h") for n in range(8) for i in range(25)
         )
+        led.finish_run(run)
+
+
+def test_later_run_with_one_record_rebuilds_the_same_member(db_url: str, clock: Clock) -> None:
+    """The member is derived from every record known for the email, across runs."""
+    settings = MappingSettings()
+    customer = contact("customers", 7, "Ann@Example.com", first_name="Ann", last_name="Lee")
+    vendor = contact("vendors", 3, "ann@example.com", first_name="Annie", company_name="Acme")
+
+    def write_member(led: Ledger, key: str) -> bool:
+        payload = member_payload(led.contacts_for_email(key), settings)
+        assert isinstance(payload, MemberPayload)
+        digest = payload.payload_hash()
+        if not led.should_write("member", payload.object_id, digest):
+            return False
+        led.record_write("member", payload.object_id, payload_hash=digest, action="updated")
+        return True
+
+    with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
+        run = led.start_run()
+        led.record_contact(customer)
+        assert write_member(led, "ann@example.com") is True
+        led.record_contact(vendor)
+        assert write_member(led, "ann@example.com") is True  # vendor adds a tag and COMPANY
+        led.finish_run(run)
+    with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
+        run = led.start_run()
+        led.record_contact(vendor)  # only the vendor comes again, unchanged
+        assert write_member(led, "ann@example.com") is False
+        led.record_contact(
+            contact("vendors", 3, "ann@example.com", first_name="Annie", company_name="Acme Ltd")
+        )
+        # COMPANY comes from the customer first (none there), so the vendor's change counts.
+        assert write_member(led, "ann@example.com") is True
         led.finish_run(run)

@@ -10,19 +10,25 @@ How a sink uses it (the ledger supplies what other records say):
 
     settings = MappingSettings.from_config(config)
     # customers / vendors
-    contact = contact_from_record(stream, record, settings)          # or Rejected
-    ledger.record_contact(contact)
-    outcome = contact_outcome(contact, settings)                     # Skipped / Rejected / None
-    member = member_payload(ledger.contacts_for_email(contact.email_key), settings)
-    customer = customer_payload(contact, settings)
+    contact = contact_from_record(stream, record, settings)     # ContactRecord or Rejected
+    previous_key = ledger.record_contact(contact)               # store it even if inactive/invalid
+    outcome = contact_outcome(contact, settings)                # Skipped / Rejected / None
+    for key in {contact.email_key, previous_key} - {None}:      # rebuild every affected member
+        member = member_payload(ledger.contacts_for_email(key), settings)  # or Skipped
+    customer = customer_payload(contact, settings)              # ObjectPayload / Rejected / Skipped
     # ap_bills
+    ledger.record_bill(bill)
     result = bill_to_order(bill, ledger.vendor(vendorid), ledger.payments_for_bill(no), settings)
+    # -> BillOrder (order + products) / Rejected / Parked (ledger.park_outcome(...))
     # ap_payments
     payment = payment_from_record(record); ledger.record_payment(payment)
-    for no in payment.bill_recordnos: rebuild the bill's order with bill_to_order(...)
+    for no in payment.bill_recordnos:                           # bill unknown: park the payment
+        rebuilt = bill_to_order(ledger.bill(no), vendor, ledger.payments_for_bill(no), settings)
+        # order exists (ledger.object_state): PATCH rebuilt.patch_body(); else POST the order
 
-then `payload.payload_hash()` with `ledger.should_write(kind, object_id, hash)` skips
-unchanged objects, and `dumps_exact(body)` writes the request body with exact decimals.
+`payload.payload_hash()` with `ledger.should_write(kind, object_id, hash)` skips unchanged
+objects (an order's hash covers its financial status, so a payment that changes nothing writes
+nothing), and `dumps_exact(body)` writes request bodies with exact decimals.
 
 ## Mapping
 
