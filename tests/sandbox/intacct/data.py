@@ -685,6 +685,7 @@ class _Generator:
             created = modified - dt.timedelta(seconds=rng.randrange(86400 * 400))
             kind = slots.get(i)
             if kind is not None:
+                entity = ""  # special records are top-level so every session sees them
                 if kind.startswith("name:"):
                     name = _ODD_NAMES[kind[5:]]
                 elif kind == "no_email":
@@ -695,7 +696,6 @@ class _Generator:
                     email = f"not-an-email-{i + 1}"
                 elif kind == "shared_email":
                     email = SHARED_EMAIL
-                    entity = ""
                     status = "active"
                 elif kind == "inactive":
                     status = "inactive"
