@@ -207,14 +207,17 @@ def html_error(status: int, title: str) -> bytes:
 
 
 def cdn_error_page(status: int) -> bytes:
-    """A Cloudflare-like error page carrying `cf-error-details`."""
+    """A Cloudflare-like HTML5 error page carrying `cf-error-details` (not well-formed XML,
+    like the real ones: void elements, named entities)."""
     ray = secrets.token_hex(8)
+    code = status if status != 200 else 502
     return (
-        '<!DOCTYPE html><html lang="en-US"><head><title>api.intacct.com | '
-        f"{status}: Bad gateway</title></head><body>"
+        '<!DOCTYPE html>\n<html lang="en-US"><head><meta charset="UTF-8">'
+        '<meta name="robots" content="noindex, nofollow">'
+        f"<title>api.intacct.com | {code}: Bad gateway</title></head><body>"
         '<div id="cf-wrapper"><div id="cf-error-details" class="cf-error-details-wrapper">'
-        f'<h1><span class="cf-error-type">Error</span> <span class="code-label">Error code '
-        f"{status if status != 200 else 502}</span></h1>"
+        f'<h1><span class="cf-error-type">Error</span>&nbsp;<span class="code-label">Error code '
+        f"{code}</span></h1><br>"
         "<h2>Bad gateway</h2><p>The web server reported a bad gateway error.</p>"
         f'<p>Cloudflare Ray ID: <strong class="font-semibold">{ray}</strong></p>'
         "</div></div></body></html>"
