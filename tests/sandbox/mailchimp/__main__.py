@@ -33,6 +33,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-connections", type=int, default=10)
     parser.add_argument("--batch-order", choices=("shuffled", "fifo"), default="shuffled")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        help="keep the account's data here across restarts (loaded at start, saved at stop)",
+    )
     parser.add_argument("--url-file", type=Path, help="write the base URL here once serving")
     parser.add_argument(
         "--config-file", type=Path, help="write a target config JSON here once serving"
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         max_connections=args.max_connections,
         batch_order=args.batch_order,
         seed=args.seed,
+        state_file=args.state_file,
     )
     with sandbox:
         if args.config_file:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import pickle
 import re
 import threading
 import uuid
@@ -130,6 +131,27 @@ class State:
         self._web_ids = itertools.count(100001)
         self._tag_ids = itertools.count(10001)
         self._tag_registry: dict[tuple[str, str], int] = {}
+
+    # --- persistence (for `make demo`, which restarts the sandbox between runs) ------
+
+    def dump(self) -> bytes:
+        """The account's data as bytes; batches in flight are not kept."""
+        with self.lock:
+            data = {k: v for k, v in self.__dict__.items() if k != "lock"}
+            data["batches"] = {}
+            data["_web_ids"] = next(self._web_ids)
+            data["_tag_ids"] = next(self._tag_ids)
+            self._web_ids = itertools.count(data["_web_ids"] + 1)
+            self._tag_ids = itertools.count(data["_tag_ids"] + 1)
+            return pickle.dumps(data)
+
+    def load(self, blob: bytes) -> None:
+        """Replace the account's data with what :meth:`dump` wrote (a file this project made)."""
+        data = pickle.loads(blob)
+        data["_web_ids"] = itertools.count(data["_web_ids"])
+        data["_tag_ids"] = itertools.count(data["_tag_ids"])
+        with self.lock:
+            self.__dict__.update(data)
 
     # --- audiences -------------------------------------------------------------------
 

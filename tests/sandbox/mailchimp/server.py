@@ -157,6 +157,7 @@ class MailchimpSandbox:
         seed: int = 0,
         fake_patterns: list[str] | None = None,
         schema_dir: Path | str | None = None,
+        state_file: Path | str | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox binds loopback only")
@@ -173,7 +174,11 @@ class MailchimpSandbox:
         self._stats_lock = threading.Lock()
         self._records: list[RequestRecord] = []
         self._state = State(fake_patterns)
-        self._state.add_list(list_id, list_name)
+        self.state_file = Path(state_file) if state_file else None
+        if self.state_file is not None and self.state_file.exists():
+            self._state.load(self.state_file.read_bytes())
+        if list_id not in self._state.lists:
+            self._state.add_list(list_id, list_name)
         self._validator = shared_validator(Path(schema_dir) if schema_dir else None)
         self._batches = BatchRunner(
             self._state,
@@ -242,6 +247,10 @@ class MailchimpSandbox:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
+        if self.state_file is not None:
+            tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+            tmp.write_bytes(self._state.dump())
+            tmp.replace(self.state_file)
 
     def __enter__(self) -> MailchimpSandbox:
         return self.start()
