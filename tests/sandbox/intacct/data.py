@@ -783,7 +783,10 @@ class _Generator:
         sp = self.special
         c = self.c
         all_vendors = [v for lst in self.vendors_by_entity.values() for v in lst]
-        if n and not all_vendors:
+        sp["foreign_bills"] = []
+        if n == 0:
+            return
+        if not all_vendors:
             raise ValueError("bills need at least one vendor")
         usd_top = [v for v in self.vendors_by_entity.get("", []) if v["CURRENCY"] == "USD"]
         visible = {
