@@ -565,3 +565,13 @@ def test_loopback_only_and_tap_config(company_small) -> None:  # type: ignore[no
         assert post(cfg["api_url"], body).findtext("operation/result/status") == "success"
     with pytest.raises(requests.ConnectionError):
         requests.post(cfg["api_url"], data=body, timeout=2)
+
+
+def test_stop_closes_kept_alive_connections(company_small) -> None:  # type: ignore[no-untyped-def]
+    http = requests.Session()
+    with IntacctSandbox(company_small) as box:
+        body = env.request(box, [("l", "<lookup><object>VENDOR</object></lookup>")])
+        assert http.post(box.gateway_url, data=body, timeout=5).status_code == 200
+        url = box.gateway_url
+    with pytest.raises(requests.ConnectionError):
+        http.post(url, data=body, timeout=5)
