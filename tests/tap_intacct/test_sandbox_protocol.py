@@ -129,7 +129,7 @@ def test_valid_request_passes_and_is_recorded(sb: IntacctSandbox) -> None:
     rec = sb.requests[-1]
     assert rec.valid and rec.parsed and rec.errors == []
     assert rec.body == body
-    assert rec.headers["User-Agent"] == "probe/1"
+    assert rec.headers["User-Agent"] == rec.headers["user-agent"] == "probe/1"
     assert rec.functions == ["getAPISession"] and rec.function_controlids == ["f1"]
     assert rec.auth == "login" and rec.user_id == sb.user_id
     assert rec.results == [("getAPISession", "f1", "success")]
@@ -575,3 +575,16 @@ def test_stop_closes_kept_alive_connections(company_small) -> None:  # type: ign
         url = box.gateway_url
     with pytest.raises(requests.ConnectionError):
         http.post(url, data=body, timeout=5)
+
+
+def test_chunked_request_body(sb: IntacctSandbox) -> None:
+    body = env.request(sb, [("s", "<getAPISession/>")])
+    resp = requests.post(
+        sb.gateway_url,
+        data=iter([body[:50], body[50:]]),
+        headers={"Content-Type": "application/xml"},
+        timeout=10,
+    )
+    assert etree.fromstring(resp.content).findtext("operation/result/status") == "success"
+    assert sb.requests[-1].body == body
+    assert sb.requests[-1].headers["transfer-encoding"] == "chunked"

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
+from requests.structures import CaseInsensitiveDict
 
 from tests.sandbox.intacct import protocol as proto
 from tests.sandbox.intacct.clock import SandboxClock, iso_pacific
@@ -124,7 +125,7 @@ class RequestRecord:
     method: str
     path: str
     url: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # case-insensitive
     body: bytes
     parsed: bool = False
     valid: bool = False
@@ -365,7 +366,7 @@ class IntacctSandbox:
 
     # -- request pipeline ----------------------------------------------------------------
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpAnswer:
+    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> HttpAnswer:
         """Process one HTTP request (the handler thread calls this)."""
         with self._lock:
             rec = RequestRecord(
@@ -769,12 +770,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         sb = self.sandbox
         path = urlsplit(self.path).path
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         if path not in (GATEWAY_PATH, SESSION_PATH):
             self._send(HttpAnswer(404, b"Not Found\n", "text/plain"))
             return
-        answer = sb.handle("POST", path, dict(self.headers.items()), body)
+        answer = sb.handle("POST", path, CaseInsensitiveDict(self.headers.items()), body)
         if answer.delay_before > 0 and sb._stop.wait(answer.delay_before):
             self.close_connection = True
             return
@@ -796,6 +800,17 @@ class _Handler(BaseHTTPRequestHandler):
             answer.body = gzip.compress(answer.body, compresslevel=1)
             answer.headers["Content-Encoding"] = "gzip"
         self._send(answer)
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
 
     def _send(self, answer: HttpAnswer) -> None:
         try:
