@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit demo bench soak clean
+.PHONY: test lint typecheck unit demo bench soak clean meltano-install
 
 $(STAMP): tap-intacct/pyproject.toml target-mailchimp/pyproject.toml requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -26,8 +26,14 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-demo: $(STAMP)
-	@echo "make demo is not ready yet: the pipeline lands with issue 6."
+MELTANO_STAMP := .meltano/.installed
+
+$(MELTANO_STAMP): $(STAMP) meltano.yml tap-intacct/pyproject.toml target-mailchimp/pyproject.toml
+	$(BIN)/meltano install
+	touch $@
+
+demo: $(MELTANO_STAMP)
+	$(BIN)/python -m tests.sandbox.demo
 
 bench: $(STAMP)
 	@echo "make bench is not ready yet: the benchmarks land with issue 7."
