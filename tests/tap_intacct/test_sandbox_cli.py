@@ -52,7 +52,6 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "the sandbox did not start"
             time.sleep(0.05)
-        time.sleep(0.05)  # let the writer finish the file
         url = url_file.read_text().strip()
         config = json.loads(config_file.read_text())
         assert url.startswith("http://127.0.0.1:") and url.endswith("/ia/xml/xmlgw.phtml")

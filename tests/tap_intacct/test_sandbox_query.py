@@ -621,6 +621,9 @@ def test_read_by_keys(sb: IntacctSandbox, sid: str, company: Company) -> None:
     )
     data = ok_data(res)
     assert data.get("listtype") == "VENDOR" and data.get("count") == "3"
+    fixture = env.fixture("vendorResponse.xml").find("operation/result/data")
+    assert set(data.attrib) == set(fixture.attrib)
+    assert data[0].tag == fixture[0].tag == "VENDOR"
     assert [r["RECORDNO"] for r in env.records(data)] == keys
 
 

@@ -130,9 +130,12 @@ Company: records(obj, typed=False, where=None), get(obj, recordno, typed=False),
 find(obj, **equals), lines(bill_recordno), payment_details(payment_recordno),
 details_for_bill(bill_recordno), count(obj), recordnos(obj), whenmodified_range(obj),
 add(obj, values, when=None, entity=None) -> recordno, update(obj, recordno, changes,
-when=None, touch=True), touch(obj, recordno, when=None), delete(obj, recordno), entities,
-special, version, clock. Values may be typed (Decimal, date, naive datetime, bool, int) or
-wire strings.
+when=None, touch=True), touch(obj, recordno, when=None), delete(obj, recordno), entities
+(id -> name; '' is the top level), special, version / versions[obj] (bumped by every
+change), clock (the sandbox replaces it with its own clock), cache_fragments (keep each
+record's rendered XML; set False for one-pass runs over huge companies to save memory).
+Values may be typed (Decimal, date, naive datetime, bool, int) or wire strings; floats are
+refused for money.
 
 Command line: `python -m tests.sandbox.intacct --help`.
 """

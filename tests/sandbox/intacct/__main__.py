@@ -5,7 +5,8 @@
         --config-file .sandbox/tap-intacct.json
 
 Prints the gateway URL, writes it (and a ready tap config, credentials included) to the
-given files, and serves until SIGTERM or SIGINT.
+given files (atomically, the URL file last, so its existence means ready), and serves
+until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _write(path: Path, text: str) -> None:
+    """Write atomically (temp file + rename) so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.monotonic()
@@ -67,12 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         for spec in args.fault:
             name, _, prob = spec.partition(":")
             sb.faults.random(name, float(prob or 0.1), seed=args.seed)
-        if args.url_file:
-            args.url_file.parent.mkdir(parents=True, exist_ok=True)
-            args.url_file.write_text(sb.gateway_url + "\n")
+        # The URL file is written last: once it exists, everything is ready.
         if args.config_file:
-            args.config_file.parent.mkdir(parents=True, exist_ok=True)
-            args.config_file.write_text(json.dumps(sb.tap_config(), indent=2) + "\n")
+            _write(args.config_file, json.dumps(sb.tap_config(), indent=2) + "\n")
+        if args.url_file:
+            _write(args.url_file, sb.gateway_url + "\n")
         counts = ", ".join(f"{o}={company.count(o)}" for o in company.versions)
         print(f"Intacct sandbox listening on {sb.gateway_url}", flush=True)
         print(f"  data (seed {args.seed}): {counts}", file=sys.stderr, flush=True)

@@ -92,6 +92,9 @@ class Company:
         self.entity_keys: dict[str, int] = {e: 10 + i for i, e in enumerate(self.entities)}
         self.base_currency = base_currency
         self.special: dict[str, Any] = {}
+        # Keep each record's rendered XML for reuse (faster repeat reads, more memory; turn
+        # off for one-pass benchmarks over very large companies).
+        self.cache_fragments = True
         self.version = 0
         self.versions: dict[str, int] = dict.fromkeys(OBJECTS, 0)
         self._lock = threading.RLock()
@@ -223,7 +226,7 @@ class Company:
                 s = fmt(v)
                 append(open_ + s + close if s else empty)
         frag = "".join(parts)
-        if len(rec.frags) < 8:
+        if self.cache_fragments and len(rec.frags) < 8:
             rec.frags[fields] = frag
         return frag
 

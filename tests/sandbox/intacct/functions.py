@@ -85,7 +85,7 @@ class ResultSet:
 class ResultSets:
     """readByQuery snapshots kept for readMore (bounded, oldest dropped first)."""
 
-    def __init__(self, limit: int = 500) -> None:
+    def __init__(self, limit: int = 64) -> None:
         self._lock = threading.Lock()
         self._sets: OrderedDict[str, ResultSet] = OrderedDict()
         self._latest: dict[tuple[str, str], str] = {}
