@@ -50,6 +50,15 @@ Parked records (bills waiting for their vendor, payments for their bill)
   `parked(stream=None)`; `ready_parked(stream=None)` (every awaited key now known);
   `unpark(stream, source_key) -> bool`.
 
+Batch forms (one transaction for many records; same semantics as the single calls)
+- `record_contacts(contacts) -> {(stream, RECORDNO): previous email key}`,
+  `contacts_for_emails(keys) -> {key: [ContactRecord]}`, `vendors(ids) -> {id: contact}`,
+  `record_bills(bills)`, `bills(recordnos) -> {no: record}`, `record_payments(payments)`,
+  `payments_for_bills(nos) -> {no: [PaymentForBill]}`.
+- `object_states(kind, ids) -> {id: ObjectState}`, `unchanged(kind, {id: hash}) -> set(ids)`
+  (the complement of `should_write`), `record_writes(kind, [WriteRecord, ...])`.
+- `parked_keys(stream) -> set`, `unpark_many(stream, keys) -> int`.
+
 Audit trail
 - `audit(run_id, *, stream, action, source_key, source_id, email, object_kind, object_id,
   http_status, request_id, detail, attempts)`; `audit_many(run_id, [AuditEntry, ...])`.
@@ -58,6 +67,7 @@ Audit trail
   `rejected(run_id) -> list[AuditRow]` (rejected and failed); `audit_rows(run_id, actions=)`.
 """
 
+from target_mailchimp.ledger.bulk import WriteRecord
 from target_mailchimp.ledger.core import DEFAULT_LEDGER_URL, Ledger, utcnow
 from target_mailchimp.ledger.engine import create_ledger_engine, display_url
 from target_mailchimp.ledger.records import (
@@ -87,6 +97,7 @@ __all__ = [
     "ObjectState",
     "ParkedRecord",
     "RunInfo",
+    "WriteRecord",
     "create_ledger_engine",
     "display_url",
     "redact",

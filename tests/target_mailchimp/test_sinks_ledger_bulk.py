@@ -1,0 +1,131 @@
+"""The ledger's batch calls used by the sinks agree with the single-record calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from target_mailchimp.ledger import Ledger, WriteRecord
+from target_mailchimp.mapping import (
+    MappingSettings,
+    PaymentRecord,
+    contact_from_record,
+    payment_from_record,
+)
+from target_mailchimp.mapping.contacts import ContactRecord
+
+SETTINGS = MappingSettings()
+
+
+def contact(stream: str, recordno: int, sid: str, email: str | None) -> ContactRecord:
+    id_field = "CUSTOMERID" if stream == "customers" else "VENDORID"
+    rec = {"RECORDNO": recordno, id_field: sid, "DISPLAYCONTACT": {"EMAIL1": email}}
+    out = contact_from_record(stream, rec, SETTINGS)
+    assert isinstance(out, ContactRecord)
+    return out
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}", heartbeat_interval=None) as lg:
+        lg.start_run()
+        yield lg
+
+
+def test_record_contacts_reports_changed_emails_like_record_contact(ledger: Ledger) -> None:
+    ledger.record_contacts(
+        [contact("customers", 1, "C1", "a@x.com"), contact("vendors", 1, "V1", "v@x.com")]
+    )
+    changed = ledger.record_contacts(
+        [contact("customers", 1, "C1", "new@x.com"), contact("customers", 2, "C2", "a@x.com")]
+    )
+    assert changed == {("customers", 1): "a@x.com"}
+    by_email = ledger.contacts_for_emails(["A@x.com", "new@x.com", "v@x.com", "none@x.com"])
+    assert [c.source_id for c in by_email["a@x.com"]] == ["C2"]
+    assert [c.source_id for c in by_email["new@x.com"]] == ["C1"]
+    assert [c.source_id for c in by_email["v@x.com"]] == ["V1"]
+    assert by_email["none@x.com"] == []
+    assert by_email["new@x.com"] == ledger.contacts_for_email("new@x.com")
+    assert ledger.vendors(["V1", "V9"]) == {"V1": ledger.vendor("V1")}
+
+
+def test_writes_and_unchanged_follow_should_write(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.record_writes(
+        "order",
+        [
+            WriteRecord("bill-1", "h1", "created", 200, "r1"),
+            WriteRecord("bill-2", "h2", "rejected", 400, "r2"),
+        ],
+    )
+    ledger.record_write("order", "bill-3", payload_hash="h3", action="created")
+    hashes = {"bill-1": "h1", "bill-2": "h2", "bill-3": "other", "bill-4": "h4"}
+    assert ledger.unchanged("order", hashes) == {"bill-1"}
+    for oid, h in hashes.items():
+        assert ledger.should_write("order", oid, h) is (oid != "bill-1")
+    states = ledger.object_states("order", ["bill-1", "bill-2", "bill-9"])
+    assert set(states) == {"bill-1", "bill-2"}
+    assert states["bill-1"].exists and not states["bill-2"].exists
+    assert states["bill-2"].last_action == "rejected" and states["bill-2"].request_id == "r2"
+    # A failure keeps the last good hash.
+    ledger.record_writes("order", [WriteRecord("bill-1", "h9", "failed", 503)])
+    assert ledger.unchanged("order", {"bill-1": "h1"}) == {"bill-1"}
+    # A full refresh ignores hashes of earlier runs but not of this one.
+    run = ledger.current_run_id
+    assert run is not None
+    ledger.finish_run(run)
+    with Ledger(
+        f"sqlite:///{tmp_path / 'l.sqlite'}", full_refresh=True, heartbeat_interval=None
+    ) as again:
+        again.start_run()
+        assert again.unchanged("order", {"bill-1": "h1"}) == set()
+        again.record_writes("order", [WriteRecord("bill-1", "h1", "updated")])
+        assert again.unchanged("order", {"bill-1": "h1"}) == {"bill-1"}
+
+
+def test_bills_and_payments(ledger: Ledger) -> None:
+    bill = {"RECORDNO": 7, "RECORDID": "B-7", "STATE": "Posted", "TOTALENTERED": Decimal("10")}
+    ledger.record_bills([bill, {**bill, "STATE": "Paid"}])
+    assert ledger.bills([7, 8]) == {7: ledger.bill(7)}
+    assert ledger.bills([7])[7]["STATE"] == "Paid"
+    pay = payment_from_record(
+        {"RECORDNO": 3, "STATE": "Paid", "details": [{"RECORDKEY": 7, "PAYMENTAMOUNT": 4}]}
+    )
+    assert isinstance(pay, PaymentRecord)
+    ledger.record_payments([pay])
+    assert ledger.payments_for_bills([7, 8]) == {7: ledger.payments_for_bill(7), 8: []}
+    assert ledger.payments_for_bills([7])[7][0].base_amount == Decimal(4)
+    voided = payment_from_record(
+        {"RECORDNO": 3, "STATE": "Voided", "details": [{"RECORDKEY": 8, "PAYMENTAMOUNT": 4}]}
+    )
+    assert isinstance(voided, PaymentRecord)
+    ledger.record_payments([voided])
+    after = ledger.payments_for_bills([7, 8])
+    assert after[7] == [] and after[8][0].voided
+
+
+def test_parked_keys_and_unpark_many(ledger: Ledger) -> None:
+    for key in ("1", "2", "3"):
+        ledger.park(
+            "ap_bills",
+            key,
+            code="vendor_unknown",
+            reason="waiting",
+            waiting_kind="vendor",
+            waiting_keys=["V1"],
+            record={"RECORDNO": int(key)},
+        )
+    assert ledger.parked_keys("ap_bills") == {"1", "2", "3"}
+    assert ledger.unpark_many("ap_bills", ["1", "3", "9"]) == 2
+    assert ledger.parked_keys("ap_bills") == {"2"}
+
+
+def test_many_keys_are_chunked(ledger: Ledger) -> None:
+    contacts = [contact("customers", n, f"C{n}", f"c{n}@x.com") for n in range(1, 1300)]
+    ledger.record_contacts(contacts)
+    found = ledger.contacts_for_emails(c.email_key or "" for c in contacts)
+    assert all(len(v) == 1 for v in found.values()) and len(found) == 1299
+    ledger.record_writes("member", [WriteRecord(f"m{n}", "h", "created") for n in range(1200)])
+    assert len(ledger.unchanged("member", {f"m{n}": "h" for n in range(1300)})) == 1200
