@@ -133,6 +133,16 @@ class Window:
     null_after: int | None = None  # continue the null pass after this RECORDNO
     start_utc: dt.datetime | None = None  # ``start`` as an instant
 
+    def __str__(self) -> str:
+        if self.start is None:
+            start = "from the beginning"
+        elif self.start.recordno is None:
+            start = f"from {self.start.when}"
+        else:
+            start = f"after {self.start.when} RECORDNO {self.start.recordno}"
+        nulls = ", after the rows without WHENMODIFIED" if self.null_pass else ""
+        return f"{start} up to {self.upper}{nulls}"
+
     def keyset_filter(self, position: Position | None) -> Filter:
         """The filter of a page that starts at ``position`` (the window start if None)."""
         position = position or self.start

@@ -180,21 +180,11 @@ class IntacctStream(Stream):
                 state.pop(keyset.RECORDNO_STATE_KEY, None)
             else:
                 state[keyset.RECORDNO_STATE_KEY] = window.start.recordno
-        self.logger.info(
-            "Reading %s: %s, up to %s (company time, %s)",
-            self.intacct_object,
-            f"from {window.start.when} after RECORDNO {window.start.recordno}"
-            if window.start and window.start.recordno is not None
-            else f"from {window.start.when}"
-            if window.start
-            else "all history",
-            window.upper,
-            tz,
-        )
+        self.logger.info("Reading %s %s (company time, %s)", self.intacct_object, window, tz)
         paths = self.selected_paths()
         fields = self.requested_fields(paths)
         convert = compile_converter(self.schema, paths, tz)
-        attach = self._child_attacher(gateway, tz, page_size) if self.child_selected() else None
+        attach = self._child_attacher(gateway, tz) if self.child_selected() else None
 
         def pages(make_filter: Any, order: Sequence[Order]) -> Iterator[list[Row]]:
             position: Any = None
@@ -273,7 +263,7 @@ class IntacctStream(Stream):
             attach(records)
         return records
 
-    def _child_attacher(self, gateway: IntacctGateway, tz: dt.tzinfo, page_size: int) -> Any:
+    def _child_attacher(self, gateway: IntacctGateway, tz: dt.tzinfo) -> Any:
         spec = self.child
         assert spec is not None
         items = self.schema["properties"][spec.prop]["items"]
@@ -284,7 +274,6 @@ class IntacctStream(Stream):
                 names.append(required)
         convert = compile_converter(items, paths, tz)
         show_private = not self.config.get("entity_id")
-        del page_size
 
         def attach(records: list[dict[str, Any]]) -> None:
             keys = [r[keyset.KEY] for r in records]
