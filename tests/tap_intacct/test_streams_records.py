@@ -195,3 +195,29 @@ def test_text_with_markup_and_unicode_survives(world: tuple[Any, TapRun]) -> Non
     assert any(c in vendors[names["markup"]]["NAME"] for c in "&<>\"'")
     control = vendors[names["control_chars"]]["NAME"]
     assert not any(ord(c) < 32 and c not in "\t\n\r" for c in control)
+
+
+def test_a_value_that_does_not_fit_its_type_stops_the_run_naming_record_and_field(
+    world: tuple[Any, TapRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tap_intacct.tap as tap_module
+    from tap_intacct.records import RecordConversionError
+
+    sandbox, _ = world
+    original = tap_module.bundled_schema
+
+    def vendorid_as_number(name: str) -> dict[str, Any]:
+        schema = original(name)
+        if name == "vendors":
+            schema["properties"]["VENDORID"] = {"type": ["number", "null"]}
+        return schema
+
+    monkeypatch.setattr(tap_module, "bundled_schema", vendorid_as_number)
+    config = sandbox.tap_config(timezone=PACIFIC_NAME)
+    with pytest.raises(RecordConversionError) as info:
+        run_tap(config)
+    message = str(info.value)
+    assert "stream vendors" in message
+    assert "VENDOR RECORDNO" in message
+    assert "field VENDORID" in message
+    assert "expected a plain decimal number" in message
