@@ -51,8 +51,12 @@ class RecordConversionError(ValueError):
 
     def _message(self) -> str:
         where = f"{self.context}: " if self.context else ""
-        msg = f"{where}field {self.field} has {self.value!r}, expected {self.expected}"
-        return f"{msg}. {self.hint}" if self.hint else f"{msg}."
+        msg = f"{where}field {self.field} has {self.value!r}, expected {self.expected}."
+        if self.hint:
+            msg = f"{msg} {self.hint}"
+        if self.context and self.field:
+            msg = f"{msg} If the field is not needed, deselect it in the catalog."
+        return msg
 
     def with_context(self, context: str) -> RecordConversionError:
         """Name the record (stream and key) the bad value belongs to."""

@@ -221,3 +221,4 @@ def test_a_value_that_does_not_fit_its_type_stops_the_run_naming_record_and_fiel
     assert "VENDOR RECORDNO" in message
     assert "field VENDORID" in message
     assert "expected a plain decimal number" in message
+    assert "deselect it in the catalog" in message
