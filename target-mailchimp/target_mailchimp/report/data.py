@@ -104,9 +104,10 @@ def _parse_url(url: str | URL) -> URL:
     try:
         return make_url(url)
     except ArgumentError as exc:
+        # Not echoed: an unparsable URL cannot have its password masked.
         raise ReportError(
-            f"{str(url)!r} is not a database URL; give one like "
-            "sqlite:///.target-mailchimp/ledger.sqlite"
+            "the ledger URL is not a database URL; give one like "
+            "sqlite:///.target-mailchimp/ledger.sqlite or postgresql+psycopg://user@host/db"
         ) from exc
 
 
@@ -148,9 +149,19 @@ def open_engine(url: str | URL) -> Engine:
             )
     try:
         engine = create_ledger_engine(parsed)
+    except ImportError as exc:
+        raise ReportError(
+            f"cannot open the ledger {shown}: its database driver ({exc.name}) is not "
+            "installed; install it next to target-mailchimp, or name an installed driver in "
+            "the URL (e.g. postgresql+psycopg://...)"
+        ) from None
+    except ArgumentError as exc:
+        raise ReportError(f"cannot open the ledger {shown}: {_safe_error(exc, parsed)}") from None
+    try:
         tables = set(inspect(engine).get_table_names())
     except SQLAlchemyError as exc:
-        raise ReportError(f"cannot open the ledger {shown}: {_safe_error(exc, parsed)}") from exc
+        engine.dispose()
+        raise ReportError(f"cannot open the ledger {shown}: {_safe_error(exc, parsed)}") from None
     missing = {t.runs.name, t.audit.name} - tables
     if missing:
         engine.dispose()
