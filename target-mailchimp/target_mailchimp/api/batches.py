@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from target_mailchimp.api.transport import ApiResponse
+from target_mailchimp.api.transport import ApiResponse, encode_json_body
 
 BATCH_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 FINISHED = "finished"
@@ -46,9 +46,7 @@ class BatchOperation:
             op["operation_id"] = str(self.operation_id)
         if self.body is not None:
             op["body"] = (
-                self.body
-                if isinstance(self.body, str)
-                else json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
+                self.body if isinstance(self.body, str) else encode_json_body(self.body).decode()
             )
         if self.params:
             op["params"] = dict(self.params)

@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -92,6 +93,43 @@ NETWORK_ERRORS = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
+
+
+def _write_json(obj: Any, out: list[str]) -> None:
+    if isinstance(obj, Decimal):
+        if not obj.is_finite():
+            raise ValueError(f"{obj!r} cannot be sent as a JSON number")
+        out.append(str(obj))
+    elif isinstance(obj, Mapping):
+        out.append("{")
+        for index, (key, value) in enumerate(obj.items()):
+            if index:
+                out.append(",")
+            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(":")
+            _write_json(value, out)
+        out.append("}")
+    elif isinstance(obj, list | tuple):
+        out.append("[")
+        for index, value in enumerate(obj):
+            if index:
+                out.append(",")
+            _write_json(value, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+
+
+def encode_json_body(body: Any) -> bytes:
+    """A request body as compact UTF-8 JSON; ``Decimal`` money is written as an exact
+    JSON number (``json.dumps`` refuses Decimal, and a float would lose digits)."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except TypeError:
+        out: list[str] = []
+        _write_json(body, out)
+        text = "".join(out)
+    return text.encode()
 
 
 def encode_path_segment(value: str) -> str:
@@ -213,7 +251,7 @@ class Transport:
         data = None
         headers = {}
         if json_body is not None:
-            data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            data = encode_json_body(json_body)
             headers["Content-Type"] = "application/json"
         policy = self.retry
         max_attempts = policy.max_retries + 1 if retry else 1
