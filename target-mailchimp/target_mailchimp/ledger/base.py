@@ -7,12 +7,14 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
+from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Connection, Table, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.engine import (
@@ -26,6 +28,8 @@ from target_mailchimp.ledger.records import LedgerError
 logger = logging.getLogger("target_mailchimp.ledger")
 
 DEFAULT_LEDGER_URL = "sqlite:///.target-mailchimp/ledger.sqlite"
+#: PostgreSQL advisory lock key held while the ledger's tables are created.
+SCHEMA_LOCK_KEY = 0x7461726765746D63  # "targetmc"
 
 
 def utcnow() -> datetime:
@@ -46,12 +50,19 @@ class LedgerBase:
         busy_timeout_ms: int = 30_000,
     ) -> None:
         self.url = display_url(url)
+        self._password = make_url(url).password
         self.full_refresh = full_refresh
         self.stale_after = stale_after
         self.heartbeat_interval = heartbeat_interval
         self._clock = clock
         self._sqlite = is_sqlite(url)
-        self._engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms)
+        try:
+            self._engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms)
+        except ImportError as exc:
+            raise LedgerError(
+                f"cannot open the ledger {self.url}: its database driver ({exc.name}) is not "
+                "installed; for PostgreSQL install target-mailchimp-intacct[postgres] (psycopg 3)"
+            ) from exc
         # SQLite allows one writer; serialising this process's transactions avoids busy
         # retries between our own threads (other processes still wait on busy_timeout).
         self._mutex: threading.RLock | None = threading.RLock() if self._sqlite else None
@@ -66,7 +77,23 @@ class LedgerBase:
     # ------------------------------------------------------------------ plumbing
 
     def _create_schema(self) -> None:
+        try:
+            self._create_schema_once()
+        except (OperationalError, InterfaceError) as exc:
+            # Cannot connect (down, wrong password, no such database): name the ledger,
+            # never its password.
+            self._engine.dispose()
+            reason = _scrub(str(getattr(exc, "orig", None) or exc), self._password)
+            raise LedgerError(
+                f"cannot open the ledger {self.url}: {reason.strip().splitlines()[0]}"
+            ) from exc
+
+    def _create_schema_once(self) -> None:
         with self._tx() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two targets starting at once against a new database would both try to
+                # CREATE the same tables; serialise them (the lock ends with the transaction).
+                conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
             t.metadata.create_all(conn)
             row = conn.execute(
                 select(t.ledger_meta.c.value).where(t.ledger_meta.c.key == "schema_version")
@@ -92,18 +119,42 @@ class LedgerBase:
 
     @staticmethod
     def _upsert(
-        conn: Connection, table: Table, keys: Mapping[str, Any], values: Mapping[str, Any]
+        conn: Connection,
+        table: Table,
+        keys: Mapping[str, Any],
+        values: Mapping[str, Any],
+        on_insert: Mapping[str, Any] | None = None,
     ) -> None:
-        """Update the row with `keys`, or insert it: portable (no dialect-specific SQL)."""
+        """Update the row with `keys`, or insert it: portable (no dialect-specific SQL).
+
+        `values` may hold SQL expressions on the row (e.g. a counter + 1); `on_insert`
+        replaces some of them when the row is new.
+        """
         where = [table.c[k] == v for k, v in keys.items()]
         if conn.execute(update(table).where(*where).values(**values)).rowcount:
             return
         try:
             with conn.begin_nested():
-                conn.execute(insert(table).values(**keys, **values))
+                conn.execute(insert(table).values(**keys, **{**values, **(on_insert or {})}))
         except IntegrityError:
             # Another writer inserted it first (PostgreSQL): update that row.
             conn.execute(update(table).where(*where).values(**values))
+
+    @classmethod
+    def _insert_new(
+        cls, conn: Connection, table: Table, key_names: Sequence[str], rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert rows that were not there when looked up; a row another writer inserted in
+        the meantime (PostgreSQL, several machines) is updated instead of failing the batch."""
+        if not rows:
+            return
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(table), rows)
+        except IntegrityError:
+            for row in rows:
+                keys = {k: row[k] for k in key_names}
+                cls._upsert(conn, table, keys, {k: v for k, v in row.items() if k not in keys})
 
     def close(self) -> None:
         """Stop the heartbeat and dispose of the engine (the lock is NOT released)."""
@@ -118,3 +169,11 @@ class LedgerBase:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _scrub(text: str, password: str | None) -> str:
+    """`text` without the password, raw or URL-quoted (drivers do not echo it; be sure)."""
+    if password:
+        for form in {password, quote(password, safe=""), quote_plus(password)}:
+            text = text.replace(form, "***")
+    return text

@@ -153,11 +153,10 @@ class BulkMixin(LedgerBase):
                 for oid in ids
                 if oid not in existing
             ]
-            if new_rows:
-                for row in new_rows:
-                    row.setdefault("payload_hash", None)
-                    row.setdefault("hash_run_id", None)
-                conn.execute(insert(t.objects), new_rows)
+            for row in new_rows:
+                row.setdefault("payload_hash", None)
+                row.setdefault("hash_run_id", None)
+            self._insert_new(conn, t.objects, ("kind", "object_id"), new_rows)
 
     # ------------------------------------------------------------------ source records
 
@@ -184,8 +183,7 @@ class BulkMixin(LedgerBase):
                     .values({k: v for k, v in row.items() if k != "source_key"})
                 )
         fresh = [{"stream": stream, **r} for r in rows if r["source_key"] not in existing]
-        if fresh:
-            conn.execute(insert(t.source_records), fresh)
+        self._insert_new(conn, t.source_records, ("stream", "source_key"), fresh)
 
     def record_contacts(
         self, contacts: Sequence[ContactRecord], run_id: str | None = None
@@ -206,10 +204,12 @@ class BulkMixin(LedgerBase):
                 keys = sorted(latest)
                 for part in _chunks(keys):
                     for row in conn.execute(
-                        select(t.source_records.c.source_key, t.source_records.c.email_key).where(
+                        select(t.source_records.c.source_key, t.source_records.c.email_key)
+                        .where(
                             t.source_records.c.stream == stream,
                             t.source_records.c.source_key.in_(part),
                         )
+                        .with_for_update()  # PostgreSQL: the previous email stays true
                     ).all():
                         new_key = latest[row.source_key].email_key
                         if row.email_key and row.email_key != new_key:

@@ -43,11 +43,6 @@ class ParkingMixin(LedgerBase):
             )
         keys = {"stream": stream, "source_key": source_key}
         with self._tx() as conn:
-            attempts = conn.execute(
-                select(t.parked.c.attempts).where(
-                    t.parked.c.stream == stream, t.parked.c.source_key == source_key
-                )
-            ).scalar()
             self._upsert(
                 conn,
                 t.parked,
@@ -61,8 +56,10 @@ class ParkingMixin(LedgerBase):
                     "record": dumps_exact(jsonable(record), sort_keys=True),
                     "run_id": run_id or self._run_id,
                     "parked_at": self._clock(),
-                    "attempts": (attempts or 0) + 1,
+                    # Counted in the database: no lost update when two writers park at once.
+                    "attempts": t.parked.c.attempts + 1,
                 },
+                on_insert={"attempts": 1},
             )
 
     def park_outcome(

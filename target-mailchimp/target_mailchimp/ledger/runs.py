@@ -58,19 +58,30 @@ class RunsMixin(LedgerBase):
         """
         now = self._clock()
         run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        stale: Row[Any] | None = None
         try:
             with self._tx() as conn:
                 holder = conn.execute(select(t.locks).where(t.locks.c.name == LOCK_NAME)).first()
                 if holder is not None:
                     if not self._is_stale(holder, now):
                         raise self._locked_error(holder)
-                    logger.warning(
-                        "ledger %s: taking over the stale lock of run %s (last heartbeat %s)",
-                        self.url,
-                        holder.run_id,
-                        holder.heartbeat_at.isoformat(),
-                    )
-                    conn.execute(delete(t.locks).where(t.locks.c.name == LOCK_NAME))
+                    # Delete exactly the lock judged stale: on PostgreSQL another run may have
+                    # taken it over since it was read, and its fresh lock must stay.
+                    taken = conn.execute(
+                        delete(t.locks).where(
+                            t.locks.c.name == LOCK_NAME,
+                            t.locks.c.run_id == holder.run_id,
+                            t.locks.c.heartbeat_at == holder.heartbeat_at,
+                        )
+                    ).rowcount
+                    if not taken:
+                        current = conn.execute(
+                            select(t.locks).where(t.locks.c.name == LOCK_NAME)
+                        ).first()
+                        if current is not None:
+                            raise self._locked_error(current)
+                    else:
+                        stale = holder
                     conn.execute(
                         update(t.runs)
                         .where(t.runs.c.run_id == holder.run_id, t.runs.c.status == "running")
@@ -102,6 +113,15 @@ class RunsMixin(LedgerBase):
             if holder is not None:
                 raise self._locked_error(holder) from exc
             raise LedgerError(f"ledger {self.url}: run id {run_id!r} already exists") from exc
+        if stale is not None:
+            # Logged once the takeover committed: of several runs racing for it, only one.
+            logger.warning(
+                "ledger %s: took over the stale lock of run %s (last heartbeat %s); that run "
+                "is marked abandoned",
+                self.url,
+                stale.run_id,
+                stale.heartbeat_at.isoformat(),
+            )
         self._run_id = run_id
         self._lock_lost = False
         self._start_heartbeat(run_id)

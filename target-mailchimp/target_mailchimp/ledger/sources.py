@@ -41,10 +41,12 @@ class SourcesMixin(LedgerBase):
         """Store (or replace) a source record; returns its previous email key if it changed."""
         with self._tx() as conn:
             previous = conn.execute(
-                select(t.source_records.c.email_key).where(
+                select(t.source_records.c.email_key)
+                .where(
                     t.source_records.c.stream == stream,
                     t.source_records.c.source_key == source_key,
                 )
+                .with_for_update()  # PostgreSQL: concurrent writers see the true previous email
             ).first()
             self._upsert(
                 conn,
