@@ -70,16 +70,16 @@ class AuditMixin(LedgerBase):
                 {
                     "run_id": run_id,
                     "at": now,
-                    "stream": entry.stream,
-                    "source_key": None if entry.source_key is None else str(entry.source_key),
-                    "source_id": entry.source_id,
-                    "email": entry.email,
-                    "object_kind": entry.object_kind,
-                    "object_id": entry.object_id,
+                    "stream": _fit("stream", entry.stream),
+                    "source_key": _fit("source_key", entry.source_key),
+                    "source_id": _fit("source_id", entry.source_id),
+                    "email": _fit("email", entry.email),
+                    "object_kind": _fit("object_kind", entry.object_kind),
+                    "object_id": _fit("object_id", entry.object_id),
                     "action": entry.action,
                     "http_status": entry.http_status,
-                    "request_id": entry.request_id,
-                    "detail": redact(entry.detail),
+                    "request_id": _fit("request_id", entry.request_id),
+                    "detail": redact(_fit("detail", entry.detail)),
                     "attempts": entry.attempts,
                 }
             )
@@ -123,3 +123,16 @@ def audit_summary(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
     for kind, action, count in rows:
         out.setdefault(str(kind or "record"), {})[str(action)] = int(str(count))
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
+
+
+def _fit(column: str, value: object) -> str | None:
+    """A value as the audit column can hold it on every database: NUL characters (which
+    PostgreSQL refuses) become U+FFFD and text longer than the column is cut with "…".
+    The audit row of a bad record is its only trace, so it must never fail to be written."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "\ufffd")
+    length = getattr(t.audit.c[column].type, "length", None)
+    if length is not None and len(text) > length:
+        text = text[: length - 1] + "…"
+    return text

@@ -46,6 +46,8 @@ _SECRET_PATTERNS = (
     (re.compile(r"\b[0-9a-fA-F]{32}-[a-z]{2,4}[0-9]{1,3}\b"), "[redacted]"),
     # Authorization headers (Basic / Bearer / OAuth tokens).
     (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(\w+\s+)?[^\s,;\"']+"), r"\1[redacted]"),
+    # Passwords inside URLs (scheme://user:password@host), e.g. a database URL in an error.
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), r"\1[redacted]@"),
     # key=value / "key": "value" for names that hold secrets.
     (
         re.compile(
