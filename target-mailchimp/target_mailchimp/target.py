@@ -1,15 +1,79 @@
-"""The target: configuration and sink registry."""
+"""The target: configuration, sink registry, drain order, run lifecycle and exit codes.
+
+How a run goes:
+
+- The first stream starts the run (`RunContext`): the ledger's run lock is taken (a second
+  run against the same ledger stops at once), one Mailchimp client and one worker pool are
+  built. Every sink shares them.
+- Sinks buffer records and are drained one at a time (`max_parallelism = 1`), in stream
+  order, each with up to `max_concurrency` Mailchimp calls in flight. When a sink fills up,
+  the sinks it depends on drain first (`drain_one`): contacts before bills before payments,
+  so a bill's vendor is written before the bill.
+- STATE: the SDK emits the tap's latest STATE, unchanged, only from `drain_all`, after every
+  sink has drained; each drain finishes its writes and ledger entries before it returns.
+  So no STATE ever gets ahead of what is in Mailchimp or recorded in the ledger (rejected,
+  skipped or parked). Nothing of the target's own goes into state.
+- End of input: the last drain (and STATE), then parked records whose vendor or bill arrived
+  are written, the store's first backfill ends (`is_syncing` false), the run is recorded and
+  its summary printed. Past `max_rejected_records` the run then fails (after the STATE).
+- Any failure (Mailchimp unreachable after the retries, the ledger locked, a bad setting,
+  an unknown stream) marks the run failed in the ledger, prints the summary and exits
+  non-zero with one clear message (`invoke`), never a traceback for these.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import IO, TYPE_CHECKING, Any, ClassVar
+
 from singer_sdk import Target
 from singer_sdk import typing as th
+from singer_sdk.singerlib.encoding.base import GenericSingerReader
+
+from target_mailchimp.api import MailchimpError
+from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
+from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
+from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
+from target_mailchimp.sinks import (
+    RunContext,
+    RunSettings,
+    TargetError,
+    TooManyRejectedError,
+    retry_parked,
+    sink_class_for,
+)
+from target_mailchimp.sinks.base import MailchimpSink
+from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
+from target_mailchimp.summary import RunReport, build_report, render
+
+_Reader: type[GenericSingerReader[Any]]
+try:  # msgspec reads lines faster and keeps decimals exact; fall back to the SDK's reader
+    from singer_sdk.contrib.msgspec import MsgSpecReader
+
+    _Reader = MsgSpecReader
+except ImportError:  # pragma: no cover - msgspec not installed
+    from singer_sdk.io_base import SingerReader
+
+    _Reader = SingerReader
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk.plugin_base import _ConfigInput
+    from singer_sdk.sinks import Sink
+
+#: Errors that end a run with one clear line instead of a traceback.
+CLEAN_ERRORS = (TargetError, LedgerError, MailchimpError)
 
 
 class TargetMailchimp(Target):
     """Writes Intacct customers, vendors, bills and payments to Mailchimp."""
 
     name = "target-mailchimp"
+    message_reader_class = _Reader
+
+    #: Extra keyword arguments for the run's MailchimpClient (e.g. a RetryPolicy in tests).
+    client_options: ClassVar[dict[str, Any]] = {}
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -57,4 +121,295 @@ class TargetMailchimp(Target):
             title="Max retries",
             description="Retries of a request after a transient fault, with exponential backoff.",
         ),
+        th.Property(
+            "status_if_new",
+            th.StringType,
+            default="subscribed",
+            allowed_values=list(STATUS_IF_NEW_VALUES),
+            title="Status of new members",
+            description=(
+                "Status given to addresses new to the audience (use 'pending' for double "
+                "opt-in). Existing members keep their status: the target never sends one, so "
+                "it never re-subscribes anyone."
+            ),
+        ),
+        th.Property(
+            "merge_fields",
+            th.ObjectType(additional_properties=th.StringType),
+            title="Extra merge fields",
+            description=(
+                'More merge fields from Intacct, {"MERGE_TAG": "DOTTED.INTACCT.PATH"}, e.g. '
+                '{"PHONE2": "DISPLAYCONTACT.PHONE2"}; written as text, created in the audience '
+                "when missing."
+            ),
+        ),
+        th.Property(
+            "customer_tag",
+            th.StringType,
+            default="Intacct customer",
+            title="Customer tag",
+            description="Tag added to members that come from Intacct customers.",
+        ),
+        th.Property(
+            "vendor_tag",
+            th.StringType,
+            default="Intacct vendor",
+            title="Vendor tag",
+            description="Tag added to members that come from Intacct vendors.",
+        ),
+        th.Property(
+            "inactive_records",
+            th.StringType,
+            default="ignore",
+            allowed_values=list(INACTIVE_MODES),
+            title="Inactive records",
+            description=(
+                "Customers/vendors with STATUS inactive: 'ignore' (nothing written, audited as "
+                "skipped), 'tag' (written and tagged with inactive_tag) or 'archive' (the "
+                "member is archived)."
+            ),
+        ),
+        th.Property(
+            "inactive_tag",
+            th.StringType,
+            default="Intacct inactive",
+            title="Inactive tag",
+            description="Tag of members whose records are all inactive (inactive_records: tag).",
+        ),
+        th.Property(
+            "store_id",
+            th.StringType,
+            default="intacct",
+            title="Store ID",
+            description="The Mailchimp e-commerce store of customers, products and orders.",
+        ),
+        th.Property(
+            "store_name",
+            th.StringType,
+            default="Sage Intacct",
+            title="Store name",
+            description="Name of the store when the target creates it.",
+        ),
+        th.Property(
+            "store_currency",
+            th.StringType,
+            default="USD",
+            title="Store currency",
+            description="ISO 4217 currency of the store when the target creates it.",
+        ),
+        th.Property(
+            "financial_status_map",
+            th.ObjectType(additional_properties=th.StringType),
+            title="Financial status map",
+            description=(
+                "Intacct bill STATE -> order financial_status, merged over the default "
+                f"{dict(DEFAULT_FINANCIAL_STATUS_MAP)}; other states are 'pending'. Payments "
+                "then make an order 'paid' once they cover its total."
+            ),
+        ),
+        th.Property(
+            "ledger_url",
+            th.StringType,
+            default=DEFAULT_LEDGER_URL,
+            secret=True,
+            title="Ledger URL",
+            description=(
+                "SQLAlchemy URL of the ledger (write dedupe and audit trail): a SQLite file by "
+                "default (relative to the working directory), or PostgreSQL "
+                "(postgresql+psycopg://user:password@host/db) to share it between machines."
+            ),
+        ),
+        th.Property(
+            "full_refresh",
+            th.BooleanType,
+            default=False,
+            title="Full refresh",
+            description="Write every record again, ignoring the ledger's record of past writes.",
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            title="Dry run",
+            description=(
+                "Map every record and compare it with the ledger, write nothing to Mailchimp "
+                "(and nothing to the ledger), and report what a real run would do."
+            ),
+        ),
+        th.Property(
+            "max_rejected_records",
+            th.IntegerType,
+            title="Max rejected records",
+            description=(
+                "Fail the run (after its state is emitted) when more records than this are "
+                "rejected. Default: no limit."
+            ),
+        ),
+        th.Property(
+            "batch_operations",
+            th.StringType,
+            default="auto",
+            allowed_values=list(BATCH_MODES),
+            title="Batch operations",
+            description=(
+                "Send e-commerce customers and orders through Mailchimp's /batches: 'auto' "
+                "when one drain has more than batch_threshold of one kind (large backfills), "
+                "'always', or 'never' (one call per object)."
+            ),
+        ),
+        th.Property(
+            "batch_threshold",
+            th.IntegerType,
+            default=DEFAULT_BATCH_THRESHOLD,
+            title="Batch threshold",
+            description=(
+                "With batch_operations 'auto': more customers or orders than this in one drain "
+                "go through /batches."
+            ),
+        ),
+        th.Property(
+            "batch_poll_interval",
+            th.NumberType,
+            default=5,
+            title="Batch poll interval (seconds)",
+            description="First wait between polls of a batch (doubling up to a minute).",
+        ),
+        th.Property(
+            "batch_timeout",
+            th.NumberType,
+            default=1800,
+            title="Batch timeout (seconds)",
+            description="How long to wait for one batch before the run fails.",
+        ),
     ).to_dict()
+
+    def __init__(
+        self,
+        *,
+        config: Any = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        setup_mapper: bool = True,
+        message_reader: Any = None,
+    ) -> None:
+        super().__init__(
+            config=config,
+            parse_env_config=parse_env_config,
+            validate_config=validate_config,
+            setup_mapper=setup_mapper,
+            message_reader=message_reader,
+        )
+        # Sinks drain one after the other (dependencies first); concurrency is inside a sink.
+        self.max_parallelism = 1
+        self._run: RunContext | None = None
+        self.report: RunReport | None = None
+        if validate_config:
+            RunSettings.from_config(self.config)  # a bad setting stops before any input
+
+    # ------------------------------------------------------------------ sinks
+
+    @property
+    def run_context(self) -> RunContext:
+        """This run's ledger, client and pool (opened on first use)."""
+        if self._run is None:
+            self._run = RunContext.open(self.config, self.logger, self.client_options)
+        return self._run
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        return sink_class_for(stream_name)
+
+    def drain_one(self, sink: Sink) -> None:  # type: ignore[misc]
+        """Drain `sink`, after the sinks it depends on (lower rank) that hold records."""
+        if sink.current_size == 0:
+            return
+        rank = _rank(sink)
+        others: Iterable[Sink] = (*self._sinks_to_clear, *self._sinks_active.values())
+        for other in others:
+            if other is not sink and _rank(other) < rank and other.current_size:
+                super().drain_one(other)
+        super().drain_one(sink)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def process_lines(self, file_input: IO[str] | None) -> Any:  # type: ignore[misc]
+        try:
+            return super().process_lines(file_input)
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+
+    def process_endofpipe(self) -> None:
+        """Drain everything (STATE follows), retry parked records, end and report the run."""
+        try:
+            super().process_endofpipe()
+            ctx = self.run_context
+            retry_parked(ctx)
+            ctx.end_backfill()
+            ctx.recorder.flush()
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        report = self._finish("succeeded")
+        limit = ctx.settings.max_rejected_records
+        if limit is not None and report.rejected_records > limit:
+            raise TooManyRejectedError(
+                f"{report.rejected_records} records were rejected in run {ctx.run_id}, more "
+                f"than max_rejected_records ({limit}). Every other record was written and the "
+                "state was emitted; the rejected ones and their reasons are listed above and "
+                "in the ledger's audit trail."
+            )
+
+    def _finish(self, status: str) -> RunReport:
+        ctx = self.run_context
+        try:
+            ctx.finish(status)
+            report = build_report(
+                ctx.ledger,
+                ctx.run_id,
+                status=status,
+                dry_run=ctx.dry_run,
+                stats=ctx.client.stats,
+            )
+            self.report = report
+            self.logger.info("Run summary\n%s", render(report))
+            return report
+        finally:
+            ctx.close()
+
+    def _fail(self, exc: BaseException) -> None:
+        """Record a failed run (once) and print its summary; never hides `exc`."""
+        ctx = self._run
+        if ctx is None or ctx.finished:
+            return
+        try:
+            self._finish("failed")
+        except Exception:  # the original error matters more
+            self.logger.warning("The failed run could not be recorded in the ledger", exc_info=True)
+        if not isinstance(exc, CLEAN_ERRORS):
+            self.logger.error("Run %s failed: %s: %s", ctx.run_id, type(exc).__name__, exc)
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        file_input: IO[str] | None = None,
+    ) -> None:
+        """Run the CLI; known failures end with one clear message and exit code 1."""
+        try:
+            super().invoke(
+                about=about, about_format=about_format, config=config, file_input=file_input
+            )
+        except CLEAN_ERRORS as exc:
+            cls.logger.error("target-mailchimp stopped: %s", exc)
+            sys.exit(1)
+
+
+def _rank(sink: Sink) -> int:
+    return sink.rank if isinstance(sink, MailchimpSink) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    TargetMailchimp.cli()

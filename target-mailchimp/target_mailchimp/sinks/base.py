@@ -1,0 +1,133 @@
+"""The sink base class: buffering, cheap validation and the hand-off to the processors.
+
+Every stream's sink is a `BatchSink` that buffers records (`MAX_SIZE_DEFAULT` 5000, or
+`batch_size_rows`) and hands them, at each drain, to its stream's processor
+(`process(ctx, stream, incoming)`), which finishes every write and ledger entry before it
+returns. So when the SDK emits a STATE after draining all sinks, every record before it is
+in Mailchimp or recorded (rejected, skipped, parked) in the ledger.
+
+Validation: the SDK's per-record path (jsonschema validation that stops the run on the
+first bad record, then date parsing) is replaced by a cheaper one that never stops the run:
+with `validate_records` (default true) each record is checked against its stream's schema
+with a compiled validator, and a record that does not match is rejected into the audit
+trail with the validator's message. Dates stay ISO strings (the mapping parses them and
+rejects unparseable ones with a reason). A record missing a key property is rejected by the
+mapping (e.g. "RECORDNO is missing"), not raised.
+
+`rank` orders the streams: a sink's drain first drains every sink of a lower rank
+(contacts before bills before payments; members before e-commerce customers and products
+before orders), see `TargetMailchimp.drain_one`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import jsonschema  # type: ignore[import-untyped]
+from singer_sdk.exceptions import InvalidJSONSchema
+from singer_sdk.sinks import BatchSink
+
+from target_mailchimp.mapping.common import record_label
+
+if TYPE_CHECKING:
+    from singer_sdk import Target
+
+    from target_mailchimp.sinks.run import RunContext
+
+
+@dataclass
+class Incoming:
+    """A buffered input record and, when it does not match its schema, why."""
+
+    record: dict[str, Any]
+    problem: str | None = None
+
+
+#: A stream's processor: writes one drained batch and records every outcome.
+Processor = Callable[["RunContext", str, Sequence[Incoming]], None]
+
+
+class RunProvider(Protocol):
+    @property
+    def run_context(self) -> RunContext: ...
+
+
+class MailchimpSink(BatchSink):
+    """Base of every sink (see module docstring)."""
+
+    MAX_SIZE_DEFAULT = 5000
+    #: Drain order: lower ranks drain first.
+    rank: ClassVar[int] = 0
+    #: The audit object kind of a record rejected before mapping.
+    object_kind: ClassVar[str] = "record"
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict[str, Any],
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        try:
+            jsonschema.Draft7Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise InvalidJSONSchema(
+                f"stream {stream_name!r} sent a schema that is not valid JSON Schema: {exc.message}"
+            ) from None
+        super().__init__(
+            target=target, stream_name=stream_name, schema=schema, key_properties=key_properties
+        )
+        self._run_provider: RunProvider = target  # type: ignore[assignment]
+        self._checker: jsonschema.Draft7Validator | None = (
+            jsonschema.Draft7Validator(self.schema) if self.validate_schema else None
+        )
+
+    @property
+    def include_sdc_metadata_properties(self) -> bool:
+        return False
+
+    @property
+    def ctx(self) -> RunContext:
+        return self._run_provider.run_context
+
+    def setup(self) -> None:
+        super().setup()
+        _ = self.ctx  # start the run (and take the ledger's lock) with the first stream
+
+    def get_validator(self) -> None:
+        """The SDK's validator is off: records are checked in `process_record` instead."""
+        return
+
+    def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
+        return record
+
+    def _singer_validate_message(self, record: dict[str, Any]) -> None:
+        return
+
+    def schema_problem(self, record: dict[str, Any]) -> str | None:
+        """Why `record` does not match the stream's schema, or None."""
+        if self._checker is None or self._checker.is_valid(record):
+            return None
+        error = jsonschema.exceptions.best_match(self._checker.iter_errors(record))
+        if error is None:  # pragma: no cover - is_valid said otherwise
+            return None
+        where = "/".join(str(p) for p in error.absolute_path) or "the record"
+        return (
+            f"{record_label(self.stream_name, record)} does not match the {self.stream_name} "
+            f"schema at {where}: {error.message}; fix the record at its source (or the tap's "
+            "schema)"
+        )
+
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
+        context.setdefault("records", []).append(Incoming(record, self.schema_problem(record)))
+
+    def process_batch(self, context: dict[str, Any]) -> None:
+        incoming: list[Incoming] = context.get("records") or []
+        if incoming:
+            self.process_incoming(incoming)
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        """Write one drained batch; each stream's sink hands it to its processor."""
+        raise NotImplementedError

@@ -1,0 +1,134 @@
+"""Large writes through Mailchimp batch operations (`POST /batches`).
+
+`write_with_batches(ctx, kind, works, known) -> (outcomes, leftovers)` for customers and
+orders:
+
+- operations: customers `PUT .../customers/{id}`; orders `POST .../orders` for orders the
+  ledger has never written, `PATCH .../orders/{id}` for the others (a payment's
+  status-only body when it has one). Products are never batched: Mailchimp runs a batch's
+  operations in any order, so the products an order uses are written (synchronously)
+  before its batch is submitted. Bodies keep exact decimals.
+- every chunk of up to `MAX_OPERATIONS` is submitted first, then each is polled
+  (`batch_poll_interval` seconds, doubling to a minute, for at most `batch_timeout`) and
+  its results archive read: about four calls per chunk, whatever its size.
+- each operation's result decides its object: 2xx -> created / updated; an order POST
+  that meets "already exists" or a PATCH that meets 404, 5xx, 429 and operations missing
+  from the results -> `leftovers`, retried one by one by the caller; any other 4xx ->
+  rejected with the response's problem document as the detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from target_mailchimp.api import BatchOperation, BatchOperationResult, BatchStatus, chunked
+from target_mailchimp.api.transport import encode_path_segment
+from target_mailchimp.ledger import ObjectState
+from target_mailchimp.mapping import dumps_exact
+from target_mailchimp.sinks.recording import Outcome
+from target_mailchimp.sinks.run import RunContext
+
+if TYPE_CHECKING:
+    from target_mailchimp.sinks.ecommerce import ObjectWork
+
+#: Operations per batch.
+MAX_OPERATIONS = 5000
+MAX_POLL_INTERVAL = 60.0
+
+
+def _operation(
+    ctx: RunContext, kind: str, work: ObjectWork, exists: bool
+) -> tuple[BatchOperation, str]:
+    """The operation for one object and the action it means when it succeeds."""
+    store = f"/ecommerce/stores/{encode_path_segment(ctx.settings.store_id)}"
+    oid = encode_path_segment(work.object_id)
+    if kind == "customer":
+        op = BatchOperation(
+            "PUT", f"{store}/customers/{oid}", work.object_id, work.payload.to_json()
+        )
+        return op, ("updated" if exists else "created")
+    if not exists:
+        return BatchOperation("POST", f"{store}/orders", work.object_id, work.payload.to_json()), (
+            "created"
+        )
+    if work.patch is not None:
+        body = dict(work.patch)
+    else:
+        body = {k: v for k, v in work.payload.body.items() if k != "id"}
+        customer = body.get("customer")
+        if isinstance(customer, Mapping) and customer.get("id") is not None:
+            body["customer"] = {"id": customer["id"]}
+    return BatchOperation("PATCH", f"{store}/orders/{oid}", work.object_id, dumps_exact(body)), (
+        "updated"
+    )
+
+
+def _retry_one_by_one(op: BatchOperation, result: BatchOperationResult) -> bool:
+    code = result.status_code
+    if code in {0, 429} or code >= 500:
+        return True
+    if (
+        op.method == "POST"
+        and code == 400
+        and "already exist" in (f"{result.title} {result.detail}".lower())
+    ):
+        return True
+    return op.method == "PATCH" and code == 404
+
+
+def write_with_batches(
+    ctx: RunContext,
+    kind: str,
+    works: Sequence[ObjectWork],
+    known: Mapping[str, ObjectState],
+) -> tuple[dict[str, Outcome], list[ObjectWork]]:
+    """Write through /batches (see module docstring)."""
+    planned: dict[str, tuple[ObjectWork, BatchOperation, str]] = {}
+    for work in works:
+        state = known.get(work.object_id)
+        op, action = _operation(ctx, kind, work, state is not None and state.exists)
+        planned[work.object_id] = (work, op, action)
+    settings = ctx.settings
+    submitted: list[tuple[BatchStatus, list[str]]] = []
+    for chunk in chunked(list(planned), MAX_OPERATIONS):
+        ops = [planned[oid][1] for oid in chunk]
+        status = ctx.call(ctx.client.submit_batch, ops)
+        ctx.logger.info("%s: submitted batch %s with %d operations", kind, status.id, len(ops))
+        submitted.append((status, chunk))
+    outcomes: dict[str, Outcome] = {}
+    leftovers: list[ObjectWork] = []
+    for status, chunk in submitted:
+        finished = ctx.call(
+            ctx.client.poll_batch,
+            status.id,
+            timeout=settings.batch_timeout,
+            initial_interval=settings.batch_poll_interval,
+            max_interval=max(MAX_POLL_INTERVAL, settings.batch_poll_interval),
+        )
+        results = {r.operation_id: r for r in ctx.call(ctx.client.fetch_batch_results, finished)}
+        ctx.logger.info(
+            "%s: batch %s finished: %d operations, %d errored",
+            kind,
+            finished.id,
+            finished.total_operations,
+            finished.errored_operations,
+        )
+        for oid in chunk:
+            work, op, action = planned[oid]
+            result = results.get(oid)
+            if result is None or _retry_one_by_one(op, result):
+                leftovers.append(work)
+                continue
+            outcome = Outcome.from_operation(result, finished.id)
+            if outcome.written:
+                outcome = Outcome(action, outcome.http_status, outcome.request_id, 1)
+            outcomes[oid] = outcome
+    if leftovers:
+        ctx.logger.info(
+            "%s: %d operations are retried one by one (missing, transient or conflicting "
+            "results in the batch)",
+            kind,
+            len(leftovers),
+        )
+    return outcomes, leftovers

@@ -1,0 +1,115 @@
+"""Writing the orders of AP bills: vendor customer check, GL products first, then orders.
+
+`write_bill_orders(ctx, stream, works) -> {order id: Outcome}` is shared by the bills and
+payments processors:
+
+1. A bill's order needs its vendor's e-commerce customer in Mailchimp: if the ledger has
+   never written `vendor-<VENDORID>` successfully (its write was rejected, or its records
+   were skipped), the bill is rejected with that reason instead of being sent.
+2. The GL products (`gl-<ACCOUNTNO>`) the orders use are written before any of them
+   (synchronously; each product once, deduped by the ledger). An order whose product could
+   not be written is rejected with the product's reason.
+3. The orders: POST for new ones, PATCH for those written before; a payment's work
+   (`BillWork.status_only`) sends only financial_status and updated_at_foreign when the
+   order exists. The ledger hash always covers the whole order, so a bill re-sent with
+   nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from target_mailchimp.mapping import BillOrder
+from target_mailchimp.sinks.ecommerce import (
+    CUSTOMER,
+    ORDER,
+    PRODUCT,
+    ObjectWork,
+    write_objects,
+)
+from target_mailchimp.sinks.recording import Outcome, SourceRef
+from target_mailchimp.sinks.run import RunContext
+
+
+@dataclass
+class BillWork:
+    """A bill's order to write and the records (bill or payments) behind it."""
+
+    order: BillOrder
+    refs: list[SourceRef] = field(default_factory=list)
+    status_only: bool = False
+
+    @property
+    def order_id(self) -> str:
+        return self.order.order.object_id
+
+    @property
+    def customer_id(self) -> str:
+        return str(self.order.order.body["customer"]["id"])
+
+
+def _reject(ctx: RunContext, work: BillWork, detail: str) -> Outcome:
+    outcome = Outcome("rejected", detail=detail)
+    ctx.recorder.audit(work.refs, outcome, object_kind=ORDER, object_id=work.order_id)
+    return outcome
+
+
+def write_bill_orders(
+    ctx: RunContext, stream: str, works: Sequence[BillWork]
+) -> dict[str, Outcome]:
+    """Write bill orders (see module docstring)."""
+    outcomes: dict[str, Outcome] = {}
+    if not works:
+        return outcomes
+    customers = ctx.ledger.object_states(CUSTOMER, {w.customer_id for w in works})
+    ready: list[BillWork] = []
+    for work in works:
+        state = customers.get(work.customer_id)
+        if state is None or not state.exists:
+            last = f" (its last write was {state.last_action})" if state is not None else ""
+            outcomes[work.order_id] = _reject(
+                ctx,
+                work,
+                f"the vendor's e-commerce customer {work.customer_id} is not in Mailchimp"
+                f"{last}, so order {work.order_id} cannot be linked to it; fix the vendor's "
+                "record in Intacct (see its audit row) and the bill is written on its next "
+                "change or with full_refresh",
+            )
+        else:
+            ready.append(work)
+
+    products: dict[str, ObjectWork] = {}
+    for work in ready:
+        for product in work.order.products:
+            if product.object_id not in products:
+                products[product.object_id] = ObjectWork(product, work.refs[:1])
+    product_outcomes = write_objects(
+        ctx, PRODUCT, list(products.values()), stream, audit_unchanged=False
+    )
+
+    order_works: list[ObjectWork] = []
+    for work in ready:
+        failed = [
+            (pid, o)
+            for p in work.order.products
+            if not (o := product_outcomes.get(pid := p.object_id, Outcome("unchanged"))).written
+        ]
+        if failed:
+            pid, outcome = failed[0]
+            outcomes[work.order_id] = _reject(
+                ctx,
+                work,
+                f"product {pid} used by its lines could not be written ({outcome.action}: "
+                f"{outcome.detail})",
+            )
+            continue
+        order_works.append(
+            ObjectWork(
+                work.order.order,
+                list(work.refs),
+                patch=work.order.patch_body() if work.status_only else None,
+            )
+        )
+    outcomes.update(write_objects(ctx, ORDER, order_works, stream))
+    return outcomes

@@ -1,0 +1,207 @@
+"""What a write did, and how it reaches the ledger and the audit trail.
+
+- `SourceRef`: the input record an audit row is about (stream, RECORDNO, source id, email).
+- `Outcome`: the result of one object write (action, HTTP status, X-Request-Id, attempts,
+  detail); built from a `WriteResult`, a `MailchimpError`, a batch operation result or a
+  mapping outcome.
+- `Recorder`: buffers audit rows and object writes and flushes them to the ledger in one
+  transaction per kind (`flush()`; also every `FLUSH_EVERY` entries). Writers call it from
+  the thread that collects results; it is locked anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from target_mailchimp.api import (
+    BatchOperationResult,
+    Forbidden,
+    MailchimpConfigError,
+    MailchimpError,
+    Unauthorized,
+    WriteResult,
+)
+from target_mailchimp.ledger import AuditEntry, Ledger, WriteRecord
+from target_mailchimp.mapping import clean_text
+from target_mailchimp.mapping.common import record_label
+
+FLUSH_EVERY = 1000
+
+#: Actions after which the object matches the payload (the ledger keeps its hash).
+WRITTEN = frozenset({"created", "updated", "archived", "unchanged"})
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """The input record an audit row describes."""
+
+    stream: str
+    source_key: str | None
+    source_id: str | None = None
+    email: str | None = None
+
+    @classmethod
+    def of(
+        cls, stream: str, record: Mapping[str, Any], *, id_field: str | None = None
+    ) -> SourceRef:
+        """A ref for an Intacct record (RECORDNO and CUSTOMERID/VENDORID/RECORDID)."""
+        key = record.get("RECORDNO")
+        source_id = None
+        for name in (id_field, "CUSTOMERID", "VENDORID", "RECORDID"):
+            if name and record.get(name) not in (None, ""):
+                source_id = clean_text(record.get(name))
+                break
+        return cls(stream, None if key is None else str(key), source_id)
+
+    def label(self) -> str:
+        return record_label(self.stream, {"RECORDNO": self.source_key, "RECORDID": self.source_id})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of writing one object (or of deciding not to)."""
+
+    action: str
+    http_status: int | None = None
+    request_id: str | None = None
+    attempts: int = 0
+    detail: str | None = None
+
+    @property
+    def written(self) -> bool:
+        return self.action in WRITTEN
+
+    @classmethod
+    def from_result(cls, action: str, result: WriteResult, detail: str | None = None) -> Outcome:
+        status = result.calls[-1].get("status") if result.calls else None
+        if result.recovered:
+            extra = "recovered: an earlier attempt had been applied; updated to match"
+            detail = f"{detail}; {extra}" if detail else extra
+        return cls(action, status, result.request_id, result.attempts, detail)
+
+    @classmethod
+    def from_error(cls, err: MailchimpError, action: str | None = None) -> Outcome:
+        return cls(
+            action or ("failed" if is_fatal(err) else "rejected"),
+            err.status,
+            err.request_id,
+            err.attempts,
+            describe_error(err),
+        )
+
+    @classmethod
+    def from_operation(cls, op: BatchOperationResult, batch_id: str) -> Outcome:
+        if op.ok:
+            return cls("updated", op.status_code, f"batch {batch_id}", 1)
+        return cls(
+            "failed" if op.status_code >= 500 or op.status_code in (0, 429) else "rejected",
+            op.status_code or None,
+            f"batch {batch_id}",
+            1,
+            describe_operation(op),
+        )
+
+
+def is_fatal(err: BaseException) -> bool:
+    """True when an error must stop the run: Mailchimp unreachable or throttling after every
+    retry, or the key/account refused (no other record can succeed either)."""
+    if isinstance(err, Unauthorized | Forbidden | MailchimpConfigError):
+        return True
+    return isinstance(err, MailchimpError) and err.transient
+
+
+def describe_error(err: MailchimpError) -> str:
+    """A one-line reason from a problem document: title, detail and field errors."""
+    parts = [f"HTTP {err.status}" if err.status else type(err).__name__]
+    head = ": ".join(p for p in (err.title, err.detail) if p)
+    if head:
+        parts.append(head)
+    if err.errors:
+        parts.append("(" + "; ".join(str(e) for e in err.errors) + ")")
+    if not head and not err.errors:
+        parts.append(str(err))
+    return " ".join(parts)
+
+
+def describe_operation(op: BatchOperationResult) -> str:
+    response = op.response if isinstance(op.response, Mapping) else {}
+    text = ": ".join(p for p in (op.title, op.detail) if p) or (op.raw_response[:300] or "error")
+    errors = response.get("errors")
+    if isinstance(errors, list) and errors:
+        fields = "; ".join(
+            f"{e.get('field')}: {e.get('message')}" if isinstance(e, Mapping) else str(e)
+            for e in errors
+        )
+        text += f" ({fields})"
+    return f"HTTP {op.status_code} {text}"
+
+
+@dataclass
+class Recorder:
+    """Buffers ledger writes of one run (see module docstring)."""
+
+    ledger: Ledger
+    run_id: str
+    _audit: list[AuditEntry] = field(default_factory=list)
+    _writes: dict[str, list[WriteRecord]] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def audit(
+        self,
+        refs: Iterable[SourceRef],
+        outcome: Outcome,
+        *,
+        object_kind: str | None,
+        object_id: str | None,
+    ) -> None:
+        """One audit row per ref for this object."""
+        with self._lock:
+            for ref in refs:
+                self._audit.append(
+                    AuditEntry(
+                        stream=ref.stream,
+                        action=outcome.action,
+                        source_key=ref.source_key,
+                        source_id=ref.source_id,
+                        email=ref.email,
+                        object_kind=object_kind,
+                        object_id=object_id,
+                        http_status=outcome.http_status,
+                        request_id=outcome.request_id,
+                        detail=outcome.detail,
+                        attempts=outcome.attempts,
+                    )
+                )
+            self._maybe_flush()
+
+    def write(self, kind: str, object_id: str, payload_hash: str | None, outcome: Outcome) -> None:
+        """Remember an object write for the dedupe (failures keep the last good hash)."""
+        with self._lock:
+            self._writes.setdefault(kind, []).append(
+                WriteRecord(
+                    object_id=object_id,
+                    payload_hash=payload_hash if outcome.written else None,
+                    action=outcome.action,
+                    http_status=outcome.http_status,
+                    request_id=outcome.request_id,
+                )
+            )
+            self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        pending = len(self._audit) + sum(len(v) for v in self._writes.values())
+        if pending >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write everything buffered to the ledger."""
+        with self._lock:
+            writes, self._writes = self._writes, {}
+            audit, self._audit = self._audit, []
+            for kind, items in writes.items():
+                self.ledger.record_writes(kind, items, run_id=self.run_id)
+            if audit:
+                self.ledger.audit_many(self.run_id, audit)

@@ -1,0 +1,357 @@
+"""One target run: the ledger, the Mailchimp client, the worker pool and run-wide steps.
+
+`RunContext.open(config, logger, client_options)` takes the ledger's run lock (a second
+concurrent run stops at once with a clear message), builds one `MailchimpClient` and a
+thread pool of `max_concurrency` workers (the client's account gate caps what is in flight).
+Every sink of the run shares it.
+
+Run-wide steps happen once per run, on first need:
+- `ensure_merge_fields()`: one GET of the audience's merge fields, then the missing ones
+  the mapping writes (COMPANY, ADDRESS..., and those of the `merge_fields` setting) created.
+- `ensure_store()`: the e-commerce store made to exist with `list_id`, `store_name`,
+  `store_currency`; `is_syncing` is true while the store's first backfill runs (the ledger
+  has no "backfill" marker for the store yet) and set back to false when that run ends.
+
+`call_all(fn, items, on_result)` runs calls in the pool and hands each result (or the
+`MailchimpError`) to `on_result` in the calling thread. When Mailchimp stays unreachable
+after the retries (or refuses the key), calls not started yet are cancelled, what finished
+is recorded, and `MailchimpUnavailableError` / `ConfigurationError` is raised.
+
+Dry run (`dry_run: true`): the ledger is a scratch copy (see `dryrun`), the client refuses
+every write, and the writers record what they would do instead of calling Mailchimp.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from target_mailchimp.api import (
+    MailchimpClient,
+    MailchimpConfigError,
+    MailchimpError,
+    NotFound,
+)
+from target_mailchimp.ledger import Ledger, LedgerError, LedgerLockedError
+from target_mailchimp.mapping import MappingSettings, required_merge_fields
+from target_mailchimp.sinks.dryrun import DryRunClient, ScratchLedger
+from target_mailchimp.sinks.errors import (
+    ConfigurationError,
+    MailchimpUnavailableError,
+    TargetError,
+)
+from target_mailchimp.sinks.recording import (
+    Outcome,
+    Recorder,
+    SourceRef,
+    describe_error,
+    is_fatal,
+)
+from target_mailchimp.sinks.settings import RunSettings
+
+T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
+
+#: Ledger object kinds used for run-wide markers.
+BACKFILL_KIND = "backfill"
+
+
+@dataclass
+class ParkedNote:
+    """A record this run parked (audited as "parked" if still waiting at the end)."""
+
+    ref: SourceRef
+    reason: str
+    object_kind: str
+    object_id: str | None
+
+
+@dataclass
+class RunContext:
+    """Everything one run shares (see module docstring)."""
+
+    settings: RunSettings
+    mapping: MappingSettings
+    ledger: Ledger
+    client: MailchimpClient
+    run_id: str
+    logger: logging.Logger
+    recorder: Recorder
+    pool: ThreadPoolExecutor
+    scratch: ScratchLedger | None = None
+    parked_here: dict[tuple[str, str], ParkedNote] = field(default_factory=dict)
+    finished: bool = False
+    status: str | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _merge_fields_ready: bool = False
+    _store_ready: bool = False
+    _store_backfill: bool = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(
+        cls,
+        config: Mapping[str, Any],
+        logger: logging.Logger,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> RunContext:
+        settings = RunSettings.from_config(config)
+        try:
+            mapping = MappingSettings.from_config(config)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        scratch: ScratchLedger | None = None
+        try:
+            if settings.dry_run:
+                scratch = ScratchLedger.copy_of(settings.ledger_url)
+                ledger = Ledger(scratch.url, full_refresh=settings.full_refresh)
+            else:
+                ledger = Ledger(settings.ledger_url, full_refresh=settings.full_refresh)
+        except LedgerError:
+            raise
+        except Exception as exc:  # a bad URL, a missing driver, an unreachable database
+            raise ConfigurationError(
+                f"the ledger at ledger_url cannot be opened: {type(exc).__name__}: {exc}"
+            ) from None
+        try:
+            run_id = ledger.start_run()
+        except LedgerLockedError:
+            ledger.close()
+            if scratch is not None:
+                scratch.remove()
+            raise
+        try:
+            client = MailchimpClient.from_config(config, **dict(client_options or {}))
+        except (MailchimpConfigError, ValueError) as exc:
+            ledger.finish_run(run_id, "failed")
+            ledger.close()
+            raise ConfigurationError(str(exc)) from None
+        if settings.dry_run:
+            client = DryRunClient(client)
+        pool = ThreadPoolExecutor(
+            max_workers=client.max_concurrency, thread_name_prefix="target-mailchimp"
+        )
+        ctx = cls(
+            settings=settings,
+            mapping=mapping,
+            ledger=ledger,
+            client=client,
+            run_id=run_id,
+            logger=logger,
+            recorder=Recorder(ledger, run_id),
+            pool=pool,
+            scratch=scratch,
+        )
+        logger.info(
+            "Run %s started%s: audience %s, store %s, ledger %s",
+            run_id,
+            " (DRY RUN: nothing is written to Mailchimp)" if settings.dry_run else "",
+            settings.list_id,
+            settings.store_id,
+            ledger.url if scratch is None else f"scratch copy of {settings.ledger_url}",
+        )
+        return ctx
+
+    @property
+    def dry_run(self) -> bool:
+        return self.settings.dry_run
+
+    def finish(self, status: str) -> None:
+        """Flush, record the run's end, release the lock, close the client (idempotent)."""
+        if self.finished:
+            return
+        self.finished = True
+        self.status = status
+        try:
+            self.recorder.flush()
+        finally:
+            try:
+                self.ledger.finish_run(self.run_id, status)
+            finally:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.client.close()
+
+    def close(self) -> None:
+        """Dispose of the ledger (after the summary was read) and any scratch copy."""
+        self.ledger.close()
+        if self.scratch is not None:
+            self.scratch.remove()
+
+    # ------------------------------------------------------------------ parallel calls
+
+    def call_all(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        on_result: Callable[[T, R | MailchimpError], None],
+    ) -> None:
+        """Run `fn` over `items` in the pool (see module docstring)."""
+        futures: dict[Future[R], T] = {self.pool.submit(fn, item): item for item in items}
+        fatal: MailchimpError | None = None
+        try:
+            for future in as_completed(futures):
+                if future.cancelled():
+                    continue
+                item = futures[future]
+                try:
+                    result: R | MailchimpError = future.result()
+                except MailchimpError as err:
+                    result = err
+                    if fatal is None and is_fatal(err):
+                        fatal = err
+                        for other in futures:
+                            other.cancel()
+                on_result(item, result)
+        finally:
+            for other in futures:
+                other.cancel()
+            self.recorder.flush()
+        if fatal is not None:
+            raise self.fatal_error(fatal)
+
+    def fatal_error(self, err: MailchimpError) -> TargetError:
+        """The run-stopping error for a fatal Mailchimp failure."""
+        if err.transient:
+            return MailchimpUnavailableError(
+                f"Mailchimp could not be reached or kept failing after every retry "
+                f"({describe_error(err)}; {err.method} {err.path}, {err.attempts} attempts). "
+                "Records written so far are in the ledger; nothing after them was "
+                "acknowledged, so the next run continues from the last state. Check "
+                "Mailchimp's status and the network, then run again."
+            )
+        return ConfigurationError(
+            f"Mailchimp refused the request ({describe_error(err)}; {err.method} {err.path}). "
+            "Check api_key (and its data center suffix), api_url and the account's "
+            "permissions."
+        )
+
+    def call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """One call in the calling thread; fatal failures become the run-stopping error."""
+        try:
+            return fn(*args, **kwargs)
+        except MailchimpError as err:
+            if is_fatal(err):
+                raise self.fatal_error(err) from None
+            raise
+
+    # ------------------------------------------------------------------ run-wide steps
+
+    def ensure_merge_fields(self, stream: str) -> None:
+        """Create the merge fields the member payloads use that the audience lacks."""
+        with self._lock:
+            if self._merge_fields_ready:
+                return
+            list_id = self.settings.list_id
+            try:
+                fields = self.call(self.client.get_merge_fields, list_id)
+            except NotFound:
+                raise ConfigurationError(
+                    f"Mailchimp has no audience {list_id!r} (GET /lists/{list_id}/merge-fields "
+                    "answered 404); set list_id to the id of an audience of this account"
+                ) from None
+            have = {str(f.get("tag", "")).upper() for f in fields}
+            ref = SourceRef(stream, None)
+            for tag, name, kind in required_merge_fields(self.mapping):
+                if tag in have:
+                    continue
+                if self.dry_run:
+                    outcome = Outcome("created", detail=f"would create merge field {tag} ({kind})")
+                else:
+                    try:
+                        result = self.call(
+                            self.client.create_merge_field, list_id, tag=tag, name=name, type=kind
+                        )
+                    except MailchimpError as err:
+                        raise ConfigurationError(
+                            f"merge field {tag} ({kind}) could not be created in audience "
+                            f"{list_id}: {describe_error(err)}. Create it in Mailchimp by hand "
+                            "or remove it from merge_fields."
+                        ) from None
+                    outcome = Outcome.from_result(result.action, result)
+                self.recorder.audit([ref], outcome, object_kind="merge_field", object_id=tag)
+            self.recorder.flush()
+            self._merge_fields_ready = True
+
+    def ensure_store(self, stream: str) -> None:
+        """Make the e-commerce store exist (see module docstring)."""
+        with self._lock:
+            if self._store_ready:
+                return
+            s = self.settings
+            backfill = self.ledger.object_state(BACKFILL_KIND, s.store_id) is None
+            body = {
+                "id": s.store_id,
+                "list_id": s.list_id,
+                "name": s.store_name,
+                "currency_code": s.store_currency,
+                "is_syncing": backfill,
+            }
+            ref = SourceRef(stream, None)
+            if self.dry_run:
+                existing = self.call(self.client.get_store, s.store_id)
+                outcome = Outcome(
+                    "created" if existing is None else "unchanged",
+                    detail=None if existing is not None else "would create the store",
+                )
+            else:
+                try:
+                    result = self.call(self.client.ensure_store, body)
+                except (MailchimpConfigError, MailchimpError) as err:
+                    text = describe_error(err) if isinstance(err, MailchimpError) else str(err)
+                    raise ConfigurationError(
+                        f"the e-commerce store {s.store_id!r} could not be made ready: {text}"
+                    ) from None
+                outcome = Outcome.from_result(result.action, result)
+            if outcome.action != "unchanged":
+                self.recorder.audit([ref], outcome, object_kind="store", object_id=s.store_id)
+                self.recorder.flush()
+            if backfill:
+                self.logger.info(
+                    "Store %s: first backfill, is_syncing stays true (automations paused) "
+                    "until this run ends",
+                    s.store_id,
+                )
+            self._store_backfill = backfill
+            self._store_ready = True
+
+    def end_backfill(self) -> None:
+        """After a successful run that started the store's first backfill: is_syncing off."""
+        if not (self._store_ready and self._store_backfill) or self.dry_run:
+            return
+        store_id = self.settings.store_id
+        self.call(self.client.set_store_syncing, store_id, False)
+        self.ledger.record_write(
+            BACKFILL_KIND, store_id, payload_hash="done", action="updated", run_id=self.run_id
+        )
+        self._store_backfill = False
+        self.logger.info("Store %s: backfill finished, is_syncing set to false", store_id)
+
+    # ------------------------------------------------------------------ parking
+
+    def note_parked(self, note: ParkedNote) -> None:
+        if note.ref.source_key is not None:
+            self.parked_here[(note.ref.stream, note.ref.source_key)] = note
+
+    def note_done(self, stream: str, source_key: str | None) -> None:
+        if source_key is not None:
+            self.parked_here.pop((stream, source_key), None)
+
+    def audit_still_parked(self) -> None:
+        """Audit rows for this run's records that still wait for their dependency."""
+        waiting = {(p.stream, p.source_key) for p in self.ledger.parked()}
+        for key, note in sorted(self.parked_here.items()):
+            if key in waiting:
+                self.recorder.audit(
+                    [note.ref],
+                    Outcome("parked", detail=note.reason),
+                    object_kind=note.object_kind,
+                    object_id=note.object_id,
+                )
+        self.parked_here.clear()
+        self.recorder.flush()

@@ -1,0 +1,151 @@
+"""The run summary printed at the end of every target run, read from the ledger.
+
+`build_report(ledger, run_id, status=..., dry_run=..., stats=...) -> RunReport` and
+`render(report) -> str`. The text holds:
+
+- a table per Mailchimp object kind (member, customer, product, order, merge field, store;
+  "record" for rows about no object) with the audit actions of this run: created,
+  updated, archived, unchanged, rejected, failed, skipped, parked (counts of audit rows:
+  one per record and object);
+- the HTTP calls made to Mailchimp (and retries);
+- the records still parked in the ledger, per stream and reason;
+- the rejected and failed records with their reasons (the first `max_listed`; the audit
+  trail has them all: `Ledger.rejected(run_id)`).
+
+A dry run says so in its first line: the counts are what a real run would do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from target_mailchimp.api import TransportStats
+from target_mailchimp.ledger import AuditRow, Ledger
+
+ACTIONS = ("created", "updated", "archived", "unchanged", "rejected", "failed", "skipped", "parked")
+KINDS = ("member", "customer", "product", "order", "merge_field", "store", "record")
+MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one run did (see module docstring)."""
+
+    run_id: str
+    status: str
+    dry_run: bool
+    counts: Mapping[str, Mapping[str, int]]
+    problems: list[AuditRow]
+    rejected_records: int
+    failed_records: int
+    parked: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    stats: TransportStats | None = None
+    max_listed: int = MAX_LISTED
+
+    def total(self, action: str) -> int:
+        return sum(v.get(action, 0) for v in self.counts.values())
+
+
+def _distinct_records(rows: list[AuditRow], action: str) -> int:
+    keys = set()
+    loose = 0
+    for row in rows:
+        if row.action != action:
+            continue
+        if row.source_key is None:
+            loose += 1
+        else:
+            keys.add((row.stream, row.source_key))
+    return len(keys) + loose
+
+
+def build_report(
+    ledger: Ledger,
+    run_id: str,
+    *,
+    status: str,
+    dry_run: bool = False,
+    stats: TransportStats | None = None,
+    max_listed: int = MAX_LISTED,
+) -> RunReport:
+    """Collect a run's report from the ledger."""
+    problems = ledger.rejected(run_id)
+    parked: Counter[tuple[str, str]] = Counter((p.stream, p.code) for p in ledger.parked())
+    return RunReport(
+        run_id=run_id,
+        status=status,
+        dry_run=dry_run,
+        counts=ledger.summary(run_id),
+        problems=problems,
+        rejected_records=_distinct_records(problems, "rejected"),
+        failed_records=_distinct_records(problems, "failed"),
+        parked=dict(parked),
+        stats=stats,
+        max_listed=max_listed,
+    )
+
+
+def _row_text(row: AuditRow) -> str:
+    who = [row.stream]
+    if row.source_key is not None:
+        who.append(f"RECORDNO {row.source_key}" if row.stream in _INTACCT else row.source_key)
+    if row.source_id and row.source_id != row.source_key:
+        who.append(f"({row.source_id})")
+    if row.email:
+        who.append(f"<{row.email}>")
+    target = row.object_kind or "record"
+    if row.object_id:
+        target += f" {row.object_id}"
+    status = f" HTTP {row.http_status}" if row.http_status else ""
+    request = f" [request {row.request_id}]" if row.request_id else ""
+    return f"{' '.join(who)} -> {target}: {row.action}{status}{request}: {row.detail or ''}"
+
+
+_INTACCT = frozenset({"customers", "vendors", "ap_bills", "ap_payments"})
+
+
+def render(report: RunReport) -> str:
+    """The summary as text (see module docstring)."""
+    lines = [f"target-mailchimp run {report.run_id}: {report.status}"]
+    if report.dry_run:
+        lines.append(
+            "DRY RUN: nothing was written to Mailchimp; the counts are what a real run would do"
+        )
+    kinds = [k for k in KINDS if k in report.counts] + sorted(
+        k for k in report.counts if k not in KINDS
+    )
+    if kinds:
+        width = max(len(k) for k in (*kinds, "object")) + 2
+        header = "object".ljust(width) + "".join(a.rjust(11) for a in ACTIONS)
+        lines.append(header)
+        for kind in kinds:
+            counts = report.counts[kind]
+            lines.append(
+                kind.ljust(width) + "".join(str(counts.get(a, 0)).rjust(11) for a in ACTIONS)
+            )
+    else:
+        lines.append("no records were processed")
+    if report.stats is not None:
+        s = report.stats
+        lines.append(f"Mailchimp: {s.calls} calls, {s.requests} HTTP requests, {s.retries} retries")
+    if report.parked:
+        waiting = ", ".join(
+            f"{n} {stream} ({code.replace('_', ' ')})"
+            for (stream, code), n in sorted(report.parked.items())
+        )
+        lines.append(f"Waiting in the ledger (written once what they wait for arrives): {waiting}")
+    if report.problems:
+        lines.append(
+            f"Rejected records: {report.rejected_records}; failed: {report.failed_records}"
+            + (
+                f" (the first {report.max_listed} are listed; the audit trail has all)"
+                if len(report.problems) > report.max_listed
+                else ""
+            )
+        )
+        lines.extend(f"  - {_row_text(row)}" for row in report.problems[: report.max_listed])
+    else:
+        lines.append("Rejected records: 0")
+    return "\n".join(lines)
