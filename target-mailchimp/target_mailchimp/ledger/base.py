@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote, quote_plus
 
@@ -70,7 +72,7 @@ class LedgerBase:
         self._lock_lost = False
         self._heartbeat_stop: threading.Event | None = None
         self._heartbeat_thread: threading.Thread | None = None
-        self._host = socket.gethostname()
+        self._host = machine_identity()
         self._pid = os.getpid()
         self._create_schema()
 
@@ -169,6 +171,26 @@ class LedgerBase:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def machine_identity() -> str:
+    """The host name, plus (on Linux) a tag of the kernel boot and PID namespace.
+
+    The run lock trusts a pid check only for a lock taken on the same machine. Containers on
+    one host (host networking) or machines cloned from one image can share a host name while
+    their pids live in separate namespaces; the tag keeps them apart, so a live run on
+    another machine is never taken for a dead process here.
+    """
+    name = socket.gethostname()
+    parts = []
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        parts.append(str(Path("/proc/self/ns/pid").stat().st_ino))
+    if not parts:
+        return name
+    tag = hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
+    return f"{name[:240]}#{tag}"
 
 
 def _scrub(text: str, password: str | None) -> str:
