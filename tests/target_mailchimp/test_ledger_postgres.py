@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -573,6 +574,35 @@ def test_stale_lock_of_another_machine_is_taken_over(
     a.finish_run(run_a, "failed")  # does not release run_b's lock
     with pytest.raises(LedgerLockedError, match=run_b):
         a.start_run()
+    b.finish_run(run_b)
+
+
+def test_same_host_name_in_another_container_is_not_taken_for_dead(
+    open_ledger: Callable[..., Ledger],
+) -> None:
+    """Two containers on one host (host networking) share a host name but not their pids: a
+    live run there must not look like a dead process here. Locks carry the host name plus a
+    tag of the boot and PID namespace; only a lock with our own tag gets the pid check."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid_not_alive_here = int(proc.stdout)
+    hostname = socket.gethostname()
+    a = open_ledger(stale_after=timedelta(minutes=5))
+    b = open_ledger(stale_after=timedelta(minutes=5))
+    assert b._host.startswith(hostname + "#") and b._host != hostname + "#"
+    # A run in the other container: same host name, another tag, a pid unknown here.
+    a._host, a._pid = f"{hostname}#0ther0ns", pid_not_alive_here
+    run_a = a.start_run()
+    with pytest.raises(LedgerLockedError, match=f"in use by run {run_a} \\(host {hostname}#0th"):
+        b.start_run()
+    # Seen from that container itself (same tag), the pid is dead: taken over at once.
+    b._host = a._host
+    run_b = b.start_run()
+    assert {r.run_id: r.status for r in b.runs()} == {run_a: "abandoned", run_b: "running"}
     b.finish_run(run_b)
 
 
