@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL
@@ -79,7 +80,11 @@ class RunSettings:
             raise ConfigurationError("setting 'store_name' must be a non-empty text")
         for key in ("batch_poll_interval", "batch_timeout"):
             value = config.get(key)
-            if value is not None and (not isinstance(value, int | float) or value <= 0):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float | Decimal)
+                or value <= 0
+            ):
                 raise ConfigurationError(f"setting {key!r} must be a positive number of seconds")
         try:
             mapping = MappingSettings.from_config(config)

@@ -1,0 +1,193 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
+"""ap_bills and ap_payments through the target: products, orders, financial status,
+parking of bills without their vendor and payments without their bill."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
+    Singer,
+    _no_retry_waits,
+    bill,
+    ledger_of,
+    payment,
+    run_target,
+    sandbox,
+    target_config,
+    vendor,
+)
+
+
+def store(sb: MailchimpSandbox) -> dict[str, Any]:
+    empty: dict[str, Any] = {"orders": {}, "products": {}, "customers": {}}
+    data: dict[str, Any] = sb.snapshot()["stores"].get("intacct", empty)
+    return data
+
+
+def order(sb: MailchimpSandbox, recordno: int) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = store(sb)["orders"].get(f"bill-{recordno}")
+    return found
+
+
+def test_orders_with_lines_products_and_status_by_state(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path, financial_status_map={"Selected": "refunded"})
+    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com", company="Paper Co"))
+    s.record(
+        "ap_bills",
+        bill(
+            11,
+            "V1",
+            [("6000", "100.50", "Office supplies"), ("6100", "20.25", "Postage")],
+            state="Posted",
+        ),
+        bill(12, "V1", [("6000", "5.00", "Office supplies")], state="Paid"),
+        bill(13, "V1", [("6200", "7.00", "Travel")], state="Declined"),
+        bill(14, "V1", [("6200", "8.00", "Travel")], state="Selected"),
+        bill(15, "V1", [("6200", "9.00", "Travel")], state="Draft", currency="EUR"),
+    )
+    result = run_target(cfg, s)
+    o11 = order(sandbox, 11)
+    assert o11 is not None
+    assert o11["customer"]["id"] == "vendor-V1"
+    assert Decimal(str(o11["order_total"])) == Decimal("120.75")
+    assert o11["currency_code"] == "USD"
+    assert o11["financial_status"] == "pending"
+    assert o11["processed_at_foreign"].startswith("2024-03-02T00:00:00")
+    lines = {line["id"]: line for line in o11["lines"]}
+    assert set(lines) == {"1101", "1102"}
+    assert lines["1101"]["product_id"] == lines["1101"]["product_variant_id"] == "gl-6000"
+    assert Decimal(str(lines["1102"]["price"])) == Decimal("20.25")
+    assert lines["1101"]["quantity"] == 1
+    statuses = {n: order(sandbox, n)["financial_status"] for n in (12, 13, 14, 15)}  # type: ignore[index]
+    assert statuses == {12: "paid", 13: "cancelled", 14: "refunded", 15: "pending"}
+    assert order(sandbox, 15)["currency_code"] == "EUR"  # type: ignore[index]
+    products = store(sandbox)["products"]
+    assert set(products) == {"gl-6000", "gl-6100", "gl-6200"}
+    assert products["gl-6100"]["title"] == "Postage"
+    assert [v["id"] for v in products["gl-6100"]["variants"]] == ["gl-6100"]
+    # Each product was created once, before the first order that uses it.
+    product_posts = [r for r in sandbox.requests if r.method == "POST" and "/products" in r.path]
+    order_posts = [r for r in sandbox.requests if r.method == "POST" and "/orders" in r.path]
+    assert len(product_posts) == 3 and len(order_posts) == 5
+    assert max(r.ended for r in product_posts) <= min(r.started for r in order_posts)
+    assert result.counts["order"] == {"created": 5}
+    assert result.counts["product"] == {"created": 3}
+
+
+def test_payments_make_orders_paid_and_voids_bring_them_back(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", bill(21, "V1", [("6000", "100.00", "Supplies")]))
+    s.record("ap_bills", bill(22, "V1", [("6000", "50.00", "Supplies")]))
+    s.record("ap_payments", payment(31, [(21, "60.00"), (22, "50.00")]))
+    run_target(cfg, s)
+    assert order(sandbox, 21)["financial_status"] == "pending"  # type: ignore[index]
+    assert order(sandbox, 22)["financial_status"] == "paid"  # type: ignore[index]
+
+    # A later payment covers the rest of bill 21: one PATCH, only the status.
+    sandbox.reset_counters()
+    second = run_target(cfg, Singer().record("ap_payments", payment(32, [(21, "40.00")])))
+    assert order(sandbox, 21)["financial_status"] == "paid"  # type: ignore[index]
+    assert sandbox.count(writes_only=True) == 1
+    assert sandbox.count("PATCH", "/ecommerce/stores/intacct/orders/bill-21") == 1
+    assert second.counts["order"] == {"updated": 1}
+
+    # Payment 32 is voided: bill 21 is back to pending.
+    run_target(cfg, Singer().record("ap_payments", payment(32, [(21, "40.00")], state="Voided")))
+    assert order(sandbox, 21)["financial_status"] == "pending"  # type: ignore[index]
+    assert order(sandbox, 22)["financial_status"] == "paid"  # type: ignore[index]
+
+
+def test_bill_before_its_vendor_waits_for_the_end_of_input(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("ap_bills", bill(41, "V4", [("6000", "10.00", "Supplies")]))
+    s.state({"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}})
+    s.record("vendors", vendor(4, "V4", "v4@x.com"))
+    result = run_target(cfg, s)
+    placed = order(sandbox, 41)
+    assert placed is not None and placed["customer"]["id"] == "vendor-V4"
+    assert result.states == [{"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}}]
+    assert result.counts["order"] == {"created": 1}
+    with ledger_of(cfg) as ledger:
+        assert ledger.parked() == []
+
+
+def test_bill_whose_vendor_never_comes_is_parked_then_written_by_a_later_run(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    first = run_target(
+        cfg, Singer().record("ap_bills", bill(51, "V5", [("6000", "10.00", "Supplies")]))
+    )
+    assert order(sandbox, 51) is None
+    assert first.counts["order"] == {"parked": 1}
+    assert first.report.parked == {("ap_bills", "vendor_unknown"): 1}
+    with ledger_of(cfg) as ledger:
+        rows = ledger.audit_rows(first.run_id, actions=["parked"])
+        assert len(rows) == 1 and rows[0].source_key == "51"
+        assert "V5" in (rows[0].detail or "")
+        assert [p.source_key for p in ledger.parked("ap_bills")] == ["51"]
+
+    # A later run brings only the vendor: the parked bill is written automatically.
+    second = run_target(cfg, Singer().record("vendors", vendor(5, "V5", "v5@x.com")))
+    placed = order(sandbox, 51)
+    assert placed is not None and placed["customer"]["id"] == "vendor-V5"
+    assert second.counts["order"] == {"created": 1}
+    assert second.report.parked == {}
+    with ledger_of(cfg) as ledger:
+        assert ledger.parked() == []
+
+
+def test_payment_for_an_unknown_bill_is_parked_until_the_bill_arrives(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("vendors", vendor(6, "V6", "v6@x.com"))
+    s.record("ap_payments", payment(61, [(60, "30.00")]))
+    first = run_target(cfg, s)
+    assert first.report.parked == {("ap_payments", "bill_unknown"): 1}
+    assert first.counts["order"] == {"parked": 1}
+    # The bill arrives: its order is written paid (the payment counts), and the payment
+    # leaves the parking.
+    second = run_target(
+        cfg, Singer().record("ap_bills", bill(60, "V6", [("6000", "30.00", "Supplies")]))
+    )
+    assert order(sandbox, 60)["financial_status"] == "paid"  # type: ignore[index]
+    assert second.report.parked == {}
+    assert second.counts["order"]["created"] == 1
+
+
+def test_bills_that_cannot_be_orders_are_rejected_with_reasons(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("vendors", vendor(7, "V7", None), vendor(8, "V8", "v8@x.com"))
+    s.record(
+        "ap_bills",
+        bill(71, "V7"),  # vendor without email
+        bill(72, "V8", currency="XXX"),  # no such currency
+        {**bill(73, "V8"), "lines": []},  # no lines
+        bill(74, "V8"),
+    )
+    result = run_target(cfg, s)
+    assert set(store(sandbox)["orders"]) == {"bill-74"}
+    with ledger_of(cfg) as ledger:
+        rejected = {
+            r.source_key: r.detail or ""
+            for r in ledger.rejected(result.run_id)
+            if r.stream == "ap_bills"
+        }
+    assert set(rejected) == {"71", "72", "73"}
+    assert "email" in rejected["71"]
+    assert "XXX" in rejected["72"]
+    assert "lines" in rejected["73"]
