@@ -6,9 +6,10 @@ created). Only portable SQL is used (no dialect upserts), so PostgreSQL works as
 SQLite. On SQLite the ledger uses WAL, a busy timeout and BEGIN IMMEDIATE for writes. One
 Engine per `Ledger`; every method is one short transaction and safe from several sink threads.
 On PostgreSQL (`postgresql+psycopg://...`, extra `target-mailchimp-intacct[postgres]`) several
-machines may share one ledger: the tables are created under an advisory lock, rows another
-writer inserted first are updated instead of failing, counters are incremented in SQL, and
-a stale lock is taken over by exactly one run. A ledger that cannot be opened raises
+machines may share one ledger: write transactions take a transaction-scoped advisory lock
+(one writer at a time, as on SQLite: no deadlock, no lost update, tables created once when
+two targets start together; readers never wait), and a stale run lock is taken over by
+exactly one run. A ledger that cannot be opened raises
 LedgerError naming the URL with its password masked.
 
 Secrets: nothing secret is ever stored. The API key and Intacct credentials are never given

@@ -30,8 +30,8 @@ from target_mailchimp.ledger.records import LedgerError
 logger = logging.getLogger("target_mailchimp.ledger")
 
 DEFAULT_LEDGER_URL = "sqlite:///.target-mailchimp/ledger.sqlite"
-#: PostgreSQL advisory lock key held while the ledger's tables are created.
-SCHEMA_LOCK_KEY = 0x7461726765746D63  # "targetmc"
+#: PostgreSQL advisory lock held by every write transaction (see `_tx`).
+WRITE_LOCK_KEY = 0x7461726765746D63  # "targetmc"
 
 
 def utcnow() -> datetime:
@@ -58,6 +58,7 @@ class LedgerBase:
         self.heartbeat_interval = heartbeat_interval
         self._clock = clock
         self._sqlite = is_sqlite(url)
+        self._postgresql = make_url(url).get_backend_name() == "postgresql"
         try:
             self._engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms)
         except ImportError as exc:
@@ -91,11 +92,9 @@ class LedgerBase:
             ) from exc
 
     def _create_schema_once(self) -> None:
+        # A write transaction: on PostgreSQL two targets starting at once against a new
+        # database wait for each other here instead of both CREATE-ing the same tables.
         with self._tx() as conn:
-            if conn.dialect.name == "postgresql":
-                # Two targets starting at once against a new database would both try to
-                # CREATE the same tables; serialise them (the lock ends with the transaction).
-                conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
             t.metadata.create_all(conn)
             row = conn.execute(
                 select(t.ledger_meta.c.value).where(t.ledger_meta.c.key == "schema_version")
@@ -117,6 +116,12 @@ class LedgerBase:
             if self._sqlite:
                 conn.execution_options(**{WRITE_OPTION: write})
             with conn.begin():
+                if write and self._postgresql:
+                    # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: several
+                    # machines or threads writing overlapping batches can then never deadlock
+                    # nor lose an update. Readers never wait; the lock ends with the
+                    # transaction. (The run lock already keeps a second run from writing.)
+                    conn.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
                 yield conn
 
     @staticmethod
