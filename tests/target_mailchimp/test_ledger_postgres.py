@@ -636,11 +636,15 @@ def test_racing_runs_exactly_one_takes_the_lock(
 # ---------------------------------------------------------------- concurrency
 
 
+SHARED = 12  # keys every thread writes
+
+
 def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> None:
-    """Threads on two Ledger objects (two machines) write the same and different keys."""
+    """Threads on two Ledger objects (two machines) write the same and different keys:
+    no error (no deadlock, no duplicate key), no lost update, no half-written row."""
     a, b = open_ledger(), open_ledger()
     run = a.start_run()
-    threads, per_thread = 8, 10
+    threads, per_thread = 8, 8
 
     def work(n: int) -> None:
         led = a if n % 2 else b
@@ -652,9 +656,17 @@ def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> 
             led.record_write(
                 "order", f"shared-{i}", payload_hash=f"h{n}", action="updated", run_id=run
             )
-            led.record_writes("product", [WriteRecord(f"gl-{i}", f"h{n}", "created")], run_id=run)
+            # Overlapping batches, new and known keys mixed, in a different order per thread.
+            products = [f"gl-{(j * 7 + n + i) % SHARED}" for j in range(6)]
+            led.record_writes(
+                "product", [WriteRecord(p, f"h{n}", "created") for p in products], run_id=run
+            )
             led.record_contact(contact("customers", n * 1000 + i, f"u{i}@example.com"))
-            led.record_contacts([contact("vendors", i, f"v{i}@example.com")], run_id=run)
+            vendors = [(j + n + i) % SHARED for j in range(5)]
+            led.record_contacts(
+                [contact("vendors", v, f"v{v}@example.com") for v in vendors], run_id=run
+            )
+            led.record_bills([bill_record((j * 3 + n + i) % SHARED + 1) for j in range(5)])
             led.record_payment(payment(9000 + i, "Complete", (i, str(n))))
             led.park(
                 "ap_bills",
@@ -683,10 +695,15 @@ def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> 
     assert len(a.contacts_for_email("u3@example.com")) == threads
     assert [c.recordno for c in a.contacts_for_email("v3@example.com")] == [3]
     # Shared objects: one row each, holding one writer's complete values.
+    hashes = {f"h{n}" for n in range(threads)}
     for i in range(per_thread):
-        for kind in ("order", "product"):
-            state = a.object_state(kind, f"{'shared-' if kind == 'order' else 'gl-'}{i}")
-            assert state is not None and state.payload_hash in {f"h{n}" for n in range(threads)}
+        state = a.object_state("order", f"shared-{i}")
+        assert state is not None and state.payload_hash in hashes
+    products = a.object_states("product", [f"gl-{k}" for k in range(SHARED)])
+    assert len(products) == SHARED and {p.payload_hash for p in products.values()} <= hashes
+    assert set(a.vendors([f"V-{k}" for k in range(SHARED)])) == {f"V-{k}" for k in range(SHARED)}
+    assert set(a.bills(range(1, SHARED + 1))) == set(range(1, SHARED + 1))
+    for i in range(per_thread):
         allocations = a.payments_for_bill(i)
         assert len(allocations) == 1 and allocations[0].payment_recordno == 9000 + i
     # Parking counts every attempt: no lost update of the counter.
@@ -697,8 +714,8 @@ def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> 
             for table in ("objects", "source_records", "payment_allocations", "parked", "audit")
         }
     assert counts == {
-        "objects": threads * per_thread + 2 * per_thread,
-        "source_records": threads * per_thread + 2 * per_thread,
+        "objects": threads * per_thread + per_thread + SHARED,
+        "source_records": threads * per_thread + 2 * SHARED + per_thread,
         "payment_allocations": per_thread,
         "parked": per_thread,
         "audit": threads * per_thread,
