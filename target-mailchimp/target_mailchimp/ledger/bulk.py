@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.base import LedgerBase
@@ -140,14 +140,16 @@ class BulkMixin(LedgerBase):
                         )
                     ).scalars()
                 )
-            for object_id in ids:
-                w = latest[object_id]
-                if object_id in existing:
-                    conn.execute(
-                        update(t.objects)
-                        .where(t.objects.c.kind == kind, t.objects.c.object_id == object_id)
-                        .values(**values(w))
-                    )
+            _update_many(
+                conn,
+                t.objects,
+                ("kind", "object_id"),
+                [
+                    {"kind": kind, "object_id": oid, **values(latest[oid])}
+                    for oid in ids
+                    if oid in existing
+                ],
+            )
             new_rows = [
                 {"kind": kind, "object_id": oid, **values(latest[oid])}
                 for oid in ids
@@ -172,16 +174,12 @@ class BulkMixin(LedgerBase):
                     )
                 ).scalars()
             )
-        for row in rows:
-            if row["source_key"] in existing:
-                conn.execute(
-                    update(t.source_records)
-                    .where(
-                        t.source_records.c.stream == stream,
-                        t.source_records.c.source_key == row["source_key"],
-                    )
-                    .values({k: v for k, v in row.items() if k != "source_key"})
-                )
+        _update_many(
+            conn,
+            t.source_records,
+            ("stream", "source_key"),
+            [{"stream": stream, **r} for r in rows if r["source_key"] in existing],
+        )
         fresh = [{"stream": stream, **r} for r in rows if r["source_key"] not in existing]
         self._insert_new(conn, t.source_records, ("stream", "source_key"), fresh)
 
@@ -407,6 +405,30 @@ class BulkMixin(LedgerBase):
                 )
                 removed += result.rowcount or 0
         return removed
+
+
+def _update_many(
+    conn: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    """UPDATE many rows by key in one executemany per set of columns (not a statement
+    compiled per row)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        columns = tuple(sorted(k for k in row if k not in keys))
+        groups.setdefault(columns, []).append(row)
+    for columns, items in groups.items():
+        statement = (
+            update(table)
+            .where(*(table.c[k] == bindparam(f"key_{k}") for k in keys))
+            .values({c: bindparam(f"new_{c}") for c in columns})
+        )
+        conn.execute(
+            statement,
+            [
+                {**{f"key_{k}": r[k] for k in keys}, **{f"new_{c}": r[c] for c in columns}}
+                for r in items
+            ],
+        )
 
 
 def _text_or_none(value: Any) -> str | None:
