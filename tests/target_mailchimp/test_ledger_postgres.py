@@ -462,10 +462,10 @@ def test_bad_audit_values_are_stored_not_crashing(open_ledger: Callable[..., Led
     )
     row = led.audit_rows(run)[0]
     assert row.email is not None and row.email.startswith("x" * 300) and len(row.email) <= 320
-    assert row.source_key is not None and "\x00" not in row.source_key and row.source_key != ""
+    assert row.source_key == "1\\u00002"  # NUL kept visible as an escape
     assert row.source_id is not None and len(row.source_id) <= 255
     assert row.object_id is not None and "\x00" not in row.object_id
-    assert row.detail is not None and row.detail.startswith("bad") and "\x00" not in row.detail
+    assert row.detail is not None and row.detail.startswith("bad\\u0000record zzz")
     led.finish_run(run)
 
 

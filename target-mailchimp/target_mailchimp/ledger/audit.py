@@ -127,11 +127,12 @@ def audit_summary(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
 
 def _fit(column: str, value: object) -> str | None:
     """A value as the audit column can hold it on every database: NUL characters (which
-    PostgreSQL refuses) become U+FFFD and text longer than the column is cut with "…".
-    The audit row of a bad record is its only trace, so it must never fail to be written."""
+    PostgreSQL refuses) are written as the visible escape \\u0000 and text longer than the
+    column is cut with "…". The audit row of a bad record is its only trace, so it must
+    never fail to be written."""
     if value is None:
         return None
-    text = str(value).replace("\x00", "\ufffd")
+    text = str(value).replace("\x00", "\\u0000")
     length = getattr(t.audit.c[column].type, "length", None)
     if length is not None and len(text) > length:
         text = text[: length - 1] + "…"
