@@ -2,17 +2,17 @@
 
 Every stream's sink is a `BatchSink` that buffers records (`MAX_SIZE_DEFAULT` 5000, or
 `batch_size_rows`) and hands them, at each drain, to its stream's processor
-(`process(ctx, stream, incoming)`), which finishes every write and ledger entry before it
+(`process_incoming`), which finishes every write and ledger entry before it
 returns. So when the SDK emits a STATE after draining all sinks, every record before it is
 in Mailchimp or recorded (rejected, skipped, parked) in the ledger.
 
 Validation: the SDK's per-record path (jsonschema validation that stops the run on the
 first bad record, then date parsing) is replaced by a cheaper one that never stops the run:
 with `validate_records` (default true) each record is checked against its stream's schema
-with a compiled validator, and a record that does not match is rejected into the audit
-trail with the validator's message. Dates stay ISO strings (the mapping parses them and
-rejects unparseable ones with a reason). A record missing a key property is rejected by the
-mapping (e.g. "RECORDNO is missing"), not raised.
+(`validation.RecordChecker`: a compiled fast path, jsonschema's verdict), and a record
+that does not match is rejected into the audit trail with the validator's message. Dates
+stay ISO strings (the mapping parses them and rejects unparseable ones with a reason). A
+record missing a key property is rejected by the mapping ("RECORDNO is missing"), not raised.
 
 `rank` orders the streams: a sink's drain first drains every sink of a lower rank
 (contacts before bills before payments; members before e-commerce customers and products
@@ -21,7 +21,7 @@ before orders), see `TargetMailchimp.drain_one`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -30,6 +30,7 @@ from singer_sdk.exceptions import InvalidJSONSchema
 from singer_sdk.sinks import BatchSink
 
 from target_mailchimp.mapping.common import record_label
+from target_mailchimp.sinks.validation import RecordChecker
 
 if TYPE_CHECKING:
     from singer_sdk import Target
@@ -43,10 +44,6 @@ class Incoming:
 
     record: dict[str, Any]
     problem: str | None = None
-
-
-#: A stream's processor: writes one drained batch and records every outcome.
-Processor = Callable[["RunContext", str, Sequence[Incoming]], None]
 
 
 class RunProvider(Protocol):
@@ -80,9 +77,7 @@ class MailchimpSink(BatchSink):
             target=target, stream_name=stream_name, schema=schema, key_properties=key_properties
         )
         self._run_provider: RunProvider = target  # type: ignore[assignment]
-        self._checker: jsonschema.Draft7Validator | None = (
-            jsonschema.Draft7Validator(self.schema) if self.validate_schema else None
-        )
+        self._checker = RecordChecker(self.schema) if self.validate_schema else None
 
     @property
     def include_sdc_metadata_properties(self) -> bool:
@@ -108,10 +103,10 @@ class MailchimpSink(BatchSink):
 
     def schema_problem(self, record: dict[str, Any]) -> str | None:
         """Why `record` does not match the stream's schema, or None."""
-        if self._checker is None or self._checker.is_valid(record):
+        if self._checker is None:
             return None
-        error = jsonschema.exceptions.best_match(self._checker.iter_errors(record))
-        if error is None:  # pragma: no cover - is_valid said otherwise
+        error = self._checker.problem(record)
+        if error is None:
             return None
         where = "/".join(str(p) for p in error.absolute_path) or "the record"
         return (

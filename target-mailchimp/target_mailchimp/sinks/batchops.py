@@ -19,6 +19,7 @@ orders:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -105,6 +106,10 @@ def write_with_batches(
             timeout=settings.batch_timeout,
             initial_interval=settings.batch_poll_interval,
             max_interval=max(MAX_POLL_INTERVAL, settings.batch_poll_interval),
+            # Real waits between polls, whatever the retry policy's sleep (tests make retry
+            # waits zero; polling must still leave Mailchimp time to work).
+            sleep=time.sleep,
+            clock=time.monotonic,
         )
         results = {r.operation_id: r for r in ctx.call(ctx.client.fetch_batch_results, finished)}
         ctx.logger.info(

@@ -88,13 +88,16 @@ def process_contacts(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
 
     keys = {c.email_key for c in contacts.values() if c.email_key} | set(previous.values())
     known = ctx.ledger.contacts_for_emails(keys)
+    refs_by_email: dict[str, list[SourceRef]] = {}
+    for contact in writable:
+        if contact.email_key:
+            refs_by_email.setdefault(contact.email_key, []).extend(refs[contact.recordno])
     works: list[MemberWork] = []
     for key in sorted(keys):
         payload = member_payload(known.get(key, []), ctx.mapping)
         if isinstance(payload, Skipped):
             continue
-        member_refs = [r for c in writable if c.email_key == key for r in refs[c.recordno]]
-        works.append(MemberWork(payload, member_refs))
+        works.append(MemberWork(payload, refs_by_email.get(key, [])))
     member_outcomes = write_members(ctx, works, stream)
 
     customer_works: list[ObjectWork] = []
