@@ -279,6 +279,7 @@ def start_server(
         superuser_password = secrets.token_urlsafe(18)
         pwfile = base / "pwfile"
         pwfile.write_text(superuser_password + "\n")
+        pwfile.chmod(0o600)  # read by initdb only (as the server account), then deleted
         _hand_over(base, account)
         init = _run(
             [

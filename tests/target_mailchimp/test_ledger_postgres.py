@@ -513,7 +513,7 @@ def test_second_run_fails_fast_while_another_process_holds_the_lock(
         started = time.monotonic()
         with pytest.raises(LedgerLockedError) as excinfo:
             led.start_run()
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # at once: no waiting for the lock (loaded CI margin)
         message = str(excinfo.value)
         assert f"in use by run {holder['run']}" in message
         assert f"pid {holder['pid']}" in message

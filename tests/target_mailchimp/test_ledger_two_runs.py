@@ -97,7 +97,7 @@ def test_second_of_two_simultaneous_runs_stops_at_once(ledger_url: str) -> None:
         won, lost = results[winners[0]], results[1 - winners[0]]
         # The second stops at once, with a message naming the run that holds the ledger.
         assert loser.wait(timeout=30) == 3
-        assert lost["seconds"] < 2
+        assert lost["seconds"] < 5  # at once: not the 30 s busy timeout nor a wait for the lock
         assert f"is in use by run {won['run']}" in lost["locked"]
         assert f"pid {won['pid']}" in lost["locked"]
         assert "wait for that run to finish" in lost["locked"]
