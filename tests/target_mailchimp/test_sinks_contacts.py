@@ -155,6 +155,30 @@ def test_ecommerce_customers_follow_their_members(
     assert result.counts["store"] == {"created": 1}
 
 
+def test_store_is_syncing_only_during_its_first_backfill(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    seen: list[bool] = []
+
+    def on_state(_state: dict[str, object]) -> None:
+        seen.append(sandbox.snapshot()["stores"]["intacct"]["is_syncing"])
+
+    s = Singer().record("customers", customer(1, "C1", "c1@x.com")).state({"n": 1})
+    s.record("customers", customer(2, "C2", "c2@x.com")).state({"n": 2})
+    run_target(cfg, s, on_state=on_state, max_record_age_minutes=0)
+    assert seen and all(seen)  # automations paused while the backfill runs
+    assert sandbox.snapshot()["stores"]["intacct"]["is_syncing"] is False
+    # Later runs are not backfills: the store is left alone.
+    sandbox.reset_counters()
+    seen.clear()
+    later = Singer().record("customers", customer(3, "C3", "c3@x.com")).state({"n": 3})
+    run_target(cfg, later, on_state=on_state, max_record_age_minutes=0)
+    assert seen == [False]
+    assert sandbox.count("PATCH", "/ecommerce/stores/intacct") == 0
+    assert sandbox.count("POST", "/ecommerce/stores") == 0
+
+
 def test_inactive_ignore_skips_member_and_customer(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:

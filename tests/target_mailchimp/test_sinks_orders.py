@@ -106,6 +106,22 @@ def test_payments_make_orders_paid_and_voids_bring_them_back(
     assert order(sandbox, 22)["financial_status"] == "paid"  # type: ignore[index]
 
 
+def test_payment_for_an_order_missing_in_mailchimp_writes_it_whole(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", bill(25, "V1", [("6000", "40.00", "Supplies")]))
+    run_target(cfg, s)
+    sandbox.call("DELETE", "/ecommerce/stores/intacct/orders/bill-25")
+    assert order(sandbox, 25) is None
+    result = run_target(cfg, Singer().record("ap_payments", payment(35, [(25, "40.00")])))
+    again = order(sandbox, 25)
+    assert again is not None and again["financial_status"] == "paid"
+    assert len(again["lines"]) == 1
+    assert result.counts["order"] == {"created": 1}
+
+
 def test_bill_before_its_vendor_waits_for_the_end_of_input(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
