@@ -350,3 +350,57 @@ def test_batch_operations_path_audits_every_operation(
     assert [r.object_id for r in rejected] == ["bad-1"]
     assert rejected[0].http_status and rejected[0].http_status >= 400
     assert "nope" in (rejected[0].detail or "") or "exist" in (rejected[0].detail or "")
+
+
+def test_payloads_mailchimp_refused_are_not_resent_until_they_change(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    schemas = {"ecommerce_orders": open_schema()}
+
+    def data(product: str) -> Singer:
+        s = Singer(schemas).record(
+            "customers", customer(1, "C1", "ok@x.com"), customer(2, "C2", "fake1@x.com")
+        )
+        s.record(
+            "ecommerce_orders",
+            {
+                "id": "o-1",
+                "customer": {"id": "customer-C1"},
+                "currency_code": "USD",
+                "order_total": 3,
+                "lines": [
+                    {
+                        "id": "l",
+                        "product_id": product,
+                        "product_variant_id": product,
+                        "quantity": 1,
+                        "price": 3,
+                    }
+                ],
+            },
+        )
+        return s
+
+    first = run_target(cfg, data("missing"))
+    assert first.report.rejected_records == 2  # the fake address, the order's unknown product
+    sandbox.reset_counters()
+    second = run_target(cfg, data("missing"))
+    assert sandbox.count(writes_only=True) == 0
+    assert second.report.rejected_records == 2
+    with ledger_of(cfg) as ledger:
+        details = [r.detail or "" for r in ledger.rejected(second.run_id)]
+    assert all("not sent again" in d and first.run_id in d for d in details)
+    # A full refresh sends them again (and Mailchimp refuses them again).
+    sandbox.reset_counters()
+    run_target(target_config(sandbox, tmp_path, full_refresh=True), data("missing"))
+    assert sandbox.count("POST", "/ecommerce/stores/intacct/orders") == 1
+    # A changed record is sent again: the product exists now, the order is written.
+    sandbox.call(
+        "POST",
+        "/ecommerce/stores/intacct/products",
+        {"id": "p2", "title": "P2", "variants": [{"id": "p2", "title": "P2"}]},
+    )
+    third = run_target(cfg, data("p2"))
+    assert "o-1" in sandbox.snapshot()["stores"]["intacct"]["orders"]
+    assert third.counts["order"] == {"created": 1}

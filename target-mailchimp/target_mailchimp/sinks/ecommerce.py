@@ -30,7 +30,7 @@ from target_mailchimp.api import MailchimpError, NotFound, WriteResult
 from target_mailchimp.ledger import ObjectState
 from target_mailchimp.mapping import ObjectPayload
 from target_mailchimp.sinks.batchops import write_with_batches
-from target_mailchimp.sinks.recording import Outcome, SourceRef
+from target_mailchimp.sinks.recording import Outcome, SourceRef, refused_before
 from target_mailchimp.sinks.run import RunContext
 
 CUSTOMER = "customer"
@@ -107,6 +107,19 @@ def write_objects(
         ctx.recorder.flush()
         return outcomes
     known = ctx.ledger.object_states(kind, [w.object_id for w in pending])
+    refused = refused_before(
+        ctx.ledger, kind, {w.object_id: hashes[w.object_id] for w in pending}, known
+    )
+    for work in pending:
+        if work.object_id in refused:
+            outcomes[work.object_id] = refused[work.object_id]
+            ctx.recorder.audit(
+                work.refs, refused[work.object_id], object_kind=kind, object_id=work.object_id
+            )
+    pending = [w for w in pending if w.object_id not in refused]
+    if not pending:
+        ctx.recorder.flush()
+        return outcomes
 
     if ctx.dry_run:
         for work in pending:

@@ -32,7 +32,12 @@ from target_mailchimp.api import (
     chunked,
 )
 from target_mailchimp.mapping import MemberPayload
-from target_mailchimp.sinks.recording import Outcome, SourceRef, describe_error
+from target_mailchimp.sinks.recording import (
+    Outcome,
+    SourceRef,
+    describe_error,
+    refused_before,
+)
 from target_mailchimp.sinks.run import RunContext
 
 MEMBER = "member"
@@ -78,6 +83,16 @@ def write_members(
         ctx.recorder.flush()
         return outcomes
     known = ctx.ledger.object_states(MEMBER, [w.object_id for w in pending])
+    refused = refused_before(
+        ctx.ledger, MEMBER, {w.object_id: hashes[w.object_id] for w in pending}, known
+    )
+    for work in pending:
+        if work.object_id in refused:
+            outcomes[work.payload.email_key] = refused[work.object_id]
+            ctx.recorder.audit(
+                work.refs, refused[work.object_id], object_kind=MEMBER, object_id=work.object_id
+            )
+    pending = [w for w in pending if w.object_id not in refused]
     to_archive = [w for w in pending if w.payload.archive]
     to_write = [w for w in pending if not w.payload.archive]
     if to_write and ensure_fields:
@@ -147,7 +162,12 @@ def write_members(
             error = errors.get(key)
             if error is not None and not (result.retried and error.is_contact_exists):
                 outcome = Outcome(
-                    "rejected", status, result.request_id, result.attempts, error.describe()
+                    "rejected",
+                    status,
+                    result.request_id,
+                    result.attempts,
+                    error.describe(),
+                    retry_later=error.is_signup_throttled,
                 )
             else:
                 outcome = Outcome(

@@ -4,6 +4,10 @@
 - `Outcome`: the result of one object write (action, HTTP status, X-Request-Id, attempts,
   detail); built from a `WriteResult`, a `MailchimpError`, a batch operation result or a
   mapping outcome.
+- Refused payloads: when Mailchimp refuses a payload (4xx), its hash is kept under the
+  marker kind `<kind>_rejected`; `refused_before` finds objects whose payload is exactly
+  the one refused last time, so a rerun does not send it again (it is audited "rejected"
+  once more, pointing at the earlier answer) until the record changes or `full_refresh`.
 - `Recorder`: buffers audit rows and object writes and flushes them to the ledger in one
   transaction per kind (`flush()`; also every `FLUSH_EVERY` entries). Writers call it from
   the thread that collects results; it is locked anyway.
@@ -24,11 +28,13 @@ from target_mailchimp.api import (
     Unauthorized,
     WriteResult,
 )
-from target_mailchimp.ledger import AuditEntry, Ledger, WriteRecord
+from target_mailchimp.ledger import AuditEntry, Ledger, ObjectState, WriteRecord
 from target_mailchimp.mapping import clean_text
 from target_mailchimp.mapping.common import record_label
 
 FLUSH_EVERY = 1000
+#: Ledger marker kind suffix: the hash of a payload Mailchimp refused.
+REFUSED_SUFFIX = "_rejected"
 
 #: Actions after which the object matches the payload (the ledger keeps its hash).
 WRITTEN = frozenset({"created", "updated", "archived", "unchanged"})
@@ -69,10 +75,25 @@ class Outcome:
     request_id: str | None = None
     attempts: int = 0
     detail: str | None = None
+    #: A rejection that may pass later unchanged (e.g. Mailchimp's sign-up throttle).
+    retry_later: bool = False
 
     @property
     def written(self) -> bool:
         return self.action in WRITTEN
+
+    @property
+    def refused_by_mailchimp(self) -> bool:
+        """Mailchimp itself refused this payload (a 4xx, or an error entry in a 200 batch
+        answer): sending the same payload again would be refused again."""
+        status = self.http_status
+        return (
+            self.action == "rejected"
+            and status is not None
+            and (status == 200 or 400 <= status < 500)
+            and status != 429
+            and not self.retry_later
+        )
 
     @classmethod
     def from_result(cls, action: str, result: WriteResult, detail: str | None = None) -> Outcome:
@@ -103,6 +124,37 @@ class Outcome:
             1,
             describe_operation(op),
         )
+
+
+def refused_before(
+    ledger: Ledger,
+    kind: str,
+    hashes: Mapping[str, str],
+    states: Mapping[str, ObjectState],
+) -> dict[str, Outcome]:
+    """Objects whose last write was refused by Mailchimp with exactly this payload, with the
+    outcome to audit instead of sending it again."""
+    candidates = {
+        oid: h
+        for oid, h in hashes.items()
+        if (state := states.get(oid)) is not None and state.last_action == "rejected"
+    }
+    if not candidates:
+        return {}
+    same = ledger.unchanged(kind + REFUSED_SUFFIX, candidates)
+    out: dict[str, Outcome] = {}
+    for oid in same:
+        state = states[oid]
+        out[oid] = Outcome(
+            "rejected",
+            state.http_status,
+            state.request_id,
+            0,
+            f"not sent again: Mailchimp refused this same payload in run {state.run_id} "
+            "(the reason is in that run's audit rows); it is sent again once the record "
+            "changes, or with full_refresh",
+        )
+    return out
 
 
 def is_fatal(err: BaseException) -> bool:
@@ -189,6 +241,10 @@ class Recorder:
                     request_id=outcome.request_id,
                 )
             )
+            if payload_hash is not None and outcome.refused_by_mailchimp:
+                self._writes.setdefault(kind + REFUSED_SUFFIX, []).append(
+                    WriteRecord(object_id, payload_hash, "updated", outcome.http_status)
+                )
             self._maybe_flush()
 
     def _maybe_flush(self) -> None:
