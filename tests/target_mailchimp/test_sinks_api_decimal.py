@@ -31,3 +31,13 @@ def test_batch_operation_body_with_decimal() -> None:
         "POST", "/ecommerce/stores/s/orders", "o1", {"order_total": Decimal("1.005")}
     )
     assert op.to_wire()["body"] == '{"order_total":1.005}'
+
+
+def test_dot_segment_ids_are_refused_by_the_mapping() -> None:
+    from target_mailchimp.mapping import check_object_id, customer_from_mailchimp
+
+    for bad in (".", "..", " .. "):
+        assert check_object_id(bad)[0] is None
+    assert check_object_id(".a") == (".a", None)
+    rejected = customer_from_mailchimp({"id": "..", "email_address": "a@x.com"})
+    assert getattr(rejected, "action", None) == "rejected"

@@ -299,7 +299,8 @@ def check_object_id(value: Any) -> tuple[str | None, str | None]:
     """(id, None) when `value` can be a Mailchimp object id, else (None, problem).
 
     Ids are trimmed; empty ids, ids with '/' or '\\' (which proxies and servers treat as path
-    separators even when percent-encoded) and ids with control characters are refused. Other
+    separators even when percent-encoded), the dot segments '.' and '..' (which URL
+    normalization removes) and ids with control characters are refused. Other
     characters are allowed: the API client percent-encodes path segments.
     """
     text = to_text(value)
@@ -307,6 +308,8 @@ def check_object_id(value: Any) -> tuple[str | None, str | None]:
         return None, "is empty"
     if any(ch in text for ch in _ID_FORBIDDEN):
         return None, "contains '/' or '\\', which cannot be used in a Mailchimp URL path"
+    if text in (".", ".."):
+        return None, "is '.' or '..', which cannot be used in a Mailchimp URL path"
     if any(_is_control(ch) for ch in text):
         return None, "contains a control character"
     if len(text.encode("utf-8")) > 200:
