@@ -21,7 +21,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy tap-intacct/tap_intacct target-mailchimp/target_mailchimp
 
-unit: $(STAMP)
+unit: $(MELTANO_STAMP)
 	$(BIN)/pytest -n 2 -m "not soak" $(PYTEST_ARGS)
 
 test: lint typecheck unit

@@ -1,0 +1,98 @@
+"""What Mailchimp should hold after syncing a sandbox company: an oracle for end-to-end tests.
+
+Computed straight from the Intacct sandbox's typed records with the documented rules (README,
+"Mapping"), written independently of target_mailchimp.mapping so that the pipeline is checked
+against the rules rather than against itself. Defaults of the target's settings are assumed:
+status_if_new subscribed, inactive_records ignore, the default financial_status_map.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tests.sandbox.intacct.data import Company
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_CANCELLED = {"reversed", "reversal", "declined"}
+
+
+def contact_email(record: dict[str, Any]) -> str | None:
+    """EMAIL1 when valid, else EMAIL2 when valid; trimmed."""
+    for key in ("DISPLAYCONTACT.EMAIL1", "DISPLAYCONTACT.EMAIL2"):
+        value = record.get(key)
+        if isinstance(value, str) and _EMAIL.match(value.strip()):
+            return value.strip()
+    return None
+
+
+def mapped_status(state: str | None) -> str:
+    if (state or "").lower() == "paid":
+        return "paid"
+    if (state or "").lower() in _CANCELLED:
+        return "cancelled"
+    return "pending"
+
+
+@dataclass
+class Expected:
+    """The Mailchimp objects a sync of `company` must leave, keyed as Mailchimp keys them."""
+
+    members: dict[str, set[str]] = field(default_factory=dict)  # lower email -> tags
+    customers: dict[str, str] = field(default_factory=dict)  # customer id -> lower email
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # order id -> facts
+    products: set[str] = field(default_factory=set)
+
+
+def expected_state(company: Company) -> Expected:
+    exp = Expected()
+    active_vendors: dict[str, str] = {}
+    for obj, prefix, id_field, tag in (
+        ("CUSTOMER", "customer", "CUSTOMERID", "Intacct customer"),
+        ("VENDOR", "vendor", "VENDORID", "Intacct vendor"),
+    ):
+        for rec in company.records(obj, typed=True):
+            email = contact_email(rec)
+            if email is None or rec.get("STATUS") != "active":
+                continue
+            key = email.lower()
+            exp.members.setdefault(key, set()).add(tag)
+            exp.customers[f"{prefix}-{rec[id_field]}"] = key
+            if obj == "VENDOR":
+                active_vendors[rec["VENDORID"]] = key
+
+    paid_by_bill: dict[int, Decimal] = defaultdict(Decimal)
+    payments_by_bill: dict[int, int] = defaultdict(int)
+    for pay in company.records("APPYMT", typed=True):
+        voided = (pay.get("STATE") or "").lower() == "voided"
+        for detail in company.payment_details(pay["RECORDNO"]):
+            bill_no = int(detail["RECORDKEY"])
+            payments_by_bill[bill_no] += 1
+            if not voided:
+                amount = detail.get("TRX_PAYMENTAMOUNT") or detail.get("PAYMENTAMOUNT") or "0"
+                paid_by_bill[bill_no] += Decimal(amount)
+
+    for bill in company.records("APBILL", typed=True):
+        lines = company.lines(bill["RECORDNO"])
+        if not lines or bill["VENDORID"] not in active_vendors:
+            continue
+        total = bill.get("TRX_TOTALENTERED")
+        if total is None:
+            total = bill["TOTALENTERED"]
+        status = mapped_status(bill.get("STATE"))
+        no = bill["RECORDNO"]
+        if status != "cancelled" and payments_by_bill.get(no):
+            status = "paid" if total > 0 and paid_by_bill[no] >= total else "pending"
+        accounts = {str(line["ACCOUNTNO"]) for line in lines}
+        exp.orders[f"bill-{no}"] = {
+            "customer": f"vendor-{bill['VENDORID']}",
+            "financial_status": status,
+            "order_total": Decimal(total),
+            "lines": len(lines),
+            "currency_code": bill.get("CURRENCY"),
+        }
+        exp.products.update(f"gl-{a}" for a in accounts)
+    return exp

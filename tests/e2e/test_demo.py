@@ -1,0 +1,71 @@
+"""`make demo`'s harness: both sandboxes in the background, meltano run, then stopped.
+
+Runs tests/sandbox/demo.py twice in a temporary work folder, as `make demo` twice would:
+the second run is incremental and writes nothing, and no sandbox process outlives a run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _demo(workdir: Path, meltano: Path, env: dict[str, str]) -> str:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.sandbox.demo",
+            "--workdir",
+            str(workdir),
+            "--meltano",
+            str(meltano),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-5000:]
+    return out
+
+
+def _holdings(out: str) -> dict[str, int]:
+    block = out.split("The Mailchimp sandbox now holds:", 1)[1]
+    return {m[0].strip(): int(m[1]) for m in re.findall(r"^\s+([a-z -]+?)\s+(\d+)$", block, re.M)}
+
+
+def _sandbox_processes(workdir: Path) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    return [
+        line for line in ps.stdout.splitlines() if "tests.sandbox." in line and str(workdir) in line
+    ]
+
+
+def test_demo_twice(meltano_installed: Path, meltano_home: dict[str, str], tmp_path: Path) -> None:
+    workdir = tmp_path / "sandbox"
+    env = {**os.environ, **meltano_home}
+
+    first = _demo(workdir, meltano_installed, env)
+    held = _holdings(first)
+    assert held["audience members"] > 100
+    assert held["e-commerce orders"] > 300
+    assert "Sandboxes stopped." in first
+    assert not _sandbox_processes(workdir)
+
+    second = _demo(workdir, meltano_installed, env)
+    assert _holdings(second) == held, "the restarted Mailchimp sandbox lost or gained objects"
+    assert re.search(r"Mailchimp: 0 calls", second), second[-3000:]
+    assert not _sandbox_processes(workdir)
