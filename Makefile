@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+MELTANO_STAMP := .meltano/.installed
 PYTEST_ARGS ?=
 
 .PHONY: test lint typecheck unit demo bench soak clean meltano-install
@@ -25,8 +26,6 @@ unit: $(MELTANO_STAMP)
 	$(BIN)/pytest -n 2 -m "not soak" $(PYTEST_ARGS)
 
 test: lint typecheck unit
-
-MELTANO_STAMP := .meltano/.installed
 
 $(MELTANO_STAMP): $(STAMP) meltano.yml tap-intacct/pyproject.toml target-mailchimp/pyproject.toml
 	$(BIN)/meltano install
