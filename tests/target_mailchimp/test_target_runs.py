@@ -404,3 +404,16 @@ def test_payloads_mailchimp_refused_are_not_resent_until_they_change(
     third = run_target(cfg, data("p2"))
     assert "o-1" in sandbox.snapshot()["stores"]["intacct"]["orders"]
     assert third.counts["order"] == {"created": 1}
+
+
+def test_a_ledger_that_cannot_be_opened_is_a_clear_error_without_its_password(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    for url in ("postgresql+nosuchdriver://u:pa55word@h/db", "not a url pa55word"):
+        cfg = target_config(sandbox, tmp_path, ledger_url=url)
+        s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+        result = run_target(cfg, s, raise_errors=False)
+        assert result.error is not None
+        assert "ledger" in str(result.error)
+        assert "pa55word" not in str(result.error)
+    assert sandbox.count() == 0

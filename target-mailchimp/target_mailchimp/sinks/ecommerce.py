@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from target_mailchimp.api import MailchimpError, NotFound, WriteResult
+from target_mailchimp.api import NotFound, WriteResult
 from target_mailchimp.ledger import ObjectState
 from target_mailchimp.mapping import ObjectPayload
 from target_mailchimp.sinks.batchops import write_with_batches
@@ -158,8 +158,8 @@ def write_objects(
         result = ctx.client.create_or_update_order(store_id, body, prefer_update=exists)
         return result.action, result
 
-    def sent(work: ObjectWork, result: tuple[str, WriteResult] | MailchimpError) -> None:
-        if isinstance(result, MailchimpError):
+    def sent(work: ObjectWork, result: tuple[str, WriteResult] | Exception) -> None:
+        if isinstance(result, Exception):
             outcome = Outcome.from_error(result)
         else:
             outcome = Outcome.from_result(result[0], result[1])

@@ -27,7 +27,6 @@ from target_mailchimp.api import (
     MAX_BATCH_SUBSCRIBE,
     BadRequest,
     BatchSubscribeResult,
-    MailchimpError,
     WriteResult,
     chunked,
 )
@@ -118,8 +117,8 @@ def write_members(
     def archive(work: MemberWork) -> WriteResult:
         return ctx.client.archive_member(list_id, work.payload.email_address)
 
-    def archived(work: MemberWork, result: WriteResult | MailchimpError) -> None:
-        if isinstance(result, MailchimpError):
+    def archived(work: MemberWork, result: WriteResult | Exception) -> None:
+        if isinstance(result, Exception):
             outcome = Outcome.from_error(result)
         elif result.action == "absent":
             outcome = Outcome.from_result(
@@ -139,8 +138,8 @@ def write_members(
 
     written: list[MemberWork] = []
 
-    def subscribed(chunk: list[MemberWork], result: BatchSubscribeResult | MailchimpError) -> None:
-        if isinstance(result, MailchimpError):
+    def subscribed(chunk: list[MemberWork], result: BatchSubscribeResult | Exception) -> None:
+        if isinstance(result, Exception):
             for work in chunk:
                 outcome = Outcome.from_error(result)
                 if isinstance(result, BadRequest):
@@ -204,8 +203,8 @@ def _sync_inactive_tag(ctx: RunContext, written: Sequence[MemberWork]) -> None:
     def remove(work: MemberWork) -> WriteResult:
         return ctx.client.update_member_tags(list_id, work.payload.email_address, {tag: False})
 
-    def removed(work: MemberWork, result: WriteResult | MailchimpError) -> None:
-        if isinstance(result, MailchimpError):
+    def removed(work: MemberWork, result: WriteResult | Exception) -> None:
+        if isinstance(result, Exception):
             outcome = Outcome.from_error(result)
             detail = f"the tag {tag!r} could not be removed: {outcome.detail}"
             ctx.recorder.audit(

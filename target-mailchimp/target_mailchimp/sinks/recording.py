@@ -104,7 +104,9 @@ class Outcome:
         return cls(action, status, result.request_id, result.attempts, detail)
 
     @classmethod
-    def from_error(cls, err: MailchimpError, action: str | None = None) -> Outcome:
+    def from_error(cls, err: Exception, action: str | None = None) -> Outcome:
+        if not isinstance(err, MailchimpError):
+            return cls(action or "rejected", detail=f"{type(err).__name__}: {err}")
         return cls(
             action or ("failed" if is_fatal(err) else "rejected"),
             err.status,

@@ -36,7 +36,13 @@ from target_mailchimp.api import (
     MailchimpError,
     NotFound,
 )
-from target_mailchimp.ledger import Ledger, LedgerError, LedgerLockedError
+from target_mailchimp.ledger import (
+    Ledger,
+    LedgerError,
+    LedgerLockedError,
+    display_url,
+    redact,
+)
 from target_mailchimp.mapping import MappingSettings, required_merge_fields
 from target_mailchimp.sinks.dryrun import DryRunClient, ScratchLedger
 from target_mailchimp.sinks.errors import (
@@ -116,8 +122,9 @@ class RunContext:
         except LedgerError:
             raise
         except Exception as exc:  # a bad URL, a missing driver, an unreachable database
+            text = str(exc).replace(settings.ledger_url, "<ledger_url>")
             raise ConfigurationError(
-                f"the ledger at ledger_url cannot be opened: {type(exc).__name__}: {exc}"
+                f"the ledger at ledger_url cannot be opened: {type(exc).__name__}: {redact(text)}"
             ) from None
         try:
             run_id = ledger.start_run()
@@ -154,7 +161,9 @@ class RunContext:
             " (DRY RUN: nothing is written to Mailchimp)" if settings.dry_run else "",
             settings.list_id,
             settings.store_id,
-            ledger.url if scratch is None else f"scratch copy of {settings.ledger_url}",
+            ledger.url
+            if scratch is None
+            else f"scratch copy of {display_url(settings.ledger_url)}",
         )
         return ctx
 
@@ -189,7 +198,7 @@ class RunContext:
         self,
         fn: Callable[[T], R],
         items: Iterable[T],
-        on_result: Callable[[T, R | MailchimpError], None],
+        on_result: Callable[[T, R | Exception], None],
     ) -> None:
         """Run `fn` over `items` in the pool (see module docstring)."""
         futures: dict[Future[R], T] = {self.pool.submit(fn, item): item for item in items}
@@ -200,10 +209,11 @@ class RunContext:
                     continue
                 item = futures[future]
                 try:
-                    result: R | MailchimpError = future.result()
-                except MailchimpError as err:
+                    result: R | Exception = future.result()
+                except (MailchimpError, ValueError) as err:
+                    # ValueError: the client refused the input itself (nothing was sent).
                     result = err
-                    if fatal is None and is_fatal(err):
+                    if fatal is None and isinstance(err, MailchimpError) and is_fatal(err):
                         fatal = err
                         for other in futures:
                             other.cancel()
