@@ -207,3 +207,30 @@ def test_bills_that_cannot_be_orders_are_rejected_with_reasons(
     assert "email" in rejected["71"]
     assert "XXX" in rejected["72"]
     assert "lines" in rejected["73"]
+
+
+def test_a_full_bills_sink_drains_the_vendors_first(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path, batch_size_rows=2)
+    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", bill(81, "V1"), bill(82, "V1"))  # the bills sink is full here
+    s.record("vendors", vendor(2, "V2", "v2@x.com"))
+    result = run_target(cfg, s)
+    writes = [
+        (r.method, r.api_path)
+        for r in sorted(sandbox.requests, key=lambda r: r.started)
+        if r.is_write and not r.api_path.endswith("/merge-fields")
+    ]
+    lists = ("POST", f"/lists/{sandbox.list_id}")
+    orders = ("POST", "/ecommerce/stores/intacct/orders")
+    # vendor 1 (member, customer), then the two bills, and only then vendor 2.
+    assert writes.index(lists) < writes.index(
+        ("PUT", "/ecommerce/stores/intacct/customers/vendor-V1")
+    )
+    first_order = writes.index(orders)
+    assert writes.index(("PUT", "/ecommerce/stores/intacct/customers/vendor-V1")) < first_order
+    assert writes[first_order + 1] == orders
+    assert lists in writes[first_order + 2 :]
+    assert result.counts["order"] == {"created": 2}
+    assert "parked" not in result.counts["order"]
