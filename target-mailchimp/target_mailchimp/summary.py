@@ -48,7 +48,8 @@ class RunReport:
         return sum(v.get(action, 0) for v in self.counts.values())
 
 
-def _distinct_records(rows: list[AuditRow], action: str) -> int:
+def distinct_records(rows: list[AuditRow], action: str) -> int:
+    """How many input records have a row with `action` (rows about no record count once)."""
     keys = set()
     loose = 0
     for row in rows:
@@ -79,8 +80,8 @@ def build_report(
         dry_run=dry_run,
         counts=ledger.summary(run_id),
         problems=problems,
-        rejected_records=_distinct_records(problems, "rejected"),
-        failed_records=_distinct_records(problems, "failed"),
+        rejected_records=distinct_records(problems, "rejected"),
+        failed_records=distinct_records(problems, "failed"),
         parked=dict(parked),
         stats=stats,
         max_listed=max_listed,

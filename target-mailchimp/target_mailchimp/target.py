@@ -44,7 +44,7 @@ from target_mailchimp.sinks import (
 )
 from target_mailchimp.sinks.base import MailchimpSink
 from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
-from target_mailchimp.summary import RunReport, build_report, render
+from target_mailchimp.summary import RunReport, build_report, distinct_records, render
 
 _Reader: type[GenericSingerReader[Any]]
 try:  # msgspec reads lines faster and keeps decimals exact; fall back to the SDK's reader
@@ -349,9 +349,11 @@ class TargetMailchimp(Target):
         except BaseException as exc:
             self._fail(exc)
             raise
-        report = self._finish("succeeded")
         limit = ctx.settings.max_rejected_records
-        if limit is not None and report.rejected_records > limit:
+        rejected = distinct_records(ctx.ledger.rejected(ctx.run_id), "rejected")
+        over_limit = limit is not None and rejected > limit
+        report = self._finish("failed" if over_limit else "succeeded")
+        if over_limit:
             raise TooManyRejectedError(
                 f"{report.rejected_records} records were rejected in run {ctx.run_id}, more "
                 f"than max_rejected_records ({limit}). Every other record was written and the "

@@ -136,6 +136,9 @@ def test_max_rejected_records_fails_the_run_after_state_is_flushed(
     assert "2 records were rejected" in str(result.error)
     assert result.states == [{"n": 3}]
     assert sandbox.member("ok@x.com") is not None
+    assert result.report.status == "failed"
+    with ledger_of(cfg) as ledger:
+        assert ledger.runs()[0].status == "failed"
     # Within the limit the same input succeeds.
     ok = run_target(target_config(sandbox, tmp_path, max_rejected_records=2), s)
     assert ok.error is None
