@@ -8,11 +8,16 @@
 | list_members | `ListMembersSink` | audience members (Mailchimp-shaped) |
 | ecommerce_customers / _products / _orders | `Ecommerce*Sink` | the objects as given |
 
-Modules: `base` (sink base class, validation, drain ranks), `run` (one run's ledger,
-client, pool and run-wide steps), `settings`, `recording` (outcomes, audit rows, ledger
-writes), `members` and `ecommerce` / `batchops` / `orders` (the writers), `contacts`,
-`bills`, `payments`, `passthrough` (the processors), `parked` (retrying parked records),
-`dryrun`, `errors`.
+Modules: `base` (sink base class, drain ranks), `validation` (schema checks), `run` (one
+run's ledger, client, pool and run-wide steps), `settings`, `recording` (outcomes, audit
+rows, ledger writes, refused payloads), `members` and `ecommerce` / `batchops` / `orders`
+(the writers), `contacts`, `bills`, `payments`, `passthrough` (the processors), `parked`
+(retrying parked records), `dryrun`, `errors`.
+
+Dry run (decided): no "would_*" audit actions; the whole run happens against a scratch
+copy of the ledger (so the real one is untouched) with a client that refuses writes, and
+the summary's first line says DRY RUN: its counts (created, updated, ...) are what a real
+run would do.
 """
 
 from __future__ import annotations
