@@ -127,7 +127,10 @@ def render(report: RunReport) -> str:
                 kind.ljust(width) + "".join(str(counts.get(a, 0)).rjust(11) for a in ACTIONS)
             )
     else:
-        lines.append("no records were processed")
+        lines.append(
+            "no records arrived: nothing changed in Intacct since the last run, "
+            "so everything in Mailchimp is unchanged"
+        )
     if report.stats is not None:
         s = report.stats
         lines.append(f"Mailchimp: {s.calls} calls, {s.requests} HTTP requests, {s.retries} retries")
