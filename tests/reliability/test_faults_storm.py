@@ -1,0 +1,173 @@
+"""Fault storms: both sandboxes misbehave at once, and the sync still ends exactly right.
+
+Intacct answers about 10% of requests with a 5xx page, sends a burst of 429s, kills the
+session every K-th call, fails functions with HTTP-200 "Please Try Again Later", cuts XML in
+half, serves a CDN's HTML error page (with 502 and with 200), and holds some answers past
+the tap's read timeout. Mailchimp at the same time storms with 10% 5xx (some after the write
+ran), 429 bursts, read timeouts and dropped connections. The run must finish with what the
+independent oracle says Mailchimp must hold, and the retries the logs report must match the
+faults the sandboxes fired, within a bound derived from the fault rates.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from tests.reliability.test_faults_kit import assert_matches_oracle, run_pipeline
+from tests.sandbox.intacct import IntacctSandbox, generate_company
+from tests.sandbox.mailchimp import MailchimpSandbox
+
+SIZES = {"customers": 30, "vendors": 20, "bills": 45, "payments": 25}
+MAX_RETRIES = 12
+READ_TIMEOUT = 1.0  # the clients' request_timeout in the storm (seconds)
+HELD = 1.6  # how long a "timeout" fault holds the answer: longer than READ_TIMEOUT
+SESSION_EVERY = 7
+
+# Intacct faults that make the tap retry the same request once each time they fire, and
+# their rates (random rules draw in order; the first that fires decides the answer).
+INTACCT_RANDOM = {
+    "http_500": 0.03,
+    "http_502": 0.03,
+    "http_503": 0.04,
+    "try_again_later": 0.04,
+    "truncated": 0.03,
+    "cdn_error": 0.02,
+    "cdn_error_200": 0.02,
+}
+INTACCT_BURST_429 = 3
+INTACCT_TIMEOUTS = 2
+MAILCHIMP_RATES = {
+    "rate_5xx": 0.10,
+    "rate_429": 0.05,
+    "rate_timeout": 0.02,
+    "rate_disconnect": 0.01,
+}
+MAILCHIMP_BURST_429 = 4 + 2  # a burst of 429, then one timeout and one 502 page for sure
+MAILCHIMP_TIMEOUTS_MAX = 3
+
+_TAP_RETRY = re.compile(r"^Intacct \w+ \(control id [^)]*\): .*; retry (\d+) of (\d+) in ")
+_SUMMARY_RETRIES = re.compile(r"Mailchimp: \d+ calls, (\d+) HTTP requests, (\d+) retries")
+
+
+def _wait_idle(mc: MailchimpSandbox, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while mc.stats.in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert mc.stats.in_flight == 0
+
+
+def _bound(requests: int, rate: float, bursts: int) -> int:
+    """A generous ceiling on retries: twice the expected retries at `rate` per request (a
+    retried request may fail again, so requests * rate / (1 - rate)), plus the bursts, plus
+    slack for small samples."""
+    return int(2 * requests * rate / (1 - rate)) + bursts + 10
+
+
+def test_sync_through_a_storm_on_both_apis_ends_in_the_exact_expected_state(
+    tmp_path: Path,
+) -> None:
+    company = generate_company(seed=23, **SIZES)
+    with (
+        IntacctSandbox(company) as intacct,
+        MailchimpSandbox(batch_start_delay=0.0, seed=5) as mc,
+    ):
+        f = intacct.faults
+        f.add("http_429", times=INTACCT_BURST_429, after=4, except_functions={"getAPISession"})
+        f.every("invalidate_session", SESSION_EVERY, except_functions={"getAPISession"})
+        for n, (name, p) in enumerate(INTACCT_RANDOM.items()):
+            # each kind surely fires once (staggered), then at random at its rate
+            f.add(name, after=6 + 3 * n, except_functions={"getAPISession"})
+            f.random(name, p, seed=100 + n, except_functions={"getAPISession"})
+        f.random(
+            "timeout",
+            0.03,
+            seed=99,
+            times=INTACCT_TIMEOUTS,
+            seconds=HELD,
+            except_functions={"getAPISession"},
+        )
+        mc.faults.add("429", times=MAILCHIMP_BURST_429)
+        mc.faults.add("timeout", seconds=HELD, path_prefix="/ecommerce/stores/intacct/orders")
+        mc.faults.add("502_html", execute=True, path_prefix="/ecommerce/stores/intacct/customers")
+        mc.faults.storm(
+            **MAILCHIMP_RATES,
+            seed=8,
+            timeout_seconds=HELD,
+            executed_share=0.3,
+        )
+
+        run = run_pipeline(
+            intacct,
+            mc,
+            tmp_path,
+            tap_config={"request_timeout": READ_TIMEOUT, "page_size": 5},
+            target_config={"request_timeout": READ_TIMEOUT},
+            max_retries=MAX_RETRIES,
+        )
+        mc.faults.clear()
+        intacct.faults.clear()
+
+        # every fault kind really fired
+        fired_intacct = [name for _, name in intacct.faults.log]
+        for name in (*INTACCT_RANDOM, "http_429", "invalidate_session", "timeout"):
+            assert name in fired_intacct, f"the Intacct storm never fired {name}"
+        fired_mc = [ff.kind for ff in mc.faults.fired]
+        assert "429" in fired_mc and "timeout" in fired_mc
+        assert {"500", "502_html", "503", "504"} & set(fired_mc)
+
+        # a request a fault answered was not checked by the sandbox; its retry (the same
+        # bytes) was
+        unchecked = [r for r in intacct.requests if not r.valid]
+        assert all((r.outcome or "").startswith("fault:") for r in unchecked)
+        assert not intacct.errors
+        assert_matches_oracle(mc, company)
+
+        # the tap: one logged retry per fault that failed a request (a killed session is
+        # not a retry: the tap logs in again and replays)
+        tap_retries = [m for m in run.messages("tap_intacct") if _TAP_RETRY.match(m)]
+        failing = [n for n in fired_intacct if n != "invalidate_session"]
+        assert 0 < len(tap_retries) == len(failing), (len(tap_retries), failing)
+        for line in tap_retries:
+            attempt, limit = map(int, _TAP_RETRY.match(line).groups())  # type: ignore[union-attr]
+            assert attempt <= limit == MAX_RETRIES
+        assert len(run.tap_sleeps) == len(tap_retries)
+        intacct_requests = len(intacct.requests)
+        intacct_rate = sum(INTACCT_RANDOM.values()) + 0.03
+        assert len(tap_retries) <= _bound(intacct_requests, intacct_rate, INTACCT_BURST_429)
+        relogins = [m for m in run.messages("tap_intacct") if "logging in again" in m]
+        assert relogins, "the sessions killed every K calls were never noticed"
+        assert len(relogins) <= intacct.faults.count("invalidate_session")
+
+        # the target: its summary prints the retries; each is a fault Mailchimp fired
+        summary = next(m for m in run.messages() if m.startswith("Run summary"))
+        match = _SUMMARY_RETRIES.search(summary)
+        assert match, summary
+        http_requests, retries = map(int, match.groups())
+        assert retries == run.target.report.stats.retries  # type: ignore[union-attr]
+        assert 0 < retries == len([ff for ff in mc.faults.fired if not ff.batch_op])
+        mc_rate = sum(MAILCHIMP_RATES.values())
+        assert retries <= _bound(http_requests, mc_rate, MAILCHIMP_BURST_429)
+        target_retry_lines = [
+            m for m in run.messages("target_mailchimp") if m.startswith("Retrying")
+        ]
+        assert len(target_retry_lines) == retries
+        # the company holds bad records (no email, no lines...) that are rejected before any
+        # call; no record was rejected or failed because of a fault
+        report = run.target.report
+        assert report.failed_records == 0
+        assert [r for r in report.problems if r.http_status is not None] == []
+        assert all(r.action == "rejected" for r in report.problems)
+        assert run.target.error is None
+
+        # and a second, calm run over the same data writes nothing (first let the answers the
+        # storm held past the client's timeout finish, so they are not counted in it)
+        _wait_idle(mc)
+        mc.reset_counters()
+        again = run_pipeline(intacct, mc, tmp_path, max_retries=MAX_RETRIES)
+        assert mc.count(writes_only=True) == 0, [
+            (r.method, r.path, r.status) for r in mc.requests if r.is_write
+        ]
+        assert again.target.report.stats.retries == 0  # type: ignore[union-attr]
+        assert_matches_oracle(mc, company)
