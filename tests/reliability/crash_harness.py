@@ -66,8 +66,8 @@ class KillPlan:
     victim: "tap", "target" or "meltano" (the whole process group).
     counter: "intacct" or "mailchimp": whose request counter triggers the kill.
     after: kill once that counter reaches this many requests.
-    during_write: instead, kill while the sandbox holds the answer of an order POST that it
-      has already carried out (counter/after unused).
+    during_write: instead, kill while the sandbox holds the answer of an order POST (or a
+      POST /batches) that it has already carried out (counter/after unused).
     """
 
     victim: str
@@ -77,7 +77,7 @@ class KillPlan:
 
     def describe(self) -> str:
         if self.during_write:
-            return f"kill {self.victim} during an unanswered order POST"
+            return f"kill {self.victim} during an unanswered order or batch POST"
         return f"kill {self.victim} at {self.counter} request {self.after}"
 
 
@@ -125,12 +125,21 @@ class CrashEnv:
         raise ValueError(f"unknown counter {name!r}")
 
     def meltano_env(self) -> dict[str, str]:
+        """Environment of `meltano` for this trial: the sandboxes' settings, its own state
+        database, and its own `.meltano` folder (the installed plugins linked in), so runs of
+        parallel tests never share Meltano's run folder (its cached catalog)."""
+        sys_dir = self.workdir / "meltano-sys"
+        if not sys_dir.exists():
+            sys_dir.mkdir()
+            for kind in ("extractors", "loaders"):
+                (sys_dir / kind).symlink_to(REPO_ROOT / ".meltano" / kind)
         env = dict(os.environ)
         env.update(plugin_env("TAP_INTACCT", self.tap_config))
         env.update(plugin_env("TARGET_MAILCHIMP", self.target_config))
         env.update(
             {
                 "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+                "MELTANO_SYS_DIR_ROOT": str(sys_dir),
                 "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
                 "NO_COLOR": "1",
             }
@@ -192,12 +201,14 @@ class _Killer:
         self._kill = kill
         self.killed = threading.Event()
         self._stop = threading.Event()
-        self._held = None
+        self._held = []
         if plan.during_write:
-            # The sandbox carries the POST out, then holds its answer; the client waits.
-            self._held = env.mc.faults.add(
-                "timeout", times=1, path_prefix=ORDERS_PATH, method="POST", seconds=3.0
-            )
+            # The sandbox carries the first order POST (or /batches POST, when the target
+            # batches) out, then holds its answer; the client waits for it until killed.
+            self._held = [
+                env.mc.faults.add("timeout", times=1, path_prefix=p, method="POST", seconds=3.0)
+                for p in (ORDERS_PATH, "/batches")
+            ]
         self._thread = threading.Thread(target=self._watch, name="crash-killer", daemon=True)
         self._thread.start()
 
@@ -219,7 +230,7 @@ class _Killer:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        if self._held is not None:
+        if self._held:
             self.env.mc.faults.clear()
 
 
@@ -253,6 +264,95 @@ def _last_state(path: Path) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------- runs
 
 
+class PipedRun:
+    """A started `tap | target` pipeline (see `start_piped`); `finish()` waits for it."""
+
+    def __init__(
+        self, env: CrashEnv, *, frequent_state: bool = True, plan: KillPlan | None = None
+    ) -> None:
+        self.env = env
+        self.plan = plan
+        n = len(env.runs)
+        self.name = f"run{n}-{os.urandom(3).hex()}"
+        tap_cfg = env.workdir / "tap.json"
+        target_cfg = env.workdir / "target.json"
+        tap_cfg.write_text(json.dumps(env.tap_config), encoding="utf-8")
+        target_cfg.write_text(json.dumps(env.target_config), encoding="utf-8")
+        tap_cmd = [str(BIN / "tap-intacct"), "--config", str(tap_cfg)]
+        if env.state_path.exists():
+            tap_cmd += ["--state", str(env.state_path)]
+        if frequent_state:
+            target_cmd = [sys.executable, "-m", "tests.reliability.crash_target"]
+        else:
+            target_cmd = [str(BIN / "target-mailchimp")]
+        target_cmd += ["--config", str(target_cfg)]
+        self.out_path = env.workdir / f"{self.name}.target.out"
+        self.errs = {k: env.workdir / f"{self.name}.{k}.err" for k in ("tap", "target")}
+        child_env = {**os.environ, "CRASH_DRAIN_EVERY": str(env.drain_every)}
+        self.started = time.monotonic()
+        with (
+            self.out_path.open("wb") as out,
+            self.errs["tap"].open("wb") as tap_err,
+            self.errs["target"].open("wb") as target_err,
+        ):
+            self.tap = subprocess.Popen(
+                tap_cmd, cwd=env.workdir, stdout=subprocess.PIPE, stderr=tap_err, env=child_env
+            )
+            self.target = subprocess.Popen(
+                target_cmd,
+                cwd=REPO_ROOT,
+                stdin=self.tap.stdout,
+                stdout=out,
+                stderr=target_err,
+                env=child_env,
+            )
+        assert self.tap.stdout is not None
+        self.tap.stdout.close()  # the target holds the read end; a dead target breaks the pipe
+        self.killer = None
+        if plan is not None:
+            victim = self.tap if plan.victim == "tap" else self.target
+            self.killer = _Killer(env, plan, lambda: _kill_pid(victim.pid))
+
+    def kill(self) -> None:
+        for proc in (self.tap, self.target):
+            _kill_pid(proc.pid)
+
+    def finish(self, *, timeout: float = 300.0, save_state: bool = True) -> RunOutcome:
+        try:
+            for proc in (self.tap, self.target):
+                proc.wait(timeout=max(1.0, timeout - (time.monotonic() - self.started)))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            for proc in (self.tap, self.target):
+                proc.wait()
+            raise
+        finally:
+            if self.killer is not None:
+                self.killer.stop()
+        state = _last_state(self.out_path)
+        if state is not None and save_state:
+            self.env.state_path.write_text(json.dumps(state), encoding="utf-8")
+        outcome = RunOutcome(
+            plan=self.plan,
+            killed=self.killer is not None and self.killer.killed.is_set(),
+            returncodes={"tap": self.tap.returncode, "target": self.target.returncode},
+            state_emitted=state is not None,
+            seconds=time.monotonic() - self.started,
+            stderr={
+                k: p.read_text(encoding="utf-8", errors="replace") for k, p in self.errs.items()
+            },
+        )
+        self.env.runs.append(outcome)
+        return outcome
+
+
+def start_piped(
+    env: CrashEnv, plan: KillPlan | None = None, *, frequent_state: bool = True
+) -> PipedRun:
+    """Start tap | target in the background."""
+    return PipedRun(env, frequent_state=frequent_state, plan=plan)
+
+
 def run_piped(
     env: CrashEnv,
     plan: KillPlan | None = None,
@@ -261,69 +361,7 @@ def run_piped(
     timeout: float = 300.0,
 ) -> RunOutcome:
     """tap | target, as Meltano pipes them; the target's last STATE becomes the next state."""
-    n = len(env.runs)
-    tap_cfg = env.workdir / "tap.json"
-    target_cfg = env.workdir / "target.json"
-    tap_cfg.write_text(json.dumps(env.tap_config), encoding="utf-8")
-    target_cfg.write_text(json.dumps(env.target_config), encoding="utf-8")
-    tap_cmd = [str(BIN / "tap-intacct"), "--config", str(tap_cfg)]
-    if env.state_path.exists():
-        tap_cmd += ["--state", str(env.state_path)]
-    if frequent_state:
-        target_cmd = [sys.executable, "-m", "tests.reliability.crash_target"]
-    else:
-        target_cmd = [str(BIN / "target-mailchimp")]
-    target_cmd += ["--config", str(target_cfg)]
-    out_path = env.workdir / f"run{n}.target.out"
-    errs = {name: env.workdir / f"run{n}.{name}.err" for name in ("tap", "target")}
-    child_env = {**os.environ, "CRASH_DRAIN_EVERY": str(env.drain_every)}
-    started = time.monotonic()
-    with (
-        out_path.open("wb") as out,
-        errs["tap"].open("wb") as tap_err,
-        errs["target"].open("wb") as target_err,
-    ):
-        tap = subprocess.Popen(
-            tap_cmd, cwd=env.workdir, stdout=subprocess.PIPE, stderr=tap_err, env=child_env
-        )
-        target = subprocess.Popen(
-            target_cmd,
-            cwd=REPO_ROOT,
-            stdin=tap.stdout,
-            stdout=out,
-            stderr=target_err,
-            env=child_env,
-        )
-        assert tap.stdout is not None
-        tap.stdout.close()  # the target holds the read end; a dead target breaks the pipe
-        killer = None
-        if plan is not None:
-            victim = tap if plan.victim == "tap" else target
-            killer = _Killer(env, plan, lambda: _kill_pid(victim.pid))
-        try:
-            for proc in (tap, target):
-                proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
-        except subprocess.TimeoutExpired:
-            for proc in (tap, target):
-                _kill_pid(proc.pid)
-                proc.wait()
-            raise
-        finally:
-            if killer is not None:
-                killer.stop()
-    state = _last_state(out_path)
-    if state is not None:
-        env.state_path.write_text(json.dumps(state), encoding="utf-8")
-    outcome = RunOutcome(
-        plan=plan,
-        killed=killer is not None and killer.killed.is_set(),
-        returncodes={"tap": tap.returncode, "target": target.returncode},
-        state_emitted=state is not None,
-        seconds=time.monotonic() - started,
-        stderr={k: p.read_text(encoding="utf-8", errors="replace") for k, p in errs.items()},
-    )
-    env.runs.append(outcome)
-    return outcome
+    return PipedRun(env, frequent_state=frequent_state, plan=plan).finish(timeout=timeout)
 
 
 def run_meltano(

@@ -140,9 +140,14 @@ def run_trial(tmp: Path, kind: str, seed: int) -> str:
             _mutate(env, random.Random(s.company_seed))
             env.intacct.reset_log()
             env.mc.reset_counters()
-        for _ in range(kills):
-            # draw in the first 90% of the requests: the kill must land before the end
-            after = rng.randint(1, max(1, int(clean[counter] * 0.9)))
+        remaining = clean[counter]
+        for i in range(kills):
+            # The kill must land before the end: the first in the first 90% of a clean run's
+            # requests (60% when a second kill follows); a resumed run has only what the
+            # killed one left, so the next kill is drawn in the first half of that.
+            share = 0.9 if kills == 1 else (0.6 if i == 0 else 0.5)
+            after = rng.randint(1, max(1, int(remaining * share)))
+            remaining = max(2, remaining - after)
             before = len(env.mc.requests) if counter == "mailchimp" else len(env.intacct.requests)
             plan = KillPlan(victim, counter, before + after, during_write=during_write)
             killed = run(env, plan)
