@@ -28,12 +28,12 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
 from target_mailchimp.api import MailchimpError
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
 from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
+from target_mailchimp.reader import Reader
 from target_mailchimp.sinks import (
     RunContext,
     RunSettings,
@@ -45,16 +45,6 @@ from target_mailchimp.sinks import (
 from target_mailchimp.sinks.base import MailchimpSink
 from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
 from target_mailchimp.summary import RunReport, build_report, distinct_records, render
-
-_Reader: type[GenericSingerReader[Any]]
-try:  # msgspec reads lines faster and keeps decimals exact; fall back to the SDK's reader
-    from singer_sdk.contrib.msgspec import MsgSpecReader
-
-    _Reader = MsgSpecReader
-except ImportError:  # pragma: no cover - msgspec not installed
-    from singer_sdk.io_base import SingerReader
-
-    _Reader = SingerReader
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -70,7 +60,7 @@ class TargetMailchimp(Target):
     """Writes Intacct customers, vendors, bills and payments to Mailchimp."""
 
     name = "target-mailchimp"
-    message_reader_class = _Reader
+    message_reader_class = Reader
 
     #: Extra keyword arguments for the run's MailchimpClient (e.g. a RetryPolicy in tests).
     client_options: ClassVar[dict[str, Any]] = {}
