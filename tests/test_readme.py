@@ -511,3 +511,16 @@ def test_source_scan_finds_split_literals_and_not_made_up_text() -> None:
     # The message below is two literals and an f-string value in ledger/runs.py.
     assert in_source("target_mailchimp", "Two runs must not write to one ledger at the same time")
     assert not in_source("target_mailchimp", "this sentence is in no source file")
+
+
+@pytest.mark.parametrize("folder", ["tap-intacct", "target-mailchimp"])
+def test_package_readmes_name_the_distribution_and_extras(folder: str) -> None:
+    project = tomllib.loads((REPO_ROOT / folder / "pyproject.toml").read_text("utf-8"))["project"]
+    text = (REPO_ROOT / folder / "README.md").read_text("utf-8")
+    assert project["readme"] == "README.md"
+    assert f"`{project['name']}`" in text
+    for script in project.get("scripts", {}):
+        assert f"`{script}`" in text, f"{folder}/README.md does not name the command {script}"
+    for extra in project.get("optional-dependencies", {}):
+        assert f"[{extra}]" in text, f"{folder}/README.md does not mention the [{extra}] extra"
+    assert "README.md" in text  # points to the project README
