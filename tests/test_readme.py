@@ -524,3 +524,21 @@ def test_package_readmes_name_the_distribution_and_extras(folder: str) -> None:
     for extra in project.get("optional-dependencies", {}):
         assert f"[{extra}]" in text, f"{folder}/README.md does not mention the [{extra}] extra"
     assert "README.md" in text  # points to the project README
+
+
+def _slug(title: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", title.lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+def test_internal_links_and_contents_resolve() -> None:
+    text = README.read_text("utf-8")
+    anchors = {_slug(s.title) for s in _sections(text) if s.title}
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert links
+    broken = sorted(set(links) - anchors)
+    assert not broken, f"README links to missing sections: {broken}"
+    contents = re.findall(r"\]\(#([^)]+)\)", _section("Contents").body)
+    listed = {_slug(s.title) for s in _sections(text) if s.level == 2 and s.title != "Contents"}
+    assert listed <= set(contents), f"sections missing from Contents: {listed - set(contents)}"
