@@ -11,7 +11,9 @@
 - every error message its troubleshooting tables quote occurs in the source of the program
   that raises it (string literals read with `ast`, so messages split over several literals or
   around f-string values are still found);
-- the `meltano schedule list` line it quotes is what Meltano prints.
+- the `meltano schedule list` line it quotes is what Meltano prints;
+- its section links and contents resolve, and the package READMEs name their distribution,
+  commands and extras.
 """
 
 from __future__ import annotations
