@@ -16,7 +16,7 @@ import backoff
 import requests
 from lxml import etree
 
-from tap_intacct.gateway.config import GatewayConfig
+from tap_intacct.gateway.config import GatewayConfig, is_secure_url
 from tap_intacct.gateway.envelope import (
     LoginCredentials,
     SessionCredentials,
@@ -436,6 +436,15 @@ class IntacctGateway:
         if not endpoint.startswith(("https://", "http://")):
             logger.warning(
                 "Intacct getAPISession returned no usable endpoint; keeping %s", config.api_url
+            )
+            endpoint = config.api_url
+        elif not is_secure_url(endpoint):
+            logger.warning(
+                "Intacct getAPISession returned a plain-http endpoint for a host that is not "
+                "loopback (%s); it is not used, so credentials never travel unencrypted. "
+                "Keeping %s",
+                endpoint,
+                config.api_url,
             )
             endpoint = config.api_url
         location_id = (api.findtext("locationid") or "").strip() if api is not None else ""

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["DEFAULT_API_URL", "GatewayConfig"]
+__all__ = ["DEFAULT_API_URL", "GatewayConfig", "is_secure_url"]
 
 DEFAULT_API_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_secure_url(url: str) -> bool:
+    """True for https URLs, and for plain http to a loopback host (local test servers only):
+    every request carries the sender password, so it never travels unencrypted."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.netloc)
+    return parts.scheme == "http" and _is_loopback(parts.hostname)
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,12 @@ class GatewayConfig:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
                 f"Intacct config: api_url must be an http(s) URL, got {self.api_url!r}"
+            )
+        if not is_secure_url(self.api_url):
+            raise ValueError(
+                "Intacct config: api_url uses plain http for a host that is not loopback, so the "
+                "passwords would travel unencrypted; use https (plain http is only allowed for "
+                "127.0.0.1/localhost test servers)"
             )
         if self.session_refresh_minutes <= 0:
             raise ValueError("Intacct config: session_refresh_minutes must be positive")
