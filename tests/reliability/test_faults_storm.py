@@ -128,7 +128,10 @@ def test_sync_through_a_storm_on_both_apis_ends_in_the_exact_expected_state(
         # not a retry: the tap logs in again and replays)
         tap_retries = [m for m in run.messages("tap_intacct") if _TAP_RETRY.match(m)]
         failing = [n for n in fired_intacct if n != "invalidate_session"]
-        assert 0 < len(tap_retries) == len(failing), (len(tap_retries), failing)
+        # exactly one retry per fault; a read timeout may also come from a loaded machine
+        tap_timeouts = [m for m in tap_retries if "no answer within" in m]
+        assert len(tap_retries) - len(tap_timeouts) == len(failing) - failing.count("timeout")
+        assert len(tap_timeouts) >= failing.count("timeout") > 0
         for line in tap_retries:
             attempt, limit = map(int, _TAP_RETRY.match(line).groups())  # type: ignore[union-attr]
             assert attempt <= limit == MAX_RETRIES
@@ -146,13 +149,16 @@ def test_sync_through_a_storm_on_both_apis_ends_in_the_exact_expected_state(
         assert match, summary
         http_requests, retries = map(int, match.groups())
         assert retries == run.target.report.stats.retries  # type: ignore[union-attr]
-        assert 0 < retries == len([ff for ff in mc.faults.fired if not ff.batch_op])
-        mc_rate = sum(MAILCHIMP_RATES.values())
-        assert retries <= _bound(http_requests, mc_rate, MAILCHIMP_BURST_429)
+        fired = [ff.kind for ff in mc.faults.fired if not ff.batch_op]
         target_retry_lines = [
             m for m in run.messages("target_mailchimp") if m.startswith("Retrying")
         ]
-        assert len(target_retry_lines) == retries
+        assert len(target_retry_lines) == retries > 0
+        mc_timeouts = [m for m in target_retry_lines if "read timeout" in m]
+        assert retries - len(mc_timeouts) == len(fired) - fired.count("timeout")
+        assert len(mc_timeouts) >= fired.count("timeout") > 0
+        mc_rate = sum(MAILCHIMP_RATES.values())
+        assert retries <= _bound(http_requests, mc_rate, MAILCHIMP_BURST_429)
         # the company holds bad records (no email, no lines...) that are rejected before any
         # call; no record was rejected or failed because of a fault
         report = run.target.report
