@@ -4,7 +4,9 @@ msgspec reads lines faster and keeps decimals exact, but it refuses the bare `Na
 `Infinity` and `-Infinity` that Python taps write for a float with no value (Python's json
 and simplejson emit them by default, and the SDK's own reader accepts them). Such a line is
 read again with Python's json (numbers as Decimal, those constants as Decimal NaN/Infinity),
-so one odd amount rejects one record with a reason instead of stopping the run. A line
+so one odd amount rejects one record with a reason instead of stopping the run. That path
+also replaces lone surrogates (a `\\ud800` escape without its pair, which no text can hold
+and neither UTF-8 nor the ledger can store) with U+FFFD, the replacement character. A line
 neither can read is refused as before (`InvalidInputLine`). Blank lines are skipped.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -64,4 +67,20 @@ def parse_leniently(line: str) -> dict[Any, Any]:
         raise InvalidInputLine(f"Unable to parse line as JSON: {line[:500]}") from exc
     if not isinstance(value, dict):
         raise InvalidInputLine(f"A Singer message must be a JSON object: {line[:500]}")
+    if _SURROGATE_ESCAPE.search(line):
+        return _without_surrogates(value)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
     return value
