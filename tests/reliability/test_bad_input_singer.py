@@ -122,6 +122,9 @@ def test_the_lenient_reader_takes_python_constants_and_refuses_garbage() -> None
     value = parse_leniently('{"a": NaN, "b": Infinity, "c": -Infinity, "d": 1.10}')
     assert value["a"].is_nan() and value["b"] == Decimal("Infinity")
     assert value["c"] == Decimal("-Infinity") and value["d"] == Decimal("1.10")
+    # a lone surrogate escape (no text can hold it) becomes U+FFFD; a real pair stays
+    value = parse_leniently('{"a": "x\\ud800y", "b": ["\\uDFFF"], "c": "\\ud83d\\ude00"}')
+    assert value == {"a": "x\ufffdy", "b": ["\ufffd"], "c": "\U0001f600"}
     for bad in ('{"a": ', "[1, 2]", "nan", '{"a": NaNx}'):
         with pytest.raises(InvalidInputLine):
             parse_leniently(bad)
