@@ -64,7 +64,9 @@ class KillPlan:
     """Who dies and when.
 
     victim: "tap", "target" or "meltano" (the whole process group).
-    counter: "intacct" or "mailchimp": whose request counter triggers the kill.
+    counter: "intacct" or "mailchimp": whose request counter triggers the kill;
+      "mailchimp-batches": the count of answered POST /batches; "ledger-open-batches":
+      batches the target has recorded in its ledger as submitted and not yet finished.
     after: kill once that counter reaches this many requests.
     during_write: instead, kill while the sandbox holds the answer of an order POST (or a
       POST /batches) that it has already carried out (counter/after unused).
@@ -122,7 +124,25 @@ class CrashEnv:
             return lambda: len(self.intacct.requests)
         if name == "mailchimp":
             return lambda: len(self.mc.requests)
+        if name == "mailchimp-batches":  # answered POST /batches
+            return lambda: self.mc.count("POST", "/batches", status=200)
+        if name == "ledger-open-batches":  # batches the target recorded as waited for
+            return self._open_batches
         raise ValueError(f"unknown counter {name!r}")
+
+    def _open_batches(self) -> int:
+        if not self.ledger_path.exists():
+            return 0
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{self.ledger_path}?mode=ro", uri=True, timeout=1)
+            ) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM ledger_meta WHERE key LIKE 'open_batch:%'"
+                ).fetchone()
+        except sqlite3.Error:
+            return 0
+        return int(row[0])
 
     def meltano_env(self) -> dict[str, str]:
         """Environment of `meltano` for this trial: the sandboxes' settings, its own state

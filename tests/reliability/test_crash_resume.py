@@ -247,3 +247,38 @@ SOAK = [(kind, 100 + i) for i, kind in enumerate(list(KINDS) * 3)]
 @pytest.mark.parametrize(("kind", "seed"), SOAK, ids=[f"{k}-{s}" for k, s in SOAK])
 def test_crash_resume_soak(tmp_path: Path, kind: str, seed: int) -> None:
     print(run_trial(tmp_path, kind, seed))
+
+
+@pytest.mark.slow
+def test_batch_of_a_killed_run_never_overwrites_a_newer_write(tmp_path: Path) -> None:
+    """A killed run's POST /batches that Mailchimp runs late, after the next run wrote newer
+    data, must not leave the old data in Mailchimp."""
+    s = Settings(
+        company_seed=3, page_size=25, batch_size_rows=40, batch_operations="auto", drain_every=0
+    )
+    with _env(tmp_path, s) as env:
+        assert _ok(run_piped(env))
+        company = env.company
+        before = {
+            obj: {r["RECORDNO"]: r["STATE"] for r in company.records(obj, typed=True)}
+            for obj in ("APBILL", "APPYMT")
+        }
+        _mutate(env, random.Random(1))
+        # the incremental run submits its order changes as a batch, which Mailchimp queues
+        env.target_config["batch_threshold"] = 2
+        env.mc.pause_batches()
+        # killed while it waits for its batch (Mailchimp may take minutes to run one)
+        killed = run_piped(env, KillPlan("target", "ledger-open-batches", 1))
+        assert killed.killed, killed.tail()
+        # Intacct changes back before the next run: the queued batch is now out of date
+        for obj, states in before.items():
+            for rec in company.records(obj, typed=True):
+                old = states.get(rec["RECORDNO"], "Voided")
+                if rec["STATE"] != old:
+                    company.update(obj, rec["RECORDNO"], {"STATE": old})
+        env.target_config["batch_operations"] = "never"
+        resumed = run_piped(env)
+        assert _ok(resumed)
+        env.mc.resume_batches()  # Mailchimp gets round to the killed run's batch
+        assert env.mc.wait_for_batches(timeout=30)
+        check_synced(env)

@@ -655,6 +655,10 @@ class MailchimpClient:
         resp = self.request("GET", f"/batches/{_seg(batch_id)}")
         return BatchStatus.from_api(resp.json, resp)
 
+    def cancel_batch(self, batch_id: str) -> None:
+        """``DELETE /batches/{id}``: stop a batch from running (its results are dropped)."""
+        self.request("DELETE", f"/batches/{_seg(batch_id)}")
+
     def poll_batch(
         self,
         batch_id: str,

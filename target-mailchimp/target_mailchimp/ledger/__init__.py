@@ -65,6 +65,11 @@ Batch forms (one transaction for many records; same semantics as the single call
   (the complement of `should_write`), `record_writes(kind, [WriteRecord, ...])`.
 - `parked_keys(stream) -> set`, `unpark_many(stream, keys) -> int`.
 
+Open batches (Mailchimp `/batches` submitted, results not yet recorded)
+- `record_open_batch(batch_id, run_id=None)`, `close_batch(batch_id)`,
+  `open_batches() -> {batch id: run id}`. A run starting with open batches left by a dead
+  run cancels (or waits for) them before it writes, so they never run over newer writes.
+
 Audit trail
 - `audit(run_id, *, stream, action, source_key, source_id, email, object_kind, object_id,
   http_status, request_id, detail, attempts)`; `audit_many(run_id, [AuditEntry, ...])`.

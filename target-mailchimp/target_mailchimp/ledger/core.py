@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from target_mailchimp.ledger.audit import AuditMixin
 from target_mailchimp.ledger.base import DEFAULT_LEDGER_URL, LedgerBase, utcnow
+from target_mailchimp.ledger.batches import BatchesMixin
 from target_mailchimp.ledger.bulk import BulkMixin
 from target_mailchimp.ledger.objects import ObjectsMixin
 from target_mailchimp.ledger.parking import ParkingMixin
@@ -13,7 +14,9 @@ from target_mailchimp.ledger.sources import SourcesMixin
 __all__ = ["DEFAULT_LEDGER_URL", "Ledger", "LedgerBase", "utcnow"]
 
 
-class Ledger(RunsMixin, ObjectsMixin, SourcesMixin, ParkingMixin, AuditMixin, BulkMixin):
+class Ledger(
+    RunsMixin, ObjectsMixin, SourcesMixin, ParkingMixin, AuditMixin, BulkMixin, BatchesMixin
+):
     """Dedupe and audit trail of target-mailchimp, in any SQLAlchemy database.
 
     `Ledger(url, full_refresh=False, stale_after=timedelta(minutes=10),

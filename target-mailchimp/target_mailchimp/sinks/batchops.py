@@ -15,6 +15,9 @@ orders:
   that meets "already exists" or a PATCH that meets 404, 5xx, 429 and operations missing
   from the results -> `leftovers`, retried one by one by the caller; any other 4xx ->
   rejected with the response's problem document as the detail.
+- each batch is recorded in the ledger as open from its submission until its outcomes are
+  handed back (`Ledger.record_open_batch` / `close_batch`); a later run cancels a batch a
+  dead run left open (`RunContext.settle_open_batches`).
 """
 
 from __future__ import annotations
@@ -95,6 +98,9 @@ def write_with_batches(
     for chunk in chunked(list(planned), MAX_OPERATIONS):
         ops = [planned[oid][1] for oid in chunk]
         status = ctx.call(ctx.client.submit_batch, ops)
+        # Open until its results are recorded: if this run dies first, the next one cancels
+        # it (or waits for it) before writing, so it never runs over newer writes.
+        ctx.ledger.record_open_batch(status.id, ctx.run_id)
         ctx.logger.info("%s: submitted batch %s with %d operations", kind, status.id, len(ops))
         submitted.append((status, chunk))
     outcomes: dict[str, Outcome] = {}
@@ -129,6 +135,7 @@ def write_with_batches(
             if outcome.written:
                 outcome = Outcome(action, outcome.http_status, outcome.request_id, 1)
             outcomes[oid] = outcome
+        ctx.ledger.close_batch(finished.id)
     if leftovers:
         ctx.logger.info(
             "%s: %d operations are retried one by one (missing, transient or conflicting "

@@ -5,6 +5,9 @@ concurrent run stops at once with a clear message), builds one `MailchimpClient`
 thread pool of `max_concurrency` workers (the client's account gate caps what is in flight).
 Every sink of the run shares it.
 
+Before anything is written, `settle_open_batches()` cancels the Mailchimp batches a dead
+run left open in the ledger (so they cannot run later over this run's newer writes).
+
 Run-wide steps happen once per run, on first need:
 - `ensure_merge_fields()`: one GET of the audience's merge fields, then the missing ones
   the mapping writes (COMPANY, ADDRESS..., and those of the `merge_fields` setting) created.
@@ -165,7 +168,44 @@ class RunContext:
             if scratch is None
             else f"scratch copy of {display_url(settings.ledger_url)}",
         )
+        if not settings.dry_run:
+            try:
+                ctx.settle_open_batches()
+            except BaseException:
+                ctx.finish("failed")
+                ctx.close()
+                raise
         return ctx
+
+    def settle_open_batches(self) -> None:
+        """Cancel the Mailchimp batches an earlier run submitted and never saw finish.
+
+        That run died (or gave up waiting) before recording their results, so the ledger
+        has no hash for their objects and the records behind them come again from the tap
+        (its state never went past them). Left alone, Mailchimp could run such a batch
+        after this run's newer writes and put old data back; cancelled first, it never
+        runs, and this run writes those objects again. A batch Mailchimp no longer knows,
+        or that finished, is simply forgotten.
+        """
+        for batch_id, run_id in sorted(self.ledger.open_batches().items()):
+            if run_id == self.run_id:
+                continue
+            try:
+                status = self.call(self.client.get_batch, batch_id)
+                if not status.finished:
+                    self.call(self.client.cancel_batch, batch_id)
+                    self.logger.warning(
+                        "Batch %s of run %s was still %s (%d/%d operations done): cancelled, "
+                        "so it cannot run over newer writes; this run writes its records again",
+                        batch_id,
+                        run_id,
+                        status.status,
+                        status.finished_operations,
+                        status.total_operations,
+                    )
+            except NotFound:
+                pass
+            self.ledger.close_batch(batch_id)
 
     @property
     def dry_run(self) -> bool:
