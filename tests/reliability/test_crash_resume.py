@@ -217,6 +217,10 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
             # marked abandoned; a run killed before it opened the ledger left no row
             assert "running" not in statuses
             assert statuses.count("abandoned") <= kills
+            if "abandoned" in statuses:
+                # taken over at once (the holder's process is dead), not after stale_after
+                later = " ".join(t for r in env.runs[1:] for t in r.stderr.values())
+                assert "took over the stale lock of run" in later, resumed.tail()
         if meltano:
             state = meltano_state(env)
             assert state is not None, "meltano kept no state after the resumed run"
