@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from target_mailchimp.ledger import Ledger
+from target_mailchimp.report import load_report, render_report
 from tests.e2e.expected import expected_state
 from tests.e2e.test_meltano_run import _all, _assert_mailchimp_matches
 from tests.reliability.test_faults_kit import PipelineRun, run_pipeline
@@ -33,6 +34,7 @@ MARKUP = 'Ben & Jerry\'s <Deli> "Best"'
 EMOJI = "Café \U0001f600\U0001f468\u200d\U0001f469\u200d\U0001f467 Ltd"
 RTL = "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627 \u202eevil\u202c"
 SHARED = "shared@example.com"
+SCRIPT_ID = "<script>alert(1)</script>\u202eDI"
 
 
 @dataclass
@@ -112,6 +114,17 @@ def build_company() -> tuple[Company, Case]:
     cust["shared_b"] = add(
         "CUSTOMER",
         _contact("CUSTOMER", 13, SHARED.upper(), **{"DISPLAYCONTACT.FIRSTNAME": "Second"}),
+        when=WHEN,
+    )
+
+    cust["script"] = add(
+        "CUSTOMER",
+        {
+            "CUSTOMERID": SCRIPT_ID,
+            "NAME": "<b>bold</b>",
+            "STATUS": "active",
+            "DISPLAYCONTACT.EMAIL1": "<script>@x",
+        },
         when=WHEN,
     )
 
@@ -304,13 +317,26 @@ def test_email_capitals_and_spaces_match_one_member_and_bad_addresses_are_reject
     }
     for bad in ("inner space@example.com", "jürgen@bücher.example", "not-an-email"):
         assert bad not in members
-    for key in ("inner_space", "unicode", "no_at", "missing"):
+    for key in ("inner_space", "unicode", "no_at", "missing", "script"):
         rows = _rows_for(synced, "customers", case.customers[key])
         assert rows, f"customer {key} left no audit row"
         assert {r.action for r in rows} == {"rejected"}, (key, rows)
         detail = " ".join(r.detail or "" for r in rows)
-        assert "email" in detail.lower(), detail
-        assert f"CUSTOMERID C{case.customers[key]:03d}" in detail, detail
+        if key == "script":  # an id that cannot be in a URL path is refused first
+            assert "CUSTOMERID" in detail and "URL path" in detail, detail
+        else:
+            assert "email" in detail.lower(), detail
+            assert f"CUSTOMERID C{case.customers[key]:03d}" in detail, detail
+
+
+def test_the_html_report_shows_markup_and_bidi_overrides_as_text(
+    synced: dict[str, Any],
+) -> None:
+    html = render_report(load_report(f"sqlite:///{synced['tmp'] / 'ledger.sqlite'}"))
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)" in html
+    assert "\u202e" not in html
+    assert "<b>bold</b>" not in html
 
 
 def test_one_email_shared_by_several_records_is_one_member_with_both_tags(
