@@ -303,6 +303,12 @@ def test_names_longer_than_255_bytes_are_cut_on_a_character_boundary(
         size = len(value.encode("utf-8"))
         assert 250 <= size <= 255, (tag, size)
         assert LONG_NAME.strip().startswith(value)
+    store = synced["mc"].snapshot()["stores"]["intacct"]
+    customer = store["customers"][f"customer-C{synced['case'].customers['long']:03d}"]
+    for key in ("company", "first_name"):
+        size = len(customer[key].encode("utf-8"))
+        assert 250 <= size <= 255, (key, size)
+        assert LONG_NAME.strip().startswith(customer[key])
 
 
 def test_email_capitals_and_spaces_match_one_member_and_bad_addresses_are_rejected(
