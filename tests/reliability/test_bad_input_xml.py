@@ -266,3 +266,47 @@ def test_an_external_entity_is_never_resolved(tmp_path: Path) -> None:
     except MalformedResponseError:
         return
     assert "TOP-SECRET" not in repr(response)
+
+
+legal = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("\t\n"),
+        st.characters(min_codepoint=0x20, max_codepoint=0xD7FF),
+        st.characters(min_codepoint=0xE000, max_codepoint=0xFFFD),
+        st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+def _encode(value: str, how: str) -> str:
+    if how == "cdata" and "]]>" not in value:
+        return f"<![CDATA[{value}]]>"
+    if how == "charrefs":
+        return "".join(f"&#x{ord(c):x};" for c in value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=legal, how=st.sampled_from(["escaped", "cdata", "charrefs"]), pretty=st.booleans())
+@example(value="a]]>b & <c> \U0001f600", how="escaped", pretty=True)
+def test_any_legal_text_in_a_gateway_answer_parses_back_exactly(
+    value: str, how: str, pretty: bool
+) -> None:
+    sep = "\n    " if pretty else ""
+    body = (
+        "<?xml version='1.0' encoding='UTF-8'?>"
+        f"<response>{sep}<control><status>success</status></control>{sep}<operation>"
+        f"<authentication><status>success</status></authentication>{sep}<result>"
+        "<status>success</status><function>query</function><controlid>q</controlid>"
+        f"<data listtype='CUSTOMER' count='1' totalcount='1' numremaining='0'>{sep}"
+        f"<CUSTOMER>{sep}<NAME>{_encode(value, how)}</NAME>{sep}<DISPLAYCONTACT>{sep}"
+        f"<EMAIL1>{_encode(value, how)}</EMAIL1></DISPLAYCONTACT></CUSTOMER>"
+        "</data></result></operation></response>"
+    ).encode()
+    response = parse_response(body)
+    records = list(QueryPage(response.results[0]))
+    assert len(records) == 1
+    assert records[0]["NAME"] == value
+    assert records[0]["DISPLAYCONTACT.EMAIL1"] == value
