@@ -11,14 +11,17 @@ faults the sandboxes fired, within a bound derived from the fault rates.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
 
 from tests.reliability.test_faults_kit import assert_matches_oracle, run_pipeline
-from tests.sandbox.intacct import IntacctSandbox, generate_company
+from tests.sandbox.intacct import FAULTS, IntacctSandbox, generate_company
 from tests.sandbox.mailchimp import MailchimpSandbox
 
+#: Offset of every seed of the storms (set STORM_SEED=n in the environment to try others).
+STORM_SEED = int(os.environ.get("STORM_SEED", "0"))
 SIZES = {"customers": 30, "vendors": 20, "bills": 45, "payments": 25}
 MAX_RETRIES = 12
 READ_TIMEOUT = 1.0  # the clients' request_timeout in the storm (seconds)
@@ -74,10 +77,10 @@ def _bound(requests: int, rate: float, bursts: int) -> int:
 def test_sync_through_a_storm_on_both_apis_ends_in_the_exact_expected_state(
     tmp_path: Path,
 ) -> None:
-    company = generate_company(seed=23, **SIZES)
+    company = generate_company(seed=23 + STORM_SEED, **SIZES)
     with (
         IntacctSandbox(company) as intacct,
-        MailchimpSandbox(batch_start_delay=0.0, seed=5) as mc,
+        MailchimpSandbox(batch_start_delay=0.0, seed=5 + STORM_SEED) as mc,
     ):
         f = intacct.faults
         no_login = {"getAPISession"}
@@ -93,11 +96,11 @@ def test_sync_through_a_storm_on_both_apis_ends_in_the_exact_expected_state(
         f.every("invalidate_session", SESSION_EVERY, except_functions=no_login)
         # then the storm: each kind at random at its rate
         for n, (name, p) in enumerate(INTACCT_RANDOM.items()):
-            f.random(name, p, seed=100 + n, except_functions=no_login)
+            f.random(name, p, seed=100 + n + STORM_SEED, except_functions=no_login)
         f.random(
             "timeout",
             0.03,
-            seed=99,
+            seed=99 + STORM_SEED,
             times=INTACCT_TIMEOUTS - 1,
             seconds=HELD,
             except_functions=no_login,
@@ -107,7 +110,7 @@ def test_sync_through_a_storm_on_both_apis_ends_in_the_exact_expected_state(
         mc.faults.add("502_html", execute=True, path_prefix="/ecommerce/stores/intacct/customers")
         mc.faults.storm(
             **MAILCHIMP_RATES,
-            seed=8,
+            seed=8 + STORM_SEED,
             timeout_seconds=HELD,
             executed_share=0.3,
         )
@@ -141,7 +144,14 @@ def test_sync_through_a_storm_on_both_apis_ends_in_the_exact_expected_state(
         # the tap: one logged retry per fault that failed a request (a killed session is
         # not a retry: the tap logs in again and replays)
         tap_retries = [m for m in run.messages("tap_intacct") if _TAP_RETRY.match(m)]
-        failing = [n for n in fired_intacct if n != "invalidate_session"]
+        # a function-level fault on a request whose session was killed at the same time never
+        # shows: the gateway refuses the session first, and the tap logs in again instead
+        killed = {i for i, n in intacct.faults.log if n == "invalidate_session"}
+        failing = [
+            n
+            for i, n in intacct.faults.log
+            if n != "invalidate_session" and not (i in killed and FAULTS[n][0] == "function")
+        ]
         # exactly one retry per fault; a read timeout may also come from a loaded machine
         tap_timeouts = [m for m in tap_retries if "no answer within" in m]
         assert len(tap_retries) - len(tap_timeouts) == len(failing) - failing.count("timeout")
@@ -198,14 +208,16 @@ def test_batch_operations_through_a_storm_end_in_the_exact_expected_state(
 ) -> None:
     """Mailchimp's batch endpoint under a storm that also fails operations inside batches
     (they come back with 5xx/429 in the results file) and the result download."""
-    company = generate_company(seed=29, customers=25, vendors=18, bills=40, payments=15)
+    company = generate_company(
+        seed=29 + STORM_SEED, customers=25, vendors=18, bills=40, payments=15
+    )
     with (
         IntacctSandbox(company) as intacct,
-        MailchimpSandbox(batch_start_delay=0.0, seed=9) as mc,
+        MailchimpSandbox(batch_start_delay=0.0, seed=9 + STORM_SEED) as mc,
     ):
         mc.faults.add("503", path_prefix="/batch-results")
         mc.faults.add("500", times=3, batch_ops=True)
-        mc.faults.storm(rate_5xx=0.1, rate_429=0.05, seed=4, include_batch_ops=True)
+        mc.faults.storm(rate_5xx=0.1, rate_429=0.05, seed=4 + STORM_SEED, include_batch_ops=True)
         run = run_pipeline(
             intacct,
             mc,
