@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import meltano_installed
 from tests.reliability.crash_harness import (
     BIN,
     REPO_ROOT,
@@ -90,7 +91,7 @@ def test_second_target_on_one_ledger_stops_at_once(tmp_path: Path) -> None:
 
 
 def test_second_meltano_run_forced_past_meltano_is_stopped_by_the_ledger(
-    tmp_path: Path,
+    meltano_installed: Path, tmp_path: Path
 ) -> None:
     """`meltano run --force` skips Meltano's own check; the ledger still stops the second."""
     with _env(tmp_path) as env:
@@ -142,3 +143,6 @@ def test_second_meltano_run_forced_past_meltano_is_stopped_by_the_ledger(
     assert str(env.ledger_path) in second.stderr, second.stderr[-3000:]
     assert run_statuses(env) == ["succeeded"]
     check_synced(env)
+
+
+__all__ = ["meltano_installed"]  # the fixture: `meltano install` once

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import meltano_installed
 from tests.reliability.crash_harness import (
     CrashEnv,
     KillPlan,
@@ -254,7 +255,11 @@ SHORT_SETTINGS = Settings(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("kind", "seed"), SHORT, ids=[f"{k}-{s}" for k, s in SHORT])
-def test_crash_resume_short(tmp_path_factory: pytest.TempPathFactory, kind: str, seed: int) -> None:
+def test_crash_resume_short(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, kind: str, seed: int
+) -> None:
+    if kind.startswith("meltano"):
+        request.getfixturevalue("meltano_installed")
     tmp = tmp_path_factory.mktemp(f"crash-{kind}")
     print(run_trial(tmp, kind, seed, SHORT_SETTINGS))
 
@@ -264,7 +269,11 @@ SOAK = [(kind, 100 + i) for i, kind in enumerate(list(KINDS) * 3)]
 
 @pytest.mark.soak
 @pytest.mark.parametrize(("kind", "seed"), SOAK, ids=[f"{k}-{s}" for k, s in SOAK])
-def test_crash_resume_soak(tmp_path: Path, kind: str, seed: int) -> None:
+def test_crash_resume_soak(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, seed: int
+) -> None:
+    if kind.startswith("meltano"):
+        request.getfixturevalue("meltano_installed")
     print(run_trial(tmp_path, kind, seed))
 
 
@@ -317,3 +326,6 @@ def test_batch_of_a_killed_run_never_overwrites_a_newer_write_soak(
     tmp_path: Path, seed: int
 ) -> None:
     stale_batch_trial(tmp_path, seed)
+
+
+__all__ = ["meltano_installed"]  # the fixture (`meltano install` once), for the meltano kinds
