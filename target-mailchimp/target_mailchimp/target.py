@@ -60,6 +60,7 @@ class TargetMailchimp(Target):
     """Writes Intacct customers, vendors, bills and payments to Mailchimp."""
 
     name = "target-mailchimp"
+    package_name = "target-mailchimp-intacct"
     message_reader_class = Reader
 
     #: Extra keyword arguments for the run's MailchimpClient (e.g. a RetryPolicy in tests).
@@ -293,6 +294,7 @@ class TargetMailchimp(Target):
         self.max_parallelism = 1
         self._run: RunContext | None = None
         self.report: RunReport | None = None
+        self._dry_run_state_noted = False
         if validate_config:
             RunSettings.from_config(self.config)  # a bad setting stops before any input
 
@@ -318,6 +320,19 @@ class TargetMailchimp(Target):
             if other is not sink and _rank(other) < rank and other.current_size:
                 super().drain_one(other)
         super().drain_one(sink)
+
+    def _write_state_message(self, state: dict[str, Any]) -> None:
+        """Pass the tap's STATE on, except in a dry run.
+
+        A dry run writes nothing, so its bookmarks must not move: Meltano would store them
+        and the next real run would start after records that never reached Mailchimp.
+        """
+        if self.config.get("dry_run"):
+            if not self._dry_run_state_noted:
+                self.logger.info("Dry run: the tap's STATE is not passed on (bookmarks stay put)")
+                self._dry_run_state_noted = True
+            return
+        super()._write_state_message(state)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -102,6 +102,8 @@ def test_dry_run_writes_nothing_and_reports_what_it_would_do(
     assert result.counts["merge_field"] == {"created": 1}  # COMPANY
     assert result.counts["store"] == {"created": 1}
     assert not (tmp_path / "ledger.sqlite").exists()  # the real ledger was never created
+    # nothing was written, so no bookmark may move: Meltano would skip these records later
+    assert result.states == []
 
     # The dry run left no trace: a real run writes everything.
     real = target_config(sandbox, tmp_path)
