@@ -64,8 +64,10 @@ Sessions
     to the ``<endpoint>`` the session returned. A session is renewed ``session_refresh_minutes``
     after login and 2 minutes before the ``sessiontimeout`` of the last answer (parsed with its
     offset; it slides with every call). The entity, when set, goes in both ``login/locationid``
-    and ``getAPISession/locationid``. On "Invalid session" the client logs in again once and
-    replays the request; bad credentials are never retried.
+    and ``getAPISession/locationid``. On "Invalid session" the client logs in again and
+    replays the request: once when the fresh session is refused on its first use, at most
+    ``MAX_RELOGINS`` (3) times per call when sessions keep ending between retried attempts;
+    bad credentials are never retried.
 
 Control ids
     Every function gets ``<tag>-<24 hex>``: SHA-256 of the client's ``run_id``, the function's

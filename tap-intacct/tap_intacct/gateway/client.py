@@ -59,6 +59,8 @@ logger = logging.getLogger("tap_intacct.gateway")
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], None]
 
+#: Logins one call may make after "Invalid session" answers (see ``execute``).
+MAX_RELOGINS = 3
 #: Renew a session this long before the timeout the gateway announced.
 SESSION_TIMEOUT_MARGIN = dt.timedelta(minutes=2)
 _REDACTED = "[redacted]"
@@ -216,9 +218,10 @@ class IntacctGateway:
         )
         session_node = request.find("operation/authentication/sessionid")
         assert session_node is not None
-        relogged = False
+        relogins = 0
         while True:
             session_node.text = session.session_id
+            attempts: list[int] = []
             try:
                 _, result = self._send(
                     session.endpoint,
@@ -227,20 +230,33 @@ class IntacctGateway:
                     function=kind,
                     control_id=control_id,
                     session=session,
+                    attempts=attempts,
                 )
             except InvalidSessionError:
                 self._cache.invalidate(self._key, session)
-                if relogged:
+                # A session issued for this call and refused on its first use means logging in
+                # again cannot help; one refused after other attempts (a storm of faults in
+                # between) may simply have been ended meanwhile, so the client logs in again,
+                # up to MAX_RELOGINS times per call.
+                if relogins and len(attempts) <= 1:
                     logger.error(
                         "Intacct refused a fresh session for %s (control id %s); giving up",
                         kind,
                         control_id,
                     )
                     raise
-                relogged = True
+                if relogins >= MAX_RELOGINS:
+                    logger.error(
+                        "Intacct refused %d sessions in a row for %s (control id %s); giving up",
+                        relogins + 1,
+                        kind,
+                        control_id,
+                    )
+                    raise
+                relogins += 1
                 logger.info(
-                    "Intacct session for company %s is no longer valid; logging in again once "
-                    "and replaying %s (control id %s)",
+                    "Intacct session for company %s is no longer valid; logging in again and "
+                    "replaying %s (control id %s)",
                     self._config.company_id,
                     kind,
                     control_id,
@@ -481,13 +497,17 @@ class IntacctGateway:
         function: str,
         control_id: str,
         session: ApiSession | None,
+        attempts: list[int] | None = None,
     ) -> tuple[Response, Result]:
+        """One request with retries; ``attempts`` (if given) collects each attempt's number."""
         waits = backoff.expo(base=2, factor=self._backoff_factor, max_value=self._backoff_max)
         next(waits)  # the generator first yields 0 (no wait before the first attempt)
         max_retries = self._config.max_retries
         attempt = 0
         while True:
             attempt += 1
+            if attempts is not None:
+                attempts.append(attempt)
             logger.debug(
                 "Intacct %s: attempt %d, control id %s, uniqueid=%s",
                 function,
