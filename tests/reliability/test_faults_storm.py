@@ -16,6 +16,15 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
+from tap_intacct.gateway import (
+    GatewayConfig,
+    IntacctGateway,
+    InvalidSessionError,
+    SessionCache,
+)
+from tap_intacct.gateway.client import MAX_RELOGINS
 from tests.reliability.test_faults_kit import assert_matches_oracle, run_pipeline
 from tests.sandbox.intacct import FAULTS, IntacctSandbox, RequestRecord, generate_company
 from tests.sandbox.mailchimp import MailchimpSandbox
@@ -243,3 +252,55 @@ def test_batch_operations_through_a_storm_end_in_the_exact_expected_state(
         mc.reset_counters()
         run_pipeline(intacct, mc, tmp_path, target_config={"batch_operations": "always"})
         assert mc.count(writes_only=True) == 0
+
+
+# ------------------------------------------------------------------ sessions ended mid-storm
+
+
+def _gateway(sb: IntacctSandbox) -> IntacctGateway:
+    config = GatewayConfig.from_mapping(sb.tap_config(max_retries=5))
+    return IntacctGateway(config, sleep=lambda _s: None, session_cache=SessionCache())
+
+
+def _kill_and_fail(sb: IntacctSandbox, pattern: str) -> None:
+    """Schedule faults on query requests by position: K = session killed, F = HTTP 503,
+    . = normal (getAPISession requests are not counted)."""
+    for n, mark in enumerate(pattern):
+        if mark == "K":
+            sb.faults.add("invalidate_session", after=n, functions={"query"})
+        elif mark == "F":
+            sb.faults.add("http_503", after=n, functions={"query"})
+
+
+def test_a_session_ended_again_after_retries_is_replaced_again() -> None:
+    """Seen in a storm (STORM_SEED=17): the replay after a re-login met several faults, then
+    the new session was ended too; the call gave up although logging in again works."""
+    company = generate_company(seed=3, customers=5, vendors=1, bills=0, payments=0)
+    with IntacctSandbox(company) as sb, _gateway(sb) as gw:
+        _kill_and_fail(sb, ".KFFK.")
+        first = gw.query("CUSTOMER", ["RECORDNO"], page_size=2)
+        rows = gw.query("CUSTOMER", ["RECORDNO"], page_size=2, offset=first.next_offset)
+        assert [r["RECORDNO"] for r in rows] == ["3", "4"]
+        logins = [r for r in sb.requests if "getAPISession" in r.functions]
+        assert len(logins) == 3
+
+
+def test_a_fresh_session_refused_on_first_use_still_ends_the_call_at_once() -> None:
+    company = generate_company(seed=3, customers=5, vendors=1, bills=0, payments=0)
+    with IntacctSandbox(company) as sb, _gateway(sb) as gw:
+        gw.query("CUSTOMER", ["RECORDNO"], page_size=2)
+        _kill_and_fail(sb, "KK")
+        with pytest.raises(InvalidSessionError):
+            gw.query("CUSTOMER", ["RECORDNO"], page_size=2, offset=2)
+        assert len([r for r in sb.requests if "getAPISession" in r.functions]) == 2
+
+
+def test_sessions_ended_over_and_over_end_the_call_after_a_few_logins() -> None:
+    company = generate_company(seed=3, customers=5, vendors=1, bills=0, payments=0)
+    with IntacctSandbox(company) as sb, _gateway(sb) as gw:
+        gw.query("CUSTOMER", ["RECORDNO"], page_size=2)
+        _kill_and_fail(sb, "KFKFKFKFK")
+        with pytest.raises(InvalidSessionError):
+            gw.query("CUSTOMER", ["RECORDNO"], page_size=2, offset=2)
+        logins = [r for r in sb.requests if "getAPISession" in r.functions]
+        assert len(logins) == 1 + MAX_RELOGINS
