@@ -193,29 +193,31 @@ def format_utc(value: dt.datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_date(text: str) -> str | None:
+    """``MM/DD/YYYY`` -> ``YYYY-MM-DD``, None if it is not a valid date in that form."""
+    digits = text.replace("/", "")
+    if len(text) != 10 or text[2] != "/" or text[5] != "/" or len(digits) != 8:
+        return None
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    try:
+        return dt.date(int(text[6:10]), int(text[0:2]), int(text[3:5])).isoformat()
+    except ValueError:
+        return None
+
+
+_CLOCK_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]").fullmatch
+
+
 def _utc_timestamp(text: str) -> str:
-    # Fast path for the canonical MM/DD/YYYY HH:MM:SS; anything else takes the full parser.
-    if (
-        len(text) == 19
-        and text[2] == "/"
-        and text[5] == "/"
-        and text[10] == " "
-        and text[13] == ":"
-        and text[16] == ":"
-    ):
-        try:
-            dt.datetime(
-                int(text[6:10]),
-                int(text[0:2]),
-                int(text[3:5]),
-                int(text[11:13]),
-                int(text[14:16]),
-                int(text[17:19]),
-            )
-        except ValueError:
-            pass
-        else:
-            return f"{text[6:10]}-{text[0:2]}-{text[3:5]}T{text[11:19]}+00:00"
+    # Fast path for the canonical MM/DD/YYYY HH:MM:SS (dates repeat, so their check is
+    # cached); anything else takes the full parser.
+    if len(text) == 19 and text[10] == " ":
+        date = _iso_date(text[:10])
+        clock = text[11:]
+        if date is not None and _CLOCK_TIME(clock):
+            return f"{date}T{clock}+00:00"
     return parse_company_timestamp(text).isoformat(timespec="seconds") + "+00:00"
 
 
@@ -361,6 +363,10 @@ def _expression(nodes: tuple[_Leaf | _Branch, ...], converters: list[Converter])
             value = _expression(node.children, converters)
         elif node.convert is to_string:
             value = f"(get({node.field!r}) or None)"
+        elif node.convert is to_integer:
+            # The builtin directly: a value it refuses ("12.0") sends the row to the
+            # reference converter, whose to_integer decides.
+            value = f"(int(_v) if (_v := get({node.field!r})) else None)"
         else:
             name = f"_c{len(converters)}"
             converters.append(node.convert)
@@ -389,7 +395,7 @@ def compile_converter(
     schema: Mapping[str, Any],
     selected: Iterable[tuple[str, ...]],
     tz: dt.tzinfo,
-) -> Callable[[Row], dict[str, Any]]:
+) -> RecordConverter:
     """Compile a row converter for the selected scalar paths of ``schema``.
 
     Args:
@@ -398,18 +404,39 @@ def compile_converter(
         tz: the company timezone that timestamps are read in.
 
     Returns:
-        A function from a flat gateway row (Intacct field name -> text or None) to a nested
-        record; properties keep the schema's order.
+        A converter from a flat gateway row (Intacct field name -> text or None) to a nested
+        record (properties keep the schema's order); its ``many`` converts a whole page.
     """
     plan = _plan(schema, set(selected), tz)
-    fast = _generate(plan)
-    explain = _build(plan)
+    return RecordConverter(_generate(plan), _build(plan))
 
-    def convert(row: Row) -> dict[str, Any]:
+
+class RecordConverter:
+    """A compiled converter: call it on one row, or :meth:`many` on a page of rows."""
+
+    __slots__ = ("_explain", "_fast")
+
+    def __init__(
+        self,
+        fast: Callable[[Row], dict[str, Any]],
+        explain: Callable[[Row], dict[str, Any]],
+    ) -> None:
+        self._fast = fast
+        self._explain = explain
+
+    def __call__(self, row: Row) -> dict[str, Any]:
         try:
-            return fast(row)
-        except RecordConversionError:
-            # Run the reference converter to name the field that failed (it raises).
-            return explain(row)
+            return self._fast(row)
+        except ValueError:
+            # The reference converter decides (an integer written "12.0" is fine) and names
+            # the field that failed (RecordConversionError).
+            return self._explain(row)
 
-    return convert
+    def many(self, rows: Iterable[Row]) -> list[dict[str, Any]]:
+        """Convert a page of rows; RecordConversionError as :meth:`__call__` on a bad one."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        fast = self._fast
+        try:
+            return [fast(row) for row in rows]
+        except ValueError:
+            return [self(row) for row in rows]

@@ -145,6 +145,10 @@ def _flatten_into(out: Record, node: etree._Element, prefix: str) -> None:
             out[name] = child.text
 
 
+#: True when some record of a ``<data>`` element has a nested block (a grandchild element).
+_HAS_NESTED_BLOCK = etree.XPath("boolean(*/*/*)")
+
+
 def _record(node: etree._Element) -> Record:
     out: Record = {}
     for child in node:
@@ -185,6 +189,10 @@ class Result:
         data = self.data
         if data is None:
             return iter(())
+        if not _HAS_NESTED_BLOCK(data):
+            # No record has a nested block (one XPath test in C for the whole page): every
+            # field is a leaf, read in one comprehension per record.
+            return ({child.tag: child.text for child in node} for node in data)
         return (_record(node) for node in data)
 
     def error(self) -> FunctionError | None:
