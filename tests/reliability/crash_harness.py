@@ -155,7 +155,13 @@ class CrashEnv:
                 (sys_dir / kind).symlink_to(REPO_ROOT / ".meltano" / kind)
         env = dict(os.environ)
         env.update(plugin_env("TAP_INTACCT", self.tap_config))
-        env.update(plugin_env("TARGET_MAILCHIMP", self.target_config))
+        # meltano.yml declares the seconds settings as integers (Meltano 4.4's `decimal` kind
+        # cannot be written to the plugin's config): whole seconds only
+        target = {
+            k: (max(1, round(v)) if isinstance(v, float) else v)
+            for k, v in self.target_config.items()
+        }
+        env.update(plugin_env("TARGET_MAILCHIMP", target))
         env.update(
             {
                 "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
