@@ -62,7 +62,7 @@ nasty = st.sampled_from(
 )
 values = st.one_of(any_text, nasty, st.tuples(nasty, any_text).map("".join))
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
