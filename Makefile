@@ -34,8 +34,8 @@ $(MELTANO_STAMP): $(STAMP) meltano.yml tap-intacct/pyproject.toml target-mailchi
 demo: $(MELTANO_STAMP)
 	$(BIN)/python -m tests.sandbox.demo
 
-bench: $(STAMP)
-	@echo "make bench is not ready yet: the benchmarks land with issue 7."
+bench: $(MELTANO_STAMP)
+	$(BIN)/python -m tests.benchmarks --out bench-results --publish tests/benchmarks/RESULTS.md
 
 soak: $(STAMP)
 	$(BIN)/pytest -m soak $(PYTEST_ARGS)

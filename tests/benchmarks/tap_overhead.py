@@ -1,0 +1,162 @@
+"""Measurement 1: what tap-intacct costs on top of downloading and parsing the same pages.
+
+The Intacct sandbox serves a seeded company of ``sizes.tap_bills`` AP bills (one to four
+lines each; 200 customers, 100 vendors, no payments) from this process. tap-intacct extracts
+every stream, so mostly the bills with their lines (page size 2000), into a Singer file.
+The bare loop (:mod:`tests.benchmarks.bare_loop`) then sends the very query requests the
+sandbox recorded from the tap, parses each answer with lxml into dicts, and nothing more.
+Both run as fresh child processes.
+
+The sandbox renders every page anew for both (its cache of rendered records is off), so
+both runs ask the same work of it. The tap's Singer file is then the target's input in
+measurements 5 and 6, and this tap run is the "tap alone" of measurement 6.
+
+Figures: tap wall time / bare loop wall time (the goal, at most 1.5), and the same ratio of the
+two clients' own CPU time (the sandbox's share taken out), with the goal applied too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.benchmarks.common import (
+    TAP,
+    ChildRun,
+    Context,
+    Figure,
+    count_records,
+    run_child,
+    tap_catalog,
+    write_json,
+)
+from tests.sandbox.intacct import IntacctSandbox, generate_company
+
+GOAL = 1.5
+PAGE_SIZE = 2000
+M = "1 tap overhead"
+
+
+#: What the tap extracts here (and in the end-to-end run): every stream; the company has
+#: few customers and vendors and no payments, so bills with their lines are nearly all of it.
+STREAMS = ("customers", "vendors", "ap_bills", "ap_payments")
+
+
+def bills_company(seed: int, bills: int) -> Any:
+    """A company of ``bills`` AP bills with their lines (few customers and vendors)."""
+    company = generate_company(seed=seed, customers=200, vendors=100, bills=bills, payments=0)
+    company.cache_fragments = False  # every run renders its pages: the same sandbox work
+    return company
+
+
+@contextlib.contextmanager
+def large_sandbox(ctx: Context, bills: int) -> Iterator[IntacctSandbox]:
+    """The Intacct sandbox with ``bills`` bills, shared by measurements 1, 5 and 6."""
+    company = bills_company(ctx.seed, bills)
+    ctx.log(f"company: {company.count('APBILL')} bills, {company.count('APBILLITEM')} lines")
+    with IntacctSandbox(company, keep_responses=False) as sb:
+        yield sb
+
+
+def run_tap(ctx: Context, config: Path, catalog: Path, output: Path, tag: str) -> ChildRun:
+    with output.open("wb") as out:
+        return run_child(
+            [TAP, "--config", str(config), "--catalog", str(catalog)],
+            stdout=out,
+            stderr_path=ctx.path(f"{tag}.stderr"),
+        ).check(f"tap-intacct ({tag})")
+
+
+def extract_and_compare(ctx: Context, sb: IntacctSandbox, tag: str) -> dict[str, Any]:
+    """The tap, then the bare loop on the pages the tap downloaded (see module doc)."""
+    company = sb.company
+    bills = company.count("APBILL")
+    lines = company.count("APBILLITEM")
+    config = write_json(ctx.path(f"{tag}-tap.json"), sb.tap_config(page_size=PAGE_SIZE))
+    catalog = tap_catalog(config, STREAMS, ctx.workdir)
+    output = ctx.path(f"{tag}.singer")
+
+    sb.reset_log()
+    tap = run_tap(ctx, config, catalog, output, f"{tag}-tap")
+    bodies = [r.body.decode() for r in sb.requests if r.functions == ["query"]]
+    sb.assert_all_valid()
+    ctx.log(f"{tag}: tap {tap.wall:.1f} s, {len(bodies)} query requests")
+    bodies_path = write_json(ctx.path(f"{tag}-bodies.json"), bodies)
+
+    stats_path = ctx.path(f"{tag}-bare.json")
+    sb.reset_log()
+    bare = run_child(
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.bare_loop",
+            "--config",
+            str(config),
+            "--bodies",
+            str(bodies_path),
+            "--out",
+            str(stats_path),
+        ],
+        stderr_path=ctx.path(f"{tag}-bare.stderr"),
+    ).check("bare loop")
+    stats = json.loads(stats_path.read_text("utf-8"))
+    ctx.log(f"{tag}: bare loop {bare.wall:.1f} s")
+    emitted = count_records(output)
+    if emitted.get("ap_bills") != bills or stats["records"].get("APBILL") != bills:
+        raise RuntimeError(f"expected {bills} bills from both: tap {emitted}, bare {stats}")
+    if stats["records"].get("APBILLITEM") != lines or sb.calls["query"] != len(bodies):
+        raise RuntimeError(f"the bare loop read other pages than the tap: {stats}")
+    return {
+        "tap": tap,
+        "bare": bare,
+        "bills": bills,
+        "lines": lines,
+        "records": sum(emitted.values()),
+        "requests": len(bodies),
+        "answer_mb": round(stats["answer_bytes"] / 2**20, 1),
+        "output": output,
+        "config": config,
+    }
+
+
+def measure(ctx: Context) -> list[Figure]:
+    sb: IntacctSandbox = ctx.shared["large_sandbox"]
+    run = extract_and_compare(ctx, sb, "large")
+    ctx.shared["tap_large"] = run
+    bills = run["bills"]
+    tap: ChildRun = run["tap"]
+    bare: ChildRun = run["bare"]
+    detail = {
+        "bills": bills,
+        "lines": run["lines"],
+        "query_requests": run["requests"],
+        "answers_mb": run["answer_mb"],
+        "page_size": PAGE_SIZE,
+        "tap_wall_s": round(tap.wall, 2),
+        "bare_wall_s": round(bare.wall, 2),
+        "tap_cpu_s": round(tap.cpu, 2),
+        "bare_cpu_s": round(bare.cpu, 2),
+        "records": run["records"],
+    }
+    return [
+        Figure(
+            M,
+            f"tap / bare loop, wall time ({bills:,} bills with {run['lines']:,} lines)",
+            tap.wall / bare.wall,
+            GOAL,
+            unit="x",
+            detail=detail,
+        ),
+        Figure(
+            M,
+            "tap / bare loop, the clients' own CPU time (sandbox excluded)",
+            tap.cpu / bare.cpu,
+            GOAL,
+            unit="x",
+            detail=detail,
+        ),
+    ]

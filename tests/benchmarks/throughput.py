@@ -1,0 +1,157 @@
+"""Measurement 3: target throughput when every Mailchimp call takes 50 ms.
+
+The Mailchimp sandbox sleeps 50 ms before answering each call. The ceiling of a kind of
+write is ``max_concurrency x records per call / latency``: with the target's default
+max_concurrency 8, 500 members per batch-subscribe call gives 80,000 members/s, and one order
+per call 160 orders/s. The measured rate is records written / the write window, from the
+start of the first write call to the end of the last one as the sandbox saw them (so the
+process start-up, the same for any input size, is left out; everything the target does
+between its writes is in). Goals: rate / ceiling at least 0.5 for members, at least 0.8 for
+orders on the synchronous path.
+
+- members: a ``list_members`` stream (Mailchimp-shaped records, as another tap would send),
+  so the run writes members and nothing else;
+- orders: tap-intacct's bills (measurement 2's file, first ``throughput_orders`` of them),
+  ``batch_operations: never``, into an account that already holds their vendors (loaded at
+  no latency first, through batch operations).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.benchmarks.common import Context, Figure
+from tests.benchmarks.pipeline import FAST_POLLS, held, run_target, truncate_records
+from tests.benchmarks.target_requests import inputs
+from tests.sandbox.mailchimp import MailchimpSandbox
+
+M = "3 throughput at 50 ms"
+LATENCY = 0.05
+MAX_CONCURRENCY = 8  # the target's default
+MEMBERS_PER_CALL = 500
+
+MEMBER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "email_address": {"type": "string"},
+        "status": {"type": "string"},
+        "merge_fields": {
+            "type": "object",
+            "properties": {"FNAME": {"type": "string"}, "LNAME": {"type": "string"}},
+        },
+    },
+}
+
+
+def members_file(path: Path, count: int) -> Path:
+    """A Singer file of ``count`` Mailchimp-shaped members."""
+    with path.open("w", encoding="utf-8") as out:
+        message: dict[str, Any] = {
+            "type": "SCHEMA",
+            "stream": "list_members",
+            "schema": MEMBER_SCHEMA,
+            "key_properties": ["email_address"],
+        }
+        out.write(json.dumps(message) + "\n")
+        for i in range(count):
+            record = {
+                "email_address": f"member{i:06d}@bench-{i % 97}.example.org",
+                "status": "subscribed",
+                "merge_fields": {"FNAME": f"First{i}", "LNAME": f"Last{i}"},
+            }
+            out.write(json.dumps({"type": "RECORD", "stream": "list_members", "record": record}))
+            out.write("\n")
+        out.write(json.dumps({"type": "STATE", "value": {"bookmarks": {}}}) + "\n")
+    return path
+
+
+def write_window(mc: MailchimpSandbox, prefix: str) -> tuple[float, int]:
+    """Seconds from the first write call under ``prefix`` to the end of the last; calls."""
+    writes = [r for r in mc.requests if r.is_write and r.api_path.startswith(prefix)]
+    if not writes:
+        return 0.0, 0
+    return max(r.ended for r in writes) - min(r.started for r in writes), len(writes)
+
+
+def measure(ctx: Context) -> list[Figure]:
+    figures = []
+    source = members_file(ctx.path("members.singer"), ctx.sizes.throughput_members)
+    with MailchimpSandbox(latency=LATENCY) as mc:
+        run = run_target(ctx, mc.target_config(), source, "throughput-members")
+        members = held(mc)["members"]
+        window, n_calls = write_window(mc, "/lists")
+        stats = mc.stats
+    ceiling = MAX_CONCURRENCY * MEMBERS_PER_CALL / LATENCY
+    rate = members / window if window else 0.0
+    figures.append(
+        Figure(
+            M,
+            f"members: rate / ceiling ({ceiling:,.0f}/s)",
+            rate / ceiling,
+            0.5,
+            op=">=",
+            detail={
+                "members": members,
+                "member_write_calls": n_calls,
+                "write_window_s": round(window, 2),
+                "rate_per_s": round(rate),
+                "whole_run_s": round(run.wall, 2),
+                "target_cpu_s": round(run.cpu, 2),
+                "max_in_flight": stats.max_in_flight,
+            },
+        )
+    )
+    ctx.log(f"throughput: members {rate:,.0f}/s in {window:.2f} s")
+
+    files = inputs(ctx)
+    bills = truncate_records(
+        files["bills"],
+        ctx.path("bills-throughput.singer"),
+        {"ap_bills": ctx.sizes.throughput_orders},
+    )
+    ledger = ctx.path("throughput-orders-ledger.sqlite")
+    ledger.unlink(missing_ok=True)
+    with MailchimpSandbox() as mc:
+        run_target(
+            ctx,
+            mc.target_config(batch_operations="always", **FAST_POLLS),
+            files["contacts"],
+            "throughput-contacts",
+            ledger=ledger,
+        )
+        mc.reset_counters()
+        mc.latency = LATENCY
+        run = run_target(
+            ctx,
+            mc.target_config(batch_operations="never"),
+            bills,
+            "throughput-orders",
+            ledger=ledger,
+        )
+        orders = held(mc)["orders"]
+        window, n_calls = write_window(mc, "/ecommerce/stores/intacct/orders")
+        stats = mc.stats
+    ceiling = MAX_CONCURRENCY / LATENCY
+    rate = orders / window if window else 0.0
+    figures.append(
+        Figure(
+            M,
+            f"orders (synchronous): rate / ceiling ({ceiling:,.0f}/s)",
+            rate / ceiling,
+            0.8,
+            op=">=",
+            detail={
+                "orders": orders,
+                "order_write_calls": n_calls,
+                "write_window_s": round(window, 2),
+                "rate_per_s": round(rate, 1),
+                "whole_run_s": round(run.wall, 2),
+                "target_cpu_s": round(run.cpu, 2),
+                "max_in_flight": stats.max_in_flight,
+            },
+        )
+    )
+    ctx.log(f"throughput: orders {rate:,.1f}/s in {window:.2f} s")
+    return figures
