@@ -21,6 +21,7 @@ from target_mailchimp.mapping.common import (
     iso_datetime,
     subscriber_hash,
     to_decimal,
+    to_text,
     truncate_utf8,
 )
 
@@ -219,3 +220,10 @@ def test_settings_defaults_and_validation() -> None:
         {"api_key": "x", "list_id": "L", "vendor_tag": "Supplier", "store_id": None}
     )
     assert cfg.vendor_tag == "Supplier" and cfg.store_id == "intacct"
+
+
+def test_text_drops_control_characters_and_keeps_the_rest() -> None:
+    assert to_text("A\x00B\x07 \x1bC\x7f") == "AB C"
+    assert to_text("line\tone\nline two\r") == "line\tone\nline two"
+    assert to_text("\x01\x02") is None
+    assert to_text("Zoë 🙂 مرحبا") == "Zoë 🙂 مرحبا"

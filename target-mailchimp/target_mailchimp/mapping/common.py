@@ -146,12 +146,20 @@ def truncate_utf8(text: str, max_bytes: int = TEXT_MAX_BYTES) -> str:
     return data[:max_bytes].decode("utf-8", errors="ignore")
 
 
+# C0 control characters other than tab, LF and CR, and DEL: Intacct cannot hold them in XML,
+# and no Mailchimp field is better for them, so text from any tap is cleaned the same way.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def to_text(value: Any) -> str | None:
-    """Text form of a scalar input value; None for None and blank strings."""
+    """Text form of a scalar input value; None for None and blank strings.
+
+    Control characters (C0 other than tab, LF and CR; DEL) are dropped, the rest is kept.
+    """
     if value is None:
         return None
     if isinstance(value, str):
-        text = value.strip()
+        text = _CONTROL_CHARS.sub("", value).strip()
         return text or None
     if isinstance(value, bool):
         return "true" if value else "false"
