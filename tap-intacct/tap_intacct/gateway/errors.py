@@ -13,7 +13,7 @@
     │   ├── SenderCredentialsError       wrong sender_id / sender_password
     │   └── RequestSchemaError           XL03000003: the request broke the schema (never retried)
     ├── AuthenticationError              <authentication><status>failure
-    │   ├── InvalidSessionError          session expired or unknown (client logs in again once)
+    │   ├── InvalidSessionError          session expired or unknown (client logs in again)
     │   ├── LoginError                   wrong user_id / user_password / company_id
     │   └── SenderNotAuthorizedError     sender not listed under Web Services authorizations
     └── FunctionError                    <result><status>failure for one function
@@ -302,8 +302,9 @@ class InvalidSessionError(AuthenticationError):
     """The API session expired or is unknown."""
 
     hint = (
-        "The API session expired or was ended; the client logs in again once and replays the "
-        "request. If this repeats, check that nothing else logs this user out and that "
+        "The API session expired or was ended; the client logs in again and replays the "
+        "request (it gives up when a fresh session is refused at once, or after "
+        "MAX_RELOGINS new sessions in one call). If this repeats, check that nothing else logs this user out and that "
         "session_refresh_minutes is below the company's session timeout"
     )
 
