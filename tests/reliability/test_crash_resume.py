@@ -15,7 +15,7 @@ states, names, new and voided payments).
 
 `make test` runs a short version (`test_crash_resume_short`, 4 trials: one of each victim,
 plus the stale-batch test); `make soak` (`pytest -m soak`) runs `test_crash_resume_soak`,
-3 trials of each of the 11 kinds (33), and 3 more stale-batch trials.
+3 trials of each of the 10 kinds (30), and 3 more stale-batch trials (33 in all).
 """
 
 from __future__ import annotations
