@@ -300,7 +300,7 @@ def test_invalid_session_twice_raises(harness: Harness, fake: FakeGateway) -> No
     with pytest.raises(InvalidSessionError) as caught:
         query_page(client)
     assert [r.function for r in fake.requests[2:]] == ["query", "getAPISession", "query"]
-    assert "logs in again once" in str(caught.value)
+    assert "gives up when a fresh session is refused at once" in str(caught.value)
     assert harness.sleeps == []
 
 
