@@ -42,7 +42,7 @@ from tap_intacct.gateway import (
     update_function,
 )
 from tests.sandbox.intacct import IntacctSandbox, generate_company
-from tests.tap_intacct.test_gateway_support import FIXTURES, load_api_schema, schema_errors
+from tests.tap_intacct.gateway_support import FIXTURES, load_api_schema, schema_errors
 
 # Anything Python can hold, lone surrogates and control characters included.
 any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=60)

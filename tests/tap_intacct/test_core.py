@@ -16,7 +16,7 @@ import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tests.sandbox.intacct import IntacctSandbox, generate_company
-from tests.tap_intacct.test_tap_support import PACIFIC_NAME, tap_class
+from tests.tap_intacct.tap_support import PACIFIC_NAME, tap_class
 
 SANDBOX = IntacctSandbox(
     generate_company(seed=51, customers=12, vendors=10, bills=12, payments=6, same_timestamp_run=4)

@@ -25,7 +25,7 @@ from tap_intacct.gateway import (
     serialize,
     update_function,
 )
-from tests.tap_intacct.test_gateway_support import api_schema, schema_errors
+from tests.tap_intacct.gateway_support import api_schema, schema_errors
 
 __all__ = ["api_schema"]
 

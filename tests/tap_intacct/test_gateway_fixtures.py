@@ -18,7 +18,7 @@ from tap_intacct.gateway import (
     Response,
     parse_response,
 )
-from tests.tap_intacct.test_gateway_support import FIXTURES
+from tests.tap_intacct.gateway_support import FIXTURES
 
 
 def load(name: str) -> Response:

@@ -32,7 +32,7 @@ from tap_intacct.gateway import (
     SessionCache,
     create_function,
 )
-from tests.tap_intacct.test_gateway_support import (
+from tests.tap_intacct.gateway_support import (
     COMPANY_ID,
     PACIFIC,
     SENDER_ID,

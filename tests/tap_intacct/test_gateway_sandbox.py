@@ -32,7 +32,7 @@ from tap_intacct.gateway import (
 )
 from tests.sandbox.intacct import IntacctSandbox, SandboxClock, generate_company
 from tests.sandbox.intacct.xsd import validation_errors
-from tests.tap_intacct.test_gateway_support import FIXTURES, FakeClock
+from tests.tap_intacct.gateway_support import FIXTURES, FakeClock
 
 VENDOR_FIELDS = ["RECORDNO", "VENDORID", "NAME", "DISPLAYCONTACT.EMAIL1", "WHENMODIFIED"]
 _run_ids = itertools.count()

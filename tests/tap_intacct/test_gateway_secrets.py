@@ -18,7 +18,7 @@ from tap_intacct.gateway import (
     SessionCredentials,
     create_function,
 )
-from tests.tap_intacct.test_gateway_support import (
+from tests.tap_intacct.gateway_support import (
     COMPANY_ID,
     SENDER_ID,
     SENDER_PASSWORD,

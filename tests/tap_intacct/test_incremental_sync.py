@@ -12,7 +12,7 @@ import pytest
 
 from tap_intacct import keyset
 from tests.sandbox.intacct import IntacctSandbox, generate_company
-from tests.tap_intacct.test_tap_support import (
+from tests.tap_intacct.tap_support import (
     PACIFIC,
     PACIFIC_NAME,
     STREAM_OBJECTS,
@@ -281,7 +281,7 @@ def test_records_changed_during_a_run_come_in_the_next_run(fresh: IntacctSandbox
 def test_full_table_replication_ignores_bookmarks(
     sandbox: IntacctSandbox, baseline: TapRun
 ) -> None:
-    from tests.tap_intacct.test_tap_support import catalog_with
+    from tests.tap_intacct.tap_support import catalog_with
 
     config = _config(sandbox)
     catalog = catalog_with(config, streams=["customers"])

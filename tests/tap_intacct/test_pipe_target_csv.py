@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.sandbox.intacct import IntacctSandbox, generate_company
-from tests.tap_intacct.test_tap_support import PACIFIC_NAME, STREAM_OBJECTS
+from tests.tap_intacct.tap_support import PACIFIC_NAME, STREAM_OBJECTS
 
 BIN = Path(sys.executable).parent
 

@@ -17,7 +17,7 @@ import pytest
 
 from tap_intacct.tap import bundled_schema
 from tests.sandbox.intacct import IntacctSandbox, generate_company
-from tests.tap_intacct.test_tap_support import (
+from tests.tap_intacct.tap_support import (
     PACIFIC_NAME,
     STREAM_OBJECTS,
     TapRun,

@@ -11,7 +11,7 @@ import pytest
 
 from tap_intacct import streams as streams_module
 from tests.sandbox.intacct import IntacctSandbox, generate_company
-from tests.tap_intacct.test_tap_support import (
+from tests.tap_intacct.tap_support import (
     PACIFIC_NAME,
     STREAM_OBJECTS,
     TapRun,

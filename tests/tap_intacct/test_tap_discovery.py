@@ -17,7 +17,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_intacct.tap import TapIntacct
 from tests.sandbox.intacct import IntacctSandbox, generate_company
-from tests.tap_intacct.test_tap_support import PACIFIC_NAME, run_tap, tap_class
+from tests.tap_intacct.tap_support import PACIFIC_NAME, run_tap, tap_class
 
 STREAMS = ["customers", "vendors", "ap_bills", "ap_payments"]
 
