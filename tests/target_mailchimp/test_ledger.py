@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -30,37 +29,19 @@ from target_mailchimp.ledger import (
 from target_mailchimp.ledger import schema as ledger_schema
 from target_mailchimp.mapping import (
     BillOrder,
-    ContactRecord,
     MappingSettings,
     MemberPayload,
     Parked,
-    PaymentRecord,
     bill_to_order,
     member_payload,
     order_financial_status,
-    payment_from_record,
 )
-
-
-class Clock:
-    """A controllable UTC clock."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def advance(self, **kw: float) -> None:
-        with self._lock:
-            self.now += timedelta(**kw)
+from tests.target_mailchimp.ledger_support import Clock, bill_record, contact, payment
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2024, 3, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -72,20 +53,6 @@ def db_url(tmp_path: Path) -> str:
 def ledger(db_url: str, clock: Clock) -> Iterator[Ledger]:
     with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
         yield led
-
-
-def contact(
-    stream: str = "customers", recordno: int = 1, email: str | None = "ann@example.com", **kw: Any
-) -> ContactRecord:
-    prefix = "C" if stream == "customers" else "V"
-    return ContactRecord(
-        stream=stream,
-        recordno=recordno,
-        source_id=kw.pop("source_id", f"{prefix}-{recordno}"),
-        active=kw.pop("active", True),
-        email=email,
-        **kw,
-    )
 
 
 # ---------------------------------------------------------------- setup
@@ -233,32 +200,6 @@ def test_vendor_lookup(ledger: Ledger) -> None:
     assert customer is not None and customer.recordno == 4
 
 
-def bill_record(recordno: int = 77, **changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "RECORDNO": Decimal(recordno),
-        "RECORDID": f"B-{recordno}",
-        "STATE": "Posted",
-        "VENDORID": "V-1",
-        "WHENCREATED": datetime(2024, 1, 5).date(),
-        "WHENMODIFIED": datetime(2024, 1, 6, 10, 0, tzinfo=UTC),
-        "TOTALENTERED": Decimal("12345678901234567.89"),
-        "TRX_TOTALENTERED": None,
-        "CURRENCY": "USD",
-        "BASECURR": "USD",
-        "lines": [
-            {
-                "RECORDNO": 1,
-                "ACCOUNTNO": "6000",
-                "ACCOUNTTITLE": "Supplies",
-                "AMOUNT": Decimal("12345678901234567.89"),
-                "TRX_AMOUNT": None,
-            }
-        ],
-    }
-    record.update(changes)
-    return record
-
-
 def test_bill_round_trips_exactly(ledger: Ledger) -> None:
     settings = MappingSettings()
     original = bill_record()
@@ -275,23 +216,6 @@ def test_bill_round_trips_exactly(ledger: Ledger) -> None:
     assert ledger.bill(78) is None
     with pytest.raises(ValueError, match="RECORDNO"):
         ledger.record_bill({"RECORDNO": None})
-
-
-def payment(recordno: int, state: str, *details: tuple[int, str]) -> PaymentRecord:
-    result = payment_from_record(
-        {
-            "RECORDNO": recordno,
-            "RECORDID": f"P-{recordno}",
-            "STATE": state,
-            "WHENMODIFIED": "2024-02-01T00:00:00+00:00",
-            "details": [
-                {"RECORDKEY": bill_no, "PAYMENTAMOUNT": Decimal(amount), "TRX_PAYMENTAMOUNT": None}
-                for bill_no, amount in details
-            ],
-        }
-    )
-    assert isinstance(result, PaymentRecord)
-    return result
 
 
 def test_payments_per_bill_and_voiding(ledger: Ledger) -> None:

@@ -39,41 +39,21 @@ from target_mailchimp.ledger import (
 from target_mailchimp.ledger import schema as ledger_schema
 from target_mailchimp.mapping import (
     BillOrder,
-    ContactRecord,
     MappingSettings,
     MemberPayload,
     Parked,
-    PaymentRecord,
     bill_to_order,
     member_payload,
     order_financial_status,
-    payment_from_record,
 )
 from tests.sandbox import postgres as pg_sandbox
 from tests.sandbox.postgres import PostgresServer, PostgresStartError
-
-BIG = Decimal("12345678901234567.89")
-
-
-class Clock:
-    """A controllable UTC clock, safe across threads."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def advance(self, **kw: float) -> None:
-        with self._lock:
-            self.now += timedelta(**kw)
+from tests.target_mailchimp.ledger_support import BIG, Clock, bill_record, contact, payment
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -91,61 +71,6 @@ def open_ledger(pg_ledger_url: str, clock: Clock) -> Iterator[Callable[..., Ledg
     yield make
     for led in opened:
         led.close()
-
-
-def contact(stream: str, recordno: int, email: str | None, **kw: Any) -> ContactRecord:
-    prefix = "C" if stream == "customers" else "V"
-    return ContactRecord(
-        stream=stream,
-        recordno=recordno,
-        source_id=kw.pop("source_id", f"{prefix}-{recordno}"),
-        active=kw.pop("active", True),
-        email=email,
-        **kw,
-    )
-
-
-def bill_record(recordno: int = 77, **changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "RECORDNO": Decimal(recordno),
-        "RECORDID": f"B-{recordno}",
-        "STATE": "Posted",
-        "VENDORID": "V-1",
-        "WHENCREATED": datetime(2024, 1, 5).date(),
-        "WHENMODIFIED": datetime(2024, 1, 6, 10, 0, tzinfo=UTC),
-        "TOTALENTERED": BIG,
-        "TRX_TOTALENTERED": None,
-        "CURRENCY": "USD",
-        "BASECURR": "USD",
-        "lines": [
-            {
-                "RECORDNO": 1,
-                "ACCOUNTNO": "6000",
-                "ACCOUNTTITLE": "Supplies",
-                "AMOUNT": BIG,
-                "TRX_AMOUNT": None,
-            }
-        ],
-    }
-    record.update(changes)
-    return record
-
-
-def payment(recordno: int, state: str, *details: tuple[int, str]) -> PaymentRecord:
-    result = payment_from_record(
-        {
-            "RECORDNO": recordno,
-            "RECORDID": f"P-{recordno}",
-            "STATE": state,
-            "WHENMODIFIED": "2024-02-01T00:00:00+00:00",
-            "details": [
-                {"RECORDKEY": bill_no, "PAYMENTAMOUNT": Decimal(amount), "TRX_PAYMENTAMOUNT": None}
-                for bill_no, amount in details
-            ],
-        }
-    )
-    assert isinstance(result, PaymentRecord)
-    return result
 
 
 def run_parallel(n: int, work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
