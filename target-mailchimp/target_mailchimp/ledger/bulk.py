@@ -68,16 +68,7 @@ class BulkMixin(LedgerBase):
                     )
                 ).all()
                 for row in rows:
-                    out[row.object_id] = ObjectState(
-                        kind=row.kind,
-                        object_id=row.object_id,
-                        payload_hash=row.payload_hash,
-                        last_action=row.last_action,
-                        http_status=row.http_status,
-                        request_id=row.request_id,
-                        run_id=row.run_id,
-                        updated_at=row.updated_at,
-                    )
+                    out[row.object_id] = ObjectState.from_row(row)
         return out
 
     def unchanged(self, kind: str, hashes: Mapping[str, str]) -> set[str]:

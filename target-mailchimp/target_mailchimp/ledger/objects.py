@@ -30,16 +30,7 @@ class ObjectsMixin(LedgerBase):
             ).first()
         if row is None:
             return None
-        return ObjectState(
-            kind=row.kind,
-            object_id=row.object_id,
-            payload_hash=row.payload_hash,
-            last_action=row.last_action,
-            http_status=row.http_status,
-            request_id=row.request_id,
-            run_id=row.run_id,
-            updated_at=row.updated_at,
-        )
+        return ObjectState.from_row(row)
 
     def should_write(self, kind: str, object_id: str, payload_hash: str) -> bool:
         """False when `payload_hash` is what was last written successfully for the object.

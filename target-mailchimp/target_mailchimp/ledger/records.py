@@ -92,6 +92,20 @@ class ObjectState:
     run_id: str | None
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, row: Any) -> ObjectState:
+        """The state stored in one row of the objects table."""
+        return cls(
+            kind=row.kind,
+            object_id=row.object_id,
+            payload_hash=row.payload_hash,
+            last_action=row.last_action,
+            http_status=row.http_status,
+            request_id=row.request_id,
+            run_id=row.run_id,
+            updated_at=row.updated_at,
+        )
+
     @property
     def exists(self) -> bool:
         """True when a write of this object has succeeded at some point."""
