@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.base import LedgerBase
 from target_mailchimp.ledger.records import ACTIONS, SUCCESS_ACTIONS, ObjectState
+from target_mailchimp.ledger.sources import payment_data
 from target_mailchimp.mapping.common import (
     STREAM_BILLS,
     STREAM_CUSTOMERS,
@@ -295,17 +296,7 @@ class BulkMixin(LedgerBase):
                 "source_id": p.recordid,
                 "email_key": None,
                 "status": p.state,
-                "data": dumps_exact(
-                    {
-                        "recordno": p.recordno,
-                        "recordid": p.recordid,
-                        "state": p.state,
-                        "voided": p.voided,
-                        "when_modified": p.when_modified,
-                        "allocations": [a.to_json() for a in p.allocations],
-                    },
-                    sort_keys=True,
-                ),
+                "data": payment_data(p),
                 "run_id": run_id,
                 "updated_at": now,
             }

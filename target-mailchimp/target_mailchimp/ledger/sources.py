@@ -22,6 +22,21 @@ from target_mailchimp.mapping.jsonexact import dumps_exact, jsonable, loads_exac
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord
 
 
+def payment_data(payment: PaymentRecord) -> str:
+    """The stored form of an ap_payments record (its source row's ``data``)."""
+    return dumps_exact(
+        {
+            "recordno": payment.recordno,
+            "recordid": payment.recordid,
+            "state": payment.state,
+            "voided": payment.voided,
+            "when_modified": payment.when_modified,
+            "allocations": [a.to_json() for a in payment.allocations],
+        },
+        sort_keys=True,
+    )
+
+
 class SourcesMixin(LedgerBase):
     """What Intacct records said: contacts, bills and payment allocations."""
 
@@ -168,17 +183,7 @@ class SourcesMixin(LedgerBase):
                     "source_id": payment.recordid,
                     "email_key": None,
                     "status": payment.state,
-                    "data": dumps_exact(
-                        {
-                            "recordno": payment.recordno,
-                            "recordid": payment.recordid,
-                            "state": payment.state,
-                            "voided": payment.voided,
-                            "when_modified": payment.when_modified,
-                            "allocations": [a.to_json() for a in payment.allocations],
-                        },
-                        sort_keys=True,
-                    ),
+                    "data": payment_data(payment),
                     "run_id": run_id or self._run_id,
                     "updated_at": self._clock(),
                 },
