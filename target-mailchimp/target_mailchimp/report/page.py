@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from target_mailchimp.ledger import AuditRow
+from target_mailchimp.ledger import ACTIONS, AuditRow
 from target_mailchimp.report.chart import kind_colors, kind_label, records_chart
 from target_mailchimp.report.data import (
     PROBLEM_ACTIONS,
@@ -28,17 +28,9 @@ from target_mailchimp.report.data import (
 )
 from target_mailchimp.report.escape import attr, bdi, text
 
-#: The run-table columns: the issue's actions, and "archived" only when a run has some.
-TABLE_ACTIONS: tuple[str, ...] = (
-    "created",
-    "updated",
-    "archived",
-    "unchanged",
-    "rejected",
-    "failed",
-    "skipped",
-    "parked",
-)
+#: The run-table columns: every audit action, in the ledger's order ("archived" only when a
+#: run has some).
+TABLE_ACTIONS: tuple[str, ...] = ACTIONS
 _OPTIONAL_ACTIONS = frozenset({"archived"})
 
 _CSS = """
