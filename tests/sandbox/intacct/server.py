@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
 import secrets
@@ -13,7 +12,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +33,7 @@ from tests.sandbox.intacct.functions import (
 )
 from tests.sandbox.intacct.query import QueryError
 from tests.sandbox.intacct.xsd import load_schema, validation_errors
+from tests.sandbox.loopback import LoopbackServer, serve_in_background
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
 SESSION_PATH = "/session/xmlgw.phtml"
@@ -165,35 +165,6 @@ class HttpAnswer:
     compressible: bool = True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Cut kept-alive client connections so no handler thread outlives the server."""
-        with self._open_lock:
-            sockets, self._open = list(self._open), set()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
 class IntacctSandbox:
     """A local Sage Intacct XML gateway on 127.0.0.1. Use as a context manager."""
 
@@ -255,7 +226,7 @@ class IntacctSandbox:
         self._executed_ids: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -267,14 +238,8 @@ class IntacctSandbox:
             load_schema(self.xsd_path)
         handler = type("Handler", (_Handler,), {"sandbox": self})
         self._stop.clear()
-        self._server = _Server((self.host, self._port), handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"intacct-sandbox-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = LoopbackServer((self.host, self._port), handler)
+        self._thread = serve_in_background(self._server, name=f"intacct-sandbox-{self.port}")
         return self
 
     def stop(self) -> None:

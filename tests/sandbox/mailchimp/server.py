@@ -13,11 +13,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.sandbox.loopback import LoopbackServer, serve_in_background
 
 from .api import Api, Request, Response
 from .batches import BatchRunner
@@ -93,9 +95,7 @@ class Stats:
     batch_operations: int = 0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackServer):
     sandbox: MailchimpSandbox
 
 
@@ -109,12 +109,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.sandbox._track(self.connection, add=True)
 
     def finish(self) -> None:
         with contextlib.suppress(OSError):
             super().finish()
-        self.server.sandbox._track(self.connection, add=False)
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -211,8 +209,6 @@ class MailchimpSandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
-        self._conn_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -224,10 +220,7 @@ class MailchimpSandbox:
         server = _Server((self.host, self._requested_port), _Handler)
         server.sandbox = self
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(server)
         self._batches.start()
         return self
 
@@ -238,11 +231,7 @@ class MailchimpSandbox:
         self._closing.set()
         self._server.shutdown()
         self._server.server_close()
-        with self._conn_lock:
-            conns = list(self._connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+        self._server.close_connections()
         self._batches.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -262,13 +251,6 @@ class MailchimpSandbox:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._conn_lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
 
     # --- addresses and config --------------------------------------------------------
 
