@@ -30,7 +30,7 @@ from target_mailchimp.api import NotFound, WriteResult
 from target_mailchimp.ledger import ObjectState
 from target_mailchimp.mapping import ObjectPayload
 from target_mailchimp.sinks.batchops import write_with_batches
-from target_mailchimp.sinks.recording import Outcome, SourceRef, refused_before
+from target_mailchimp.sinks.recording import Outcome, SourceRef, settle_known
 from target_mailchimp.sinks.run import RunContext
 
 CUSTOMER = "customer"
@@ -92,31 +92,16 @@ def write_objects(
         return outcomes
     ctx.ensure_store(stream)
     hashes = {w.object_id: w.payload.payload_hash() for w in works}
-    same = ctx.ledger.unchanged(kind, hashes)
-    pending: list[ObjectWork] = []
-    for work in works:
-        if work.object_id in same:
-            outcomes[work.object_id] = Outcome("unchanged")
-            if audit_unchanged:
-                ctx.recorder.audit(
-                    work.refs, Outcome("unchanged"), object_kind=kind, object_id=work.object_id
-                )
-        else:
-            pending.append(work)
-    if not pending:
-        ctx.recorder.flush()
-        return outcomes
-    known = ctx.ledger.object_states(kind, [w.object_id for w in pending])
-    refused = refused_before(
-        ctx.ledger, kind, {w.object_id: hashes[w.object_id] for w in pending}, known
+    pending, known = settle_known(
+        ctx.ledger,
+        ctx.recorder,
+        kind,
+        works,
+        hashes=hashes,
+        outcomes=outcomes,
+        key=lambda w: w.object_id,
+        audit_unchanged=audit_unchanged,
     )
-    for work in pending:
-        if work.object_id in refused:
-            outcomes[work.object_id] = refused[work.object_id]
-            ctx.recorder.audit(
-                work.refs, refused[work.object_id], object_kind=kind, object_id=work.object_id
-            )
-    pending = [w for w in pending if w.object_id not in refused]
     if not pending:
         ctx.recorder.flush()
         return outcomes

@@ -35,7 +35,7 @@ from target_mailchimp.sinks.recording import (
     Outcome,
     SourceRef,
     describe_error,
-    refused_before,
+    settle_known,
 )
 from target_mailchimp.sinks.run import RunContext
 
@@ -69,29 +69,18 @@ def write_members(
     if not works:
         return outcomes
     hashes = {w.object_id: w.payload.payload_hash() for w in works}
-    same = ctx.ledger.unchanged(MEMBER, hashes)
-    pending: list[MemberWork] = []
-    for work in works:
-        if work.object_id in same:
-            outcome = Outcome("unchanged")
-            outcomes[work.payload.email_key] = outcome
-            ctx.recorder.audit(work.refs, outcome, object_kind=MEMBER, object_id=work.object_id)
-        else:
-            pending.append(work)
+    pending, known = settle_known(
+        ctx.ledger,
+        ctx.recorder,
+        MEMBER,
+        works,
+        hashes=hashes,
+        outcomes=outcomes,
+        key=lambda w: w.payload.email_key,
+    )
     if not pending:
         ctx.recorder.flush()
         return outcomes
-    known = ctx.ledger.object_states(MEMBER, [w.object_id for w in pending])
-    refused = refused_before(
-        ctx.ledger, MEMBER, {w.object_id: hashes[w.object_id] for w in pending}, known
-    )
-    for work in pending:
-        if work.object_id in refused:
-            outcomes[work.payload.email_key] = refused[work.object_id]
-            ctx.recorder.audit(
-                work.refs, refused[work.object_id], object_kind=MEMBER, object_id=work.object_id
-            )
-    pending = [w for w in pending if w.object_id not in refused]
     to_archive = [w for w in pending if w.payload.archive]
     to_write = [w for w in pending if not w.payload.archive]
     if to_write and ensure_fields:

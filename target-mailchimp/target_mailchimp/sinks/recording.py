@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from target_mailchimp.api import (
     BatchOperationResult,
@@ -263,3 +263,64 @@ class Recorder:
                 self.ledger.record_writes(kind, items, run_id=self.run_id)
             if audit:
                 self.ledger.audit_many(self.run_id, audit)
+
+
+class _Hashable(Protocol):
+    def payload_hash(self) -> str: ...
+
+
+class _Work(Protocol):
+    @property
+    def object_id(self) -> str: ...
+
+    @property
+    def refs(self) -> list[SourceRef]: ...
+
+    @property
+    def payload(self) -> _Hashable: ...
+
+
+W = TypeVar("W", bound=_Work)
+
+
+def settle_known(
+    ledger: Ledger,
+    recorder: Recorder,
+    kind: str,
+    works: Sequence[W],
+    *,
+    hashes: Mapping[str, str],
+    outcomes: dict[str, Outcome],
+    key: Callable[[W], str],
+    audit_unchanged: bool = True,
+) -> tuple[list[W], dict[str, ObjectState]]:
+    """Settle the works that need no request and return the rest with the ledger's states.
+
+    A work is settled as "unchanged" when its payload hash is the one last written
+    successfully (audited unless `audit_unchanged` is false), or as "rejected" when Mailchimp
+    refused this same payload before (`refused_before`). Its outcome goes into `outcomes`
+    under `key(work)`. When every work is unchanged the states are not read (empty).
+    """
+    same = ledger.unchanged(kind, hashes)
+    pending: list[W] = []
+    for work in works:
+        if work.object_id in same:
+            outcome = Outcome("unchanged")
+            outcomes[key(work)] = outcome
+            if audit_unchanged:
+                recorder.audit(work.refs, outcome, object_kind=kind, object_id=work.object_id)
+        else:
+            pending.append(work)
+    if not pending:
+        return [], {}
+    known = ledger.object_states(kind, [w.object_id for w in pending])
+    refused = refused_before(
+        ledger, kind, {w.object_id: hashes[w.object_id] for w in pending}, known
+    )
+    for work in pending:
+        if work.object_id in refused:
+            outcomes[key(work)] = refused[work.object_id]
+            recorder.audit(
+                work.refs, refused[work.object_id], object_kind=kind, object_id=work.object_id
+            )
+    return [w for w in pending if w.object_id not in refused], known
