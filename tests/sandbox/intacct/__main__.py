@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
-from types import FrameType
 
+from tests.sandbox.cli import stop_on_signals, wait_for, write_atomic
 from tests.sandbox.intacct.data import generate_company
 from tests.sandbox.intacct.faults import FAULTS
 from tests.sandbox.intacct.server import IntacctSandbox
@@ -47,14 +45,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _write(path: Path, text: str) -> None:
-    """Write atomically (temp file + rename) so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.monotonic()
@@ -65,28 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         bills=args.bills,
         payments=args.payments,
     )
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     with IntacctSandbox(company, host=args.host, port=args.port, latency_ms=args.latency_ms) as sb:
         for spec in args.fault:
             name, _, prob = spec.partition(":")
             sb.faults.random(name, float(prob or 0.1), seed=args.seed)
         # The URL file is written last: once it exists, everything is ready.
         if args.config_file:
-            _write(args.config_file, json.dumps(sb.tap_config(), indent=2) + "\n")
+            write_atomic(args.config_file, json.dumps(sb.tap_config(), indent=2) + "\n")
         if args.url_file:
-            _write(args.url_file, sb.gateway_url + "\n")
+            write_atomic(args.url_file, sb.gateway_url + "\n")
         counts = ", ".join(f"{o}={company.count(o)}" for o in company.versions)
         print(f"Intacct sandbox listening on {sb.gateway_url}", flush=True)
         print(f"  data (seed {args.seed}): {counts}", file=sys.stderr, flush=True)
         print(f"  ready in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
-        while not stop.wait(0.2):
-            pass
+        wait_for(stop)
         print(f"Intacct sandbox stopping after {len(sb.requests)} requests", file=sys.stderr)
     return 0
 

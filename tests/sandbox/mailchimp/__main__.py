@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
+
+from tests.sandbox.cli import stop_on_signals, wait_for, write_atomic
 
 from .server import DEFAULT_DC, DEFAULT_LIST_ID, MailchimpSandbox
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,13 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     sandbox = MailchimpSandbox(
         host=args.host,
         port=args.port,
@@ -68,12 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     with sandbox:
         if args.config_file:
-            _write_atomic(args.config_file, json.dumps(sandbox.target_config(), indent=2) + "\n")
+            write_atomic(args.config_file, json.dumps(sandbox.target_config(), indent=2) + "\n")
         if args.url_file:
-            _write_atomic(args.url_file, sandbox.base_url + "\n")
+            write_atomic(args.url_file, sandbox.base_url + "\n")
         print(sandbox.base_url, flush=True)
-        while not stop.wait(0.2):
-            pass
+        wait_for(stop)
     print("mailchimp sandbox stopped", file=sys.stderr, flush=True)
     return 0
 

@@ -1,0 +1,34 @@
+"""What the sandboxes' command lines (``python -m tests.sandbox.intacct|mailchimp``) share."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write atomically (temp file + rename) so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT; install it before the sandbox starts."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def wait_for(stop: threading.Event) -> None:
+    """Block until `stop` is set (polling, so signal handlers get to run)."""
+    while not stop.wait(0.2):
+        pass
