@@ -2,7 +2,8 @@
 
 `LoopbackServer` remembers its open client connections so `close_connections` can cut the
 kept-alive ones when the sandbox stops (no handler thread outlives the server);
-`serve_in_background` runs it on a daemon thread.
+`serve_in_background` runs it on a daemon thread. `free_port` names a loopback port that
+nothing listens on (for servers that cannot bind port 0 themselves, or for a refused connection).
 """
 
 from __future__ import annotations
@@ -50,3 +51,10 @@ def serve_in_background(server: LoopbackServer, name: str | None = None) -> thre
     )
     thread.start()
     return thread
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (nothing listens on it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -31,7 +31,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -43,6 +42,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
+
+from tests.sandbox.loopback import free_port
 
 #: The account the server runs as when the tests run as root (PostgreSQL refuses root).
 SERVER_ACCOUNT = "embedded_postgres"
@@ -83,12 +84,6 @@ def _bin_dir() -> Path:
     if not (bin_dir / "postgres").is_file():
         raise PostgresStartError(f"no PostgreSQL server binaries in {bin_dir}")
     return bin_dir
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -306,7 +301,7 @@ def start_server(
             )
         password = secrets.token_urlsafe(18) + "%@:/"  # characters a URL must escape
         for attempt in range(1, attempts + 1):
-            port = _free_port()
+            port = free_port()
             options = " ".join(
                 f"-c {k}={v!r}" if v == "" else f"-c {k}={v}"
                 for k, v in {**SERVER_SETTINGS, "port": str(port)}.items()

@@ -5,7 +5,6 @@ one clear message (no traceback) when a run cannot go on."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from singer_sdk.exceptions import InvalidJSONSchema
 
 from target_mailchimp.ledger import Ledger
+from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
     Singer,
@@ -76,9 +76,7 @@ def test_cli_run_prints_state_and_the_summary(sandbox: MailchimpSandbox, tmp_pat
 def test_cli_unreachable_mailchimp_exits_non_zero_with_one_clear_message(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     cfg = target_config(sandbox, tmp_path, api_url=f"http://127.0.0.1:{port}/3.0", max_retries=0)
     proc = run_cli(tmp_path, cfg, sample())
     assert proc.returncode == 1

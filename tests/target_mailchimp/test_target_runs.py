@@ -4,7 +4,6 @@ unreachable Mailchimp, the run lock, unknown and Mailchimp-shaped streams, batch
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from target_mailchimp.sinks import (
     TooManyRejectedError,
     UnknownStreamError,
 )
+from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
     Singer,
@@ -183,9 +183,7 @@ def test_state_is_never_ahead_of_what_mailchimp_holds(
 def test_unreachable_mailchimp_fails_the_run_without_state(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     cfg = target_config(sandbox, tmp_path, api_url=f"http://127.0.0.1:{port}/3.0", max_retries=1)
     s = Singer().record("customers", customer(1, "C1", "c1@x.com")).state({"n": 1})
     result = run_target(cfg, s, raise_errors=False)
