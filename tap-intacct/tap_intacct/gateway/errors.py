@@ -304,8 +304,9 @@ class InvalidSessionError(AuthenticationError):
     hint = (
         "The API session expired or was ended; the client logs in again and replays the "
         "request (it gives up when a fresh session is refused at once, or after "
-        "MAX_RELOGINS new sessions in one call). If this repeats, check that nothing else logs this user out and that "
-        "session_refresh_minutes is below the company's session timeout"
+        "MAX_RELOGINS new sessions in one call). If this repeats, check that nothing else "
+        "logs this user out and that session_refresh_minutes is below the company's session "
+        "timeout"
     )
 
 
