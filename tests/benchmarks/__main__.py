@@ -12,7 +12,7 @@ Measurements (one module each):
 5. ``memory``: peak RSS of the tap and of the target at 100,000 / 10,000 records.
 6. ``end_to_end``: `meltano run` / (tap alone + target alone).
 
-1, 5 and 6 share one Intacct sandbox of 100,000 bills (``--quick``: 1,000) and reuse each
+1, 5 and 6 share one Intacct sandbox of 100,000 bills (``--quick``: 600) and reuse each
 other's runs: the tap run of 1 is the tap's large memory point and the "tap alone" of 6; the
 target's large memory run is the "target alone" of 6. The data are generated (seeded) at
 the start of each measurement. Results go to ``<out>/results.md`` and ``results.json``;

@@ -168,7 +168,7 @@ class Sizes:
     def quick_sizes(cls) -> Sizes:
         return cls(
             quick=True,
-            tap_bills=1_000,
+            tap_bills=600,
             memory_small_bills=100,
             customers=1_500,
             vendors=500,

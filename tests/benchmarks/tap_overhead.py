@@ -12,7 +12,9 @@ both runs ask the same work of it. The tap's Singer file is then the target's in
 measurements 5 and 6, and this tap run is the "tap alone" of measurement 6.
 
 Figures: tap wall time / bare loop wall time (the goal, at most 1.5), and the same ratio of the
-two clients' own CPU time (the sandbox's share taken out), with the goal applied too.
+two clients' own CPU time (the sandbox's share taken out), with the goal applied too. The
+full run makes two rounds (tap, bare loop, tap, bare loop) and keeps the least time of each:
+other work on a shared machine only ever adds time.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ def run_tap(ctx: Context, config: Path, catalog: Path, output: Path, tag: str) -
         ).check(f"tap-intacct ({tag})")
 
 
-def extract_and_compare(ctx: Context, sb: IntacctSandbox, tag: str) -> dict[str, Any]:
-    """The tap, then the bare loop on the pages the tap downloaded (see module doc)."""
+def extract_and_compare(
+    ctx: Context, sb: IntacctSandbox, tag: str, *, repeats: int = 1
+) -> dict[str, Any]:
+    """The tap, then the bare loop on the pages the tap downloaded (see module doc);
+    ``repeats`` rounds of both, the least time of each kept (the machine is shared)."""
     company = sb.company
     bills = company.count("APBILL")
     lines = company.count("APBILLITEM")
@@ -80,31 +85,41 @@ def extract_and_compare(ctx: Context, sb: IntacctSandbox, tag: str) -> dict[str,
     catalog = tap_catalog(config, STREAMS, ctx.workdir)
     output = ctx.path(f"{tag}.singer")
 
-    sb.reset_log()
-    tap = run_tap(ctx, config, catalog, output, f"{tag}-tap")
-    bodies = [r.body.decode() for r in sb.requests if r.functions == ["query"]]
-    sb.assert_all_valid()
-    ctx.log(f"{tag}: tap {tap.wall:.1f} s, {len(bodies)} query requests")
-    bodies_path = write_json(ctx.path(f"{tag}-bodies.json"), bodies)
-
+    taps: list[ChildRun] = []
+    bares: list[ChildRun] = []
     stats_path = ctx.path(f"{tag}-bare.json")
-    sb.reset_log()
-    bare = run_child(
-        [
-            sys.executable,
-            "-m",
-            "tests.benchmarks.bare_loop",
-            "--config",
-            str(config),
-            "--bodies",
-            str(bodies_path),
-            "--out",
-            str(stats_path),
-        ],
-        stderr_path=ctx.path(f"{tag}-bare.stderr"),
-    ).check("bare loop")
+    bodies_path = ctx.path(f"{tag}-bodies.json")
+    for round_ in range(repeats):
+        sb.reset_log()
+        taps.append(run_tap(ctx, config, catalog, output, f"{tag}-tap"))
+        if round_ == 0:
+            bodies = [r.body.decode() for r in sb.requests if r.functions == ["query"]]
+            sb.assert_all_valid()
+            write_json(bodies_path, bodies)
+        ctx.log(f"{tag}: tap {taps[-1].wall:.1f} s, {len(bodies)} query requests")
+        sb.reset_log()
+        bares.append(
+            run_child(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.benchmarks.bare_loop",
+                    "--config",
+                    str(config),
+                    "--bodies",
+                    str(bodies_path),
+                    "--out",
+                    str(stats_path),
+                ],
+                stderr_path=ctx.path(f"{tag}-bare.stderr"),
+            ).check("bare loop")
+        )
+        ctx.log(f"{tag}: bare loop {bares[-1].wall:.1f} s")
     stats = json.loads(stats_path.read_text("utf-8"))
-    ctx.log(f"{tag}: bare loop {bare.wall:.1f} s")
+    tap = min(taps, key=lambda r: r.wall)
+    bare = min(bares, key=lambda r: r.wall)
+    tap_cpu = min(r.cpu for r in taps)
+    bare_cpu = min(r.cpu for r in bares)
     emitted = count_records(output)
     if emitted.get("ap_bills") != bills or stats["records"].get("APBILL") != bills:
         raise RuntimeError(f"expected {bills} bills from both: tap {emitted}, bare {stats}")
@@ -113,6 +128,9 @@ def extract_and_compare(ctx: Context, sb: IntacctSandbox, tag: str) -> dict[str,
     return {
         "tap": tap,
         "bare": bare,
+        "tap_cpu": tap_cpu,
+        "bare_cpu": bare_cpu,
+        "rounds": repeats,
         "bills": bills,
         "lines": lines,
         "records": sum(emitted.values()),
@@ -125,7 +143,7 @@ def extract_and_compare(ctx: Context, sb: IntacctSandbox, tag: str) -> dict[str,
 
 def measure(ctx: Context) -> list[Figure]:
     sb: IntacctSandbox = ctx.shared["large_sandbox"]
-    run = extract_and_compare(ctx, sb, "large")
+    run = extract_and_compare(ctx, sb, "large", repeats=1 if ctx.sizes.quick else 2)
     ctx.shared["tap_large"] = run
     bills = run["bills"]
     tap: ChildRun = run["tap"]
@@ -138,10 +156,25 @@ def measure(ctx: Context) -> list[Figure]:
         "page_size": PAGE_SIZE,
         "tap_wall_s": round(tap.wall, 2),
         "bare_wall_s": round(bare.wall, 2),
-        "tap_cpu_s": round(tap.cpu, 2),
-        "bare_cpu_s": round(bare.cpu, 2),
+        "tap_cpu_s": round(run["tap_cpu"], 2),
+        "bare_cpu_s": round(run["bare_cpu"], 2),
+        "rounds": run["rounds"],
         "records": run["records"],
     }
+    tap_start = run_child([TAP, "--about"]).cpu
+    bare_start = run_child([sys.executable, "-c", "import requests, lxml.etree"]).cpu
+    detail["tap_startup_cpu_s"] = round(tap_start, 2)
+    detail["bare_startup_cpu_s"] = round(bare_start, 2)
+    waiting = 1 - run["bare_cpu"] / bare.wall
+    extra = (run["tap_cpu"] - tap_start) - (run["bare_cpu"] - bare_start)
+    cpu_note = (
+        f"Both clients wait on the same sandbox ({waiting:.0%} of the bare loop's wall time), so "
+        "the wall ratio stays near 1; this ratio compares only the clients' own work. Start-up "
+        f"(imports) takes {tap_start:.2f} s of the tap's CPU and {bare_start:.2f} s of the bare "
+        f"loop's; the other {extra:.2f} s the tap spends beyond the bare loop go to what a tap "
+        "is for: typing every value (exact decimals, dates, UTC timestamps), nesting the lines "
+        "in their bill, JSON encoding and the SDK's record and state path."
+    )
     return [
         Figure(
             M,
@@ -154,9 +187,10 @@ def measure(ctx: Context) -> list[Figure]:
         Figure(
             M,
             "tap / bare loop, the clients' own CPU time (sandbox excluded)",
-            tap.cpu / bare.cpu,
+            run["tap_cpu"] / run["bare_cpu"],
             GOAL,
             unit="x",
             detail=detail,
+            note=cpu_note,
         ),
     ]

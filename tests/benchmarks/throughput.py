@@ -19,6 +19,7 @@ orders on the synchronous path.
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -75,34 +76,70 @@ def write_window(mc: MailchimpSandbox, prefix: str) -> tuple[float, int]:
     return max(r.ended for r in writes) - min(r.started for r in writes), len(writes)
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this process so far: the in-process sandbox's threads, as the runner
+    itself idles while a target runs."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bound_note(what: str, count: int, target_cpu: float, sandbox_cpu: float, ceiling: float) -> str:
+    """What CPU allows, from the run's own figures (2 cores for the target and the sandbox);
+    ``target_cpu`` without the target's start-up."""
+    cores = 2
+    target_cap = count / target_cpu if target_cpu else float("inf")
+    both_cap = cores * count / (target_cpu + sandbox_cpu) if target_cpu + sandbox_cpu else 0.0
+    sandbox_cap = count / sandbox_cpu if sandbox_cpu else float("inf")
+    return (
+        f"CPU-bound, not API-bound: the target spent {1e6 * target_cpu / count:,.0f} us of CPU "
+        f"per {what} ({target_cap:,.0f}/s if it never waited, {target_cap / ceiling:.2f} of the "
+        f"ceiling) and the sandbox {1e6 * sandbox_cpu / count:,.0f} us ({sandbox_cap:,.0f}/s "
+        f"alone); sharing {cores} cores the two allow at most {both_cap:,.0f}/s, "
+        f"{both_cap / ceiling:.2f} of the ceiling."
+    )
+
+
 def measure(ctx: Context) -> list[Figure]:
     figures = []
     source = members_file(ctx.path("members.singer"), ctx.sizes.throughput_members)
+    empty = members_file(ctx.path("members-none.singer"), 0)
     with MailchimpSandbox(latency=LATENCY) as mc:
+        # The target's start-up and set-up (imports, ledger, audience), measured on no records
+        # (for the note; quick runs skip it).
+        startup_cpu = 0.0
+        if not ctx.sizes.quick:
+            startup_cpu = run_target(ctx, mc.target_config(), empty, "throughput-startup").cpu
+            mc.reset_counters()
+        before = _own_cpu()
         run = run_target(ctx, mc.target_config(), source, "throughput-members")
+        sandbox_cpu = _own_cpu() - before
         members = held(mc)["members"]
         window, n_calls = write_window(mc, "/lists")
         stats = mc.stats
     ceiling = MAX_CONCURRENCY * MEMBERS_PER_CALL / LATENCY
     rate = members / window if window else 0.0
-    figures.append(
-        Figure(
-            M,
-            f"members: rate / ceiling ({ceiling:,.0f}/s)",
-            rate / ceiling,
-            0.5,
-            op=">=",
-            detail={
-                "members": members,
-                "member_write_calls": n_calls,
-                "write_window_s": round(window, 2),
-                "rate_per_s": round(rate),
-                "whole_run_s": round(run.wall, 2),
-                "target_cpu_s": round(run.cpu, 2),
-                "max_in_flight": stats.max_in_flight,
-            },
-        )
+    members_figure = Figure(
+        M,
+        f"members: rate / ceiling ({ceiling:,.0f}/s)",
+        rate / ceiling,
+        0.5,
+        op=">=",
+        detail={
+            "members": members,
+            "member_write_calls": n_calls,
+            "write_window_s": round(window, 2),
+            "rate_per_s": round(rate),
+            "whole_run_s": round(run.wall, 2),
+            "target_cpu_s": round(run.cpu, 2),
+            "sandbox_cpu_s": round(sandbox_cpu, 2),
+            "max_in_flight": stats.max_in_flight,
+        },
     )
+    if not members_figure.met:
+        members_figure.note = bound_note(
+            "member", members, run.cpu - startup_cpu, sandbox_cpu, ceiling
+        )
+    figures.append(members_figure)
     ctx.log(f"throughput: members {rate:,.0f}/s in {window:.2f} s")
 
     files = inputs(ctx)
@@ -123,6 +160,7 @@ def measure(ctx: Context) -> list[Figure]:
         )
         mc.reset_counters()
         mc.latency = LATENCY
+        before = _own_cpu()
         run = run_target(
             ctx,
             mc.target_config(batch_operations="never"),
@@ -130,28 +168,33 @@ def measure(ctx: Context) -> list[Figure]:
             "throughput-orders",
             ledger=ledger,
         )
+        sandbox_cpu = _own_cpu() - before
         orders = held(mc)["orders"]
         window, n_calls = write_window(mc, "/ecommerce/stores/intacct/orders")
         stats = mc.stats
     ceiling = MAX_CONCURRENCY / LATENCY
     rate = orders / window if window else 0.0
-    figures.append(
-        Figure(
-            M,
-            f"orders (synchronous): rate / ceiling ({ceiling:,.0f}/s)",
-            rate / ceiling,
-            0.8,
-            op=">=",
-            detail={
-                "orders": orders,
-                "order_write_calls": n_calls,
-                "write_window_s": round(window, 2),
-                "rate_per_s": round(rate, 1),
-                "whole_run_s": round(run.wall, 2),
-                "target_cpu_s": round(run.cpu, 2),
-                "max_in_flight": stats.max_in_flight,
-            },
-        )
+    orders_figure = Figure(
+        M,
+        f"orders (synchronous): rate / ceiling ({ceiling:,.0f}/s)",
+        rate / ceiling,
+        0.8,
+        op=">=",
+        detail={
+            "orders": orders,
+            "order_write_calls": n_calls,
+            "write_window_s": round(window, 2),
+            "rate_per_s": round(rate, 1),
+            "whole_run_s": round(run.wall, 2),
+            "target_cpu_s": round(run.cpu, 2),
+            "sandbox_cpu_s": round(sandbox_cpu, 2),
+            "max_in_flight": stats.max_in_flight,
+        },
     )
+    if not orders_figure.met:
+        orders_figure.note = bound_note(
+            "order", orders, run.cpu - startup_cpu, sandbox_cpu, ceiling
+        )
+    figures.append(orders_figure)
     ctx.log(f"throughput: orders {rate:,.1f}/s in {window:.2f} s")
     return figures
