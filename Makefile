@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 MELTANO_STAMP := .meltano/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit demo bench soak clean meltano-install
+.PHONY: test lint typecheck unit demo bench soak clean
 
 $(STAMP): tap-intacct/pyproject.toml target-mailchimp/pyproject.toml requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -37,7 +37,7 @@ demo: $(MELTANO_STAMP)
 bench: $(MELTANO_STAMP)
 	$(BIN)/python -m tests.benchmarks --out bench-results --publish tests/benchmarks/RESULTS.md
 
-soak: $(STAMP)
+soak: $(MELTANO_STAMP)
 	$(BIN)/pytest -m soak $(PYTEST_ARGS)
 
 clean:
