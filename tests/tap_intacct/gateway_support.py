@@ -1,7 +1,7 @@
 """Shared helpers of the gateway tests (no tests here).
 
-- :func:`api_schema`: Sage's ``api.xsd`` loaded once per process (read from ``shared/reference``
-  beside the repository, never copied).
+- :func:`api_schema`: Sage's ``api.xsd`` loaded once per process (vendored in
+  ``tests/sandbox/reference``).
 - :class:`FakeClock`: an aware clock tests move by hand.
 - :class:`FakeGateway` + :func:`serve`: a tiny gateway on ``127.0.0.1`` (http.server in a thread)
   with scripted faults, recording every request and checking each against the schema.
@@ -19,16 +19,15 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = REPO_ROOT.parent / "shared" / "reference"
-XSD_PATH = REFERENCE / "intacct-xsd" / "api.xsd"
-FIXTURES = REFERENCE / "intacct-fixtures"
+from tests.sandbox.reference import INTACCT_FIXTURES, INTACCT_XSD
+
+XSD_PATH = INTACCT_XSD
+FIXTURES = INTACCT_FIXTURES
 
 SENDER_ID = "tap-sender"
 SENDER_PASSWORD = "S3nder-Pa55word!"

@@ -1,7 +1,7 @@
 """A local Sage Intacct XML Web Services gateway for tests, the demo and benchmarks.
 
 A real threaded HTTP server on 127.0.0.1 that answers like the gateway described in
-shared/reference/intacct-xml-gateway.md, checks every request against Sage's api.xsd, and
+tests/sandbox/reference/intacct-xml-gateway.md, checks every request against Sage's api.xsd, and
 serves a seeded, mutable company. It never imports the tap's gateway client.
 
 Quick start

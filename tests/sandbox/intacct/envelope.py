@@ -10,12 +10,13 @@ Function bodies are XML strings; `query_xml(...)` builds a `query` function body
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 import requests
 from lxml import etree
+
+from tests.sandbox.reference import INTACCT_FIXTURES
 
 
 def request(
@@ -140,13 +141,11 @@ def session(sb: Any, *, location_id: str | None = None, in_function: bool = Fals
     return sid
 
 
-FIXTURES_DIR = (
-    Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "intacct-fixtures"
-)
+FIXTURES_DIR = INTACCT_FIXTURES
 
 
 def fixture(name: str) -> etree._Element:
-    """A reference fixture (shared/reference/intacct-fixtures/<name>) parsed."""
+    """A reference fixture (tests/sandbox/reference/intacct-fixtures/<name>) parsed."""
     return etree.fromstring((FIXTURES_DIR / name).read_bytes())
 
 

@@ -1,6 +1,6 @@
 """Response text of the sandbox gateway: control, authentication, result and error blocks,
 gateway (GW-xxxx) bodies and CDN error pages. Shapes follow the reference fixtures in
-shared/reference/intacct-fixtures/.
+tests/sandbox/reference/intacct-fixtures/.
 
 Error numbers and texts come from intacct-xml-gateway.md where it gives them. Where the
 reference has none, the sandbox picks one and says so here (marked ASSUMPTION), so a client

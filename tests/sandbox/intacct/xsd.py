@@ -1,42 +1,35 @@
 """Sage's request schema (api.xsd), loaded once per process with xmlschema (lax).
 
-The file lives in the shared reference folder beside the repository
-(REPO_ROOT.parent / "shared" / "reference" / "intacct-xsd" / "api.xsd"); the environment
-variable INTACCT_XSD_PATH overrides it. Loading takes about 1.5 s; validating a request
-takes a few milliseconds.
+The file is vendored in the repository (tests/sandbox/reference/intacct-xsd/api.xsd, see
+PROVENANCE.md there). Loading takes about 1.5 s; validating a request takes a few milliseconds.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 import xmlschema
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_XSD_PATH = REPO_ROOT.parent / "shared" / "reference" / "intacct-xsd" / "api.xsd"
+from tests.sandbox.reference import INTACCT_XSD
+
+DEFAULT_XSD_PATH = INTACCT_XSD
 
 _lock = threading.Lock()
 _schemas: dict[Path, Any] = {}
 
 
-def xsd_path() -> Path:
-    env = os.environ.get("INTACCT_XSD_PATH")
-    return Path(env) if env else DEFAULT_XSD_PATH
-
-
 def load_schema(path: Path | None = None) -> Any:
-    """The cached xmlschema.XMLSchema for `path` (default: xsd_path())."""
-    p = (path or xsd_path()).resolve()
+    """The cached xmlschema.XMLSchema for `path` (default: the vendored api.xsd)."""
+    p = (path or DEFAULT_XSD_PATH).resolve()
     with _lock:
         schema = _schemas.get(p)
         if schema is None:
             if not p.exists():
                 raise FileNotFoundError(
-                    f"Intacct request schema not found at {p}; the shared/ folder must sit "
-                    "beside the repository, or set INTACCT_XSD_PATH"
+                    f"Intacct request schema not found at {p}; it is part of the repository "
+                    "(tests/sandbox/reference/intacct-xsd/api.xsd): restore it with git checkout"
                 )
             schema = xmlschema.XMLSchema(str(p), validation="lax")
             _schemas[p] = schema

@@ -1,6 +1,6 @@
 """A local Mailchimp Marketing API v3 sandbox: a real threaded HTTP server on 127.0.0.1.
 
-It behaves like Mailchimp as described in ``shared/reference/mailchimp-marketing-api.md``:
+It behaves like Mailchimp as described in ``tests/sandbox/reference/mailchimp-marketing-api.md``:
 official request schemas judge every body, and the semantic rules (compliance states,
 forgotten and fake addresses, 500-member cap, e-commerce relations, async batches, the
 10-connection limit, problem+json errors) are coded in. Tests read results back through the
@@ -35,8 +35,8 @@ Constructor (all keyword-only)::
 * ``fake_patterns``: regexes (case-insensitive, ``re.search`` on the address) that "look fake
   or invalid"; default ``@example\\.invalid$``, ``^fake[^@]*@``, ``^test@test\\.``. Addresses
   without exactly one ``@``, with a domain without a dot, or with spaces/commas always do.
-* ``schema_dir``: default ``<repo>/../shared/reference/mailchimp-schemas`` or
-  ``$MAILCHIMP_SANDBOX_SCHEMA_DIR``.
+* ``schema_dir``: default ``tests/sandbox/reference/mailchimp-schemas`` (vendored, see
+  PROVENANCE.md there).
 
 Lifecycle: ``with MailchimpSandbox(...) as mc`` or ``mc.start()`` / ``mc.stop()``.
 Properties: ``url`` (no /3.0), ``base_url``, ``port``, ``host``, ``dc``, ``api_key``,

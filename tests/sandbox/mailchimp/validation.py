@@ -1,7 +1,8 @@
 """Request-body validation: the official per-operation schemas (patched) and the semantic checks.
 
-Bodies are judged by the JSON Schemas in ``shared/reference/mailchimp-schemas`` (generated from
-Mailchimp's Swagger, API 3.0.41). Only ``schema["properties"]["requestBody"]`` is a valid schema.
+Bodies are judged by the JSON Schemas in ``tests/sandbox/reference/mailchimp-schemas``
+(generated from Mailchimp's Swagger, API 3.0.41). Only ``schema["properties"]["requestBody"]``
+is a valid schema.
 Known quirks of those 3.0.41 files are patched here, each with the reason (reference notes B.2):
 
 * member PUT requires ``email_address`` + ``status_if_new``: too strict. Reality: both are needed
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,18 +34,15 @@ from typing import Any
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SCHEMA_DIR_ENV = "MAILCHIMP_SANDBOX_SCHEMA_DIR"
+from tests.sandbox.reference import MAILCHIMP_SCHEMAS
+
 MEMBER_STATUSES = ["subscribed", "unsubscribed", "cleaned", "pending", "transactional"]
 TEXT_MAX_BYTES = 255
 
 
 def default_schema_dir() -> Path:
-    """``$MAILCHIMP_SANDBOX_SCHEMA_DIR`` or ``<repo>/../shared/reference/mailchimp-schemas``."""
-    env = os.environ.get(SCHEMA_DIR_ENV)
-    if env:
-        return Path(env)
-    return REPO_ROOT.parent / "shared" / "reference" / "mailchimp-schemas"
+    """The vendored schemas: ``tests/sandbox/reference/mailchimp-schemas`` (PROVENANCE.md)."""
+    return MAILCHIMP_SCHEMAS
 
 
 _TIMESTAMP = re.compile(
@@ -76,8 +73,8 @@ def _load(schema_dir: Path, operation: str) -> dict[str, Any]:
             doc = json.load(fh)
     except FileNotFoundError as exc:
         raise FileNotFoundError(
-            f"Mailchimp schema {path} not found; the sandbox needs the reference schemas "
-            f"beside the repository (or set {SCHEMA_DIR_ENV})."
+            f"Mailchimp schema {path} not found; it is part of the repository "
+            "(tests/sandbox/reference/mailchimp-schemas): restore it with git checkout."
         ) from exc
     body: dict[str, Any] = doc["properties"]["requestBody"]
     return copy.deepcopy(body)
