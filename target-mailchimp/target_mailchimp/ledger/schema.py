@@ -14,7 +14,8 @@
   payments can be summed per bill with a plain indexed query.
 - `parked`: records waiting for another record (bills for their vendor, payments for their
   bill), with the full record JSON.
-- `audit`: one row per record and object per run: what happened and why.
+- `audit`: one row per record and object per run: what happened and why, and the ids the
+  record refers to (`refs`: its vendor, customer, the bills a payment pays).
 
 Nothing secret is stored: no API key, no Intacct credentials; the ledger never receives them.
 Times are stored as naive UTC and returned as aware UTC datetimes.
@@ -181,5 +182,14 @@ audit = Table(
     Column("request_id", _ID),
     Column("detail", Text),
     Column("attempts", Integer, nullable=False),
+    # The ids the record refers to, as JSON ({"VENDORID": "V-1", "bill RECORDNO": ["12"]}),
+    # so a search for a vendor finds the bills rejected because of it. Ids only, never an
+    # email or a name. Added after schema version 1: see ADDED_COLUMNS.
+    Column("refs", Text),
     Index("ix_audit_run_action", "run_id", "action"),
 )
+
+#: Nullable columns added to existing tables without a schema version change: a ledger
+#: made before them gets them on open (ALTER TABLE ... ADD COLUMN), and an older target
+#: reading a newer ledger simply ignores them.
+ADDED_COLUMNS: tuple[tuple[Table, str], ...] = ((audit, "refs"),)
