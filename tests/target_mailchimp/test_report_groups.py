@@ -280,9 +280,9 @@ def test_cards_show_the_latest_run_that_changed_something(tmp_path: Path) -> Non
     assert latest.xpath("h2")[0].text_content() == "Latest run that changed something"
     notice = latest.xpath(".//p[@id='nothing-changed']")[0].text_content()
     assert f"The newest run, {built.run_ids[-1]}" in notice
-    assert "changed nothing in Mailchimp" in notice
-    assert "(no records arrived)" in notice
-    assert "So did the 1 run(s) before it." in notice
+    assert notice.endswith(
+        "changed nothing in Mailchimp: no records arrived. Nor did the 1 run(s) before it."
+    )
 
 
 def test_when_no_run_changed_anything_the_page_says_so(tmp_path: Path) -> None:
@@ -295,8 +295,32 @@ def test_when_no_run_changed_anything_the_page_says_so(tmp_path: Path) -> None:
     )
     notice = doc(page).xpath("//p[@id='nothing-changed']")[0].text_content()
     assert notice == (
-        "This run changed nothing in Mailchimp: every record that arrived was unchanged or skipped."
+        "This run changed nothing in Mailchimp: no object was created, updated or archived "
+        "(2 unchanged)."
     )
+
+
+def test_a_run_that_only_refused_records_again_changed_nothing(tmp_path: Path) -> None:
+    runs = [
+        ("succeeded", _entries("member", "updated", 2, "customers")),
+        (
+            "succeeded",
+            [
+                *_entries("member", "unchanged", 1, "customers"),
+                *_entries("member", "rejected", 3, "customers", detail="bad email"),
+                *_entries("order", "parked", 1, "ap_bills", detail="vendor unknown"),
+            ],
+        ),
+    ]
+    built = build_ledger(tmp_path / "l.sqlite", runs)
+    page = render_report(load_report(built.url))
+    assert cards(page) == (
+        built.run_ids[0],
+        {"written": 2, "unchanged": 0, "rejected": 0, "failed": 0, "parked": 0, "skipped": 0},
+    )
+    notice = doc(page).xpath("//p[@id='nothing-changed']")[0].text_content()
+    assert notice.endswith("changed nothing in Mailchimp: 1 unchanged, 3 rejected, 1 parked.")
+    assert built.run_ids[-1] in notice
 
 
 def test_the_newest_run_is_shown_without_a_notice_when_it_changed_something(

@@ -43,8 +43,9 @@ from target_mailchimp.ledger.engine import WRITE_OPTION, is_sqlite
 PROBLEM_ACTIONS: tuple[str, ...] = ("rejected", "failed", "parked")
 #: Actions after which Mailchimp holds what Intacct said.
 WRITTEN_ACTIONS: tuple[str, ...] = ("created", "updated", "archived")
-#: A run with none of these changed nothing (only unchanged or skipped records).
-CHANGE_ACTIONS: tuple[str, ...] = WRITTEN_ACTIONS + PROBLEM_ACTIONS
+#: A run with none of these changed nothing in Mailchimp (its records were unchanged,
+#: skipped, or not written: rejected, failed, parked).
+CHANGE_ACTIONS: tuple[str, ...] = WRITTEN_ACTIONS
 #: Object kinds in the order the target writes them; others follow alphabetically,
 #: "record" (audit rows without a Mailchimp object) last.
 KIND_ORDER: tuple[str, ...] = ("member", "customer", "product", "order")
@@ -77,8 +78,8 @@ class RunCounts:
 
     @property
     def did_something(self) -> bool:
-        """True when the run wrote, rejected, failed or parked anything (not only
-        unchanged or skipped records)."""
+        """True when the run changed something in Mailchimp (created, updated or archived
+        an object), not only unchanged, skipped, rejected, failed or parked records."""
         return self.count_actions(CHANGE_ACTIONS) > 0
 
 
@@ -148,7 +149,7 @@ class ReportData:
 
     @property
     def latest_active(self) -> RunCounts | None:
-        """The newest shown run that did something (see `RunCounts.did_something`)."""
+        """The newest shown run that changed something (`RunCounts.did_something`)."""
         return next((rc for rc in self.runs if rc.did_something), None)
 
     @property

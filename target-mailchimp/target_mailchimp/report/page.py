@@ -66,6 +66,13 @@ def card_values(rc: RunCounts) -> list[tuple[str, int, str]]:
     ]
 
 
+def action_summary(rc: RunCounts) -> str:
+    """A run's non-zero counts per action ("110 unchanged, 14 rejected"), or that no record
+    arrived."""
+    parts = [f"{n:,} {a}" for a in ACTIONS if (n := rc.count(action=a))]
+    return ", ".join(parts) if parts else "no records arrived"
+
+
 def _table_actions(data: ReportData) -> list[str]:
     return [
         a
@@ -113,6 +120,7 @@ def render_report(data: ReportData) -> str:
             colors=kind_colors(data.kinds),
             run_kinds_of=_run_kinds(data.kinds),
             card_values=card_values,
+            action_summary=action_summary,
             source_id_labels=SOURCE_ID_LABELS,
             groups=groups,
             record_total=sum(len(g.records) for g in groups),
