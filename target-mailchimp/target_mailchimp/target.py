@@ -392,6 +392,7 @@ class TargetMailchimp(Target):
             reset = self.ledger_reset()
             if reset:
                 self.logger.warning("Run %s: %s", ctx.run_id, LEDGER_RESET_MESSAGE)
+                ctx.ledger.note_run(ctx.run_id, f"ledger reset: {LEDGER_RESET_MESSAGE}")
             report = build_report(
                 ctx.ledger,
                 ctx.run_id,

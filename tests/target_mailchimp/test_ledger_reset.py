@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 
+from target_mailchimp.report import load_report, render_report
 from target_mailchimp.summary import LEDGER_RESET_MESSAGE, render
 from tests.reliability.test_faults_kit import PACIFIC, tap_singer_text
 from tests.sandbox.intacct.data import generate_company
@@ -19,6 +21,7 @@ from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
     Singer,
     _no_retry_waits,
     customer,
+    ledger_of,
     run_target,
     sandbox,
     target_config,
@@ -52,6 +55,8 @@ def test_a_reset_ledger_under_a_resumed_tap_is_said_plainly(
         run2 = run_target(cfg, second)
         assert not run2.report.ledger_reset
         assert UNCHANGED in render(run2.report)
+        with ledger_of(cfg) as ledger:
+            assert [r.note for r in ledger.runs()] == [None, None]
         # The ledger is lost; the tap still resumes from its state.
         Path(cfg["ledger_url"].removeprefix("sqlite:///")).unlink()
         caplog.clear()
@@ -71,6 +76,20 @@ def test_a_reset_ledger_under_a_resumed_tap_is_said_plainly(
         "ledger knows of nothing written before; Mailchimp may lack those records",
     ]
     assert any(LEDGER_RESET_MESSAGE in r.getMessage() for r in caplog.records)
+    # The ledger keeps it with the run, and the HTML report says it first.
+    with ledger_of(cfg) as ledger:
+        (run,) = ledger.runs()
+    assert run.note == f"ledger reset: {LEDGER_RESET_MESSAGE}"
+    page = lxml.html.document_fromstring(render_report(load_report(cfg["ledger_url"])))
+    latest = page.xpath("//section[@id='latest']")[0]
+    assert latest.xpath("p[@id='run-note']")[0].text_content() == (
+        f"The newest run, {run.run_id}: ledger reset: {LEDGER_RESET_MESSAGE}"
+    )
+    status = page.xpath("//table[@class='runs']//td[@class='status']")[0].text_content()
+    assert LEDGER_RESET_MESSAGE in status
+    notices = latest.xpath("p[contains(@class, 'notice')]")
+    assert notices[0].get("id") == "run-note"  # said first
+    assert not any("unchanged" in p.text_content() for p in notices)
 
 
 @pytest.mark.parametrize(

@@ -74,10 +74,14 @@ def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
         ledger.finish_run(run_id)
     with sqlite3.connect(path) as conn:  # as a ledger written before the column existed
         conn.execute("ALTER TABLE audit DROP COLUMN refs")
-    data = load_report(url)  # read-only: the report never adds the column
+        conn.execute("ALTER TABLE runs DROP COLUMN note")
+    data = load_report(url)  # read-only: the report never adds the columns
     assert [r.refs for r in data.problems] == [None]
+    assert [rc.run.note for rc in data.runs] == [None]
+    render_report(data)
     with sqlite3.connect(path) as conn:
         assert "refs" not in {row[1] for row in conn.execute("PRAGMA table_info(audit)")}
+        assert "note" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
     with Ledger(url, heartbeat_interval=None) as ledger:  # the target adds it on open
         run_id = ledger.start_run()
         ledger.audit_many(
@@ -92,7 +96,9 @@ def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
             ],
         )
         ledger.finish_run(run_id)
+        ledger.note_run(run_id, "a note")
         (row,) = ledger.audit_rows(run_id)
+        assert ledger.runs()[0].note == "a note"
     assert json.loads(row.refs or "") == {"VENDORID": ["V-1"], "bill RECORDNO": ["1", "2"]}
     assert row.referenced_ids() == {"VENDORID": ["V-1"], "bill RECORDNO": ["1", "2"]}
     assert {r.source_key: r.refs is None for r in load_report(url).problems} == {

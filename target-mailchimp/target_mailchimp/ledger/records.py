@@ -83,6 +83,7 @@ class RunInfo:
     host: str | None
     pid: int | None
     counts: dict[str, dict[str, int]] | None
+    note: str | None = None
 
 
 @dataclass(frozen=True)

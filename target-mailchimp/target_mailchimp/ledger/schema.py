@@ -2,7 +2,8 @@
 
 - `ledger_meta`: key/value; `schema_version`.
 - `runs`: one row per run: run_id, started_at, finished_at, status (running, succeeded,
-  failed, abandoned), host, pid, counts (JSON: {object kind: {action: n}}).
+  failed, abandoned), host, pid, counts (JSON: {object kind: {action: n}}), note (what the
+  operator must know, e.g. a ledger reset).
 - `locks`: the run lock; one row named "run" while a run holds the ledger (unique key),
   with its heartbeat.
 - `objects`: per Mailchimp object (kind, object_id): the hash of the payload last written
@@ -91,6 +92,9 @@ runs = Table(
     Column("host", String(255)),
     Column("pid", Integer),
     Column("counts", Text),
+    # What an operator must know about the run, said in its summary (e.g. a ledger reset
+    # detected). Added after schema version 1: see ADDED_COLUMNS.
+    Column("note", Text),
 )
 
 locks = Table(
@@ -192,4 +196,4 @@ audit = Table(
 #: Nullable columns added to existing tables without a schema version change: a ledger
 #: made before them gets them on open (ALTER TABLE ... ADD COLUMN), and an older target
 #: reading a newer ledger simply ignores them.
-ADDED_COLUMNS: tuple[tuple[Table, str], ...] = ((audit, "refs"),)
+ADDED_COLUMNS: tuple[tuple[Table, str], ...] = ((audit, "refs"), (runs, "note"))

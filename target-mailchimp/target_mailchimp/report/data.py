@@ -23,8 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import Column, Connection, Engine, Table, func, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -252,10 +253,18 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
 # --------------------------------------------------------------------------- queries
 
 
+def present_columns(conn: Connection, table: Table) -> list[Column[Any]]:
+    """The columns of `table` the ledger has: one written by an older target lacks those
+    added since (`schema.ADDED_COLUMNS`), and the report never changes a ledger."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    return [c for c in table.c if c.name in present]
+
+
 def last_runs(conn: Connection, last_n: int) -> list[RunInfo]:
     """The last `last_n` runs, newest first."""
+    columns = present_columns(conn, t.runs)
     rows = conn.execute(
-        select(t.runs).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc()).limit(last_n)
+        select(*columns).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc()).limit(last_n)
     ).all()
     out = []
     for r in rows:
@@ -272,6 +281,7 @@ def last_runs(conn: Connection, last_n: int) -> list[RunInfo]:
                 host=r.host,
                 pid=r.pid,
                 counts=counts if isinstance(counts, dict) else None,
+                note=getattr(r, "note", None),
             )
         )
     return out
@@ -308,10 +318,7 @@ def problem_rows(
         return [], 0
     where = (t.audit.c.run_id.in_(tuple(run_ids)), t.audit.c.action.in_(tuple(actions)))
     total = int(conn.execute(select(func.count()).select_from(t.audit).where(*where)).scalar_one())
-    # A ledger written by an older target may lack the columns added since (refs).
-    present = {c["name"] for c in inspect(conn).get_columns(t.audit.name)}
-    columns = [c for c in t.audit.c if c.name in present]
-    query = select(*columns).where(*where).order_by(t.audit.c.id.desc())
+    query = select(*present_columns(conn, t.audit)).where(*where).order_by(t.audit.c.id.desc())
     if limit is not None:
         query = query.limit(limit)
     rows = [AuditRow(**r._asdict()) for r in conn.execute(query).all()]
