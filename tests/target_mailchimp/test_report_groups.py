@@ -254,6 +254,20 @@ def test_reason_pattern_leaves_out_what_is_particular_to_a_record() -> None:
         _row("Mailchimp unreachable after 5 attempts: 503 Service Unavailable")
     ) == ("Mailchimp unreachable after … attempts: 503 Service Unavailable")
     assert reason_pattern(_row(None)) == reason_pattern(_row("  ")) == "no reason recorded"
+    # Lower-case keywords (a setting's values) say what to do: kept.
+    inactive = _row(
+        "ap_bills RECORDNO 3 (RECORDID B-3): vendor V-1 is inactive and inactive_records is "
+        "'ignore', so its Mailchimp customer is not written; set inactive_records to 'tag' or "
+        "'archive' to keep bills of inactive vendors",
+        stream="ap_bills",
+        source_key="3",
+        source_id="B-3",
+    )
+    assert reason_pattern(inactive) == (
+        "vendor V-… is inactive and inactive_records is 'ignore', so its Mailchimp customer "
+        "is not written; set inactive_records to 'tag' or 'archive' to keep bills of inactive "
+        "vendors"
+    )
     # A reason that merely starts like a stream name keeps its words.
     assert reason_pattern(_row("name 'O'Brien'", stream="name")) == "'…'Brien'"
     assert reason_pattern(_row("named 'x'")) == "named '…'"

@@ -337,6 +337,16 @@ _NUMBER = re.compile(r"(?<![\w.])(?<!HTTP )(?<!Mailchimp )(?<!status )\d+(?:[.,]
 _SPACES = re.compile(r"\s+")
 
 
+_KEYWORD = re.compile(r"['\"][a-z_]{3,}['\"]")
+
+
+def _quoted(match: re.Match[str]) -> str:
+    """A quoted value in a reason as '…', except a lower-case keyword such as a setting's
+    value ("inactive_records is 'ignore'"), which says what to do."""
+    value = match.group()
+    return value if _KEYWORD.fullmatch(value) else "'…'"
+
+
 def _number(match: re.Match[str]) -> str:
     """A number in a reason as "…", except an HTTP status ("503 Service Unavailable")."""
     value = match.group()
@@ -349,8 +359,8 @@ def _number(match: re.Match[str]) -> str:
 def reason_pattern(row: AuditRow) -> str:
     """The reason of an audit row without what is particular to its record, so records
     refused for the same reason share it: the record label it starts with, its own ids,
-    email and the ids it refers to, quoted values and numbers (except HTTP statuses) are
-    replaced by "…"."""
+    email and the ids it refers to, quoted values (except lower-case keywords) and numbers
+    (except HTTP statuses) are replaced by "…"."""
     text = (row.detail or "").strip()
     if not text:
         return "no reason recorded"
@@ -359,7 +369,7 @@ def reason_pattern(row: AuditRow) -> str:
     own += [v for ids in row.referenced_ids().values() for v in ids]
     for value in sorted({str(v) for v in own if v and len(str(v)) > 1}, key=len, reverse=True):
         text = text.replace(value, "…")
-    text = _QUOTED.sub("'…'", text)
+    text = _QUOTED.sub(_quoted, text)
     text = _NUMBER.sub(_number, text)
     return _SPACES.sub(" ", text).strip() or "no reason recorded"
 
