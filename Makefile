@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MELTANO_STAMP := .meltano/.installed
+BROWSER_STAMP := $(VENV)/.browser
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit demo bench soak clean
+.PHONY: test lint typecheck unit demo bench soak clean browser
 
 $(STAMP): tap-intacct/pyproject.toml target-mailchimp/pyproject.toml requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -22,8 +23,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy tap-intacct/tap_intacct target-mailchimp/target_mailchimp
 
-unit: $(MELTANO_STAMP)
+unit: $(MELTANO_STAMP) $(BROWSER_STAMP)
 	$(BIN)/pytest -n 2 -m "not soak" $(PYTEST_ARGS)
+
+# Chromium for the report's browser test: Playwright's own download where it is reachable,
+# else the distribution's package when running as root; otherwise say what to install.
+$(BROWSER_STAMP): $(STAMP)
+	@if timeout 600 $(BIN)/playwright install chromium >/dev/null 2>&1; then \
+	  echo "browser: Playwright's Chromium"; \
+	elif [ -x /usr/bin/chromium ]; then \
+	  echo "browser: /usr/bin/chromium (Playwright's download is unreachable)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "browser: installing the chromium package (Playwright's download is unreachable)"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+	  echo "no Chromium for the report's browser test: install the chromium package with your package manager (as root), or run $(BIN)/playwright install chromium" >&2; \
+	  exit 1; \
+	fi
+	touch $@
+
+browser: $(BROWSER_STAMP)
 
 test: lint typecheck unit
 
@@ -41,4 +60,4 @@ soak: $(MELTANO_STAMP)
 	$(BIN)/pytest -m soak $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -8,6 +8,12 @@ so one odd amount rejects one record with a reason instead of stopping the run. 
 also replaces lone surrogates (a `\\ud800` escape without its pair, which no text can hold
 and neither UTF-8 nor the ledger can store) with U+FFFD, the replacement character. A line
 neither can read is refused as before (`InvalidInputLine`). Blank lines are skipped.
+
+The reader also notes the tap's incoming state (`IncomingState`): the STATE messages that
+arrive before any SCHEMA, RECORD or BATCH are the state the tap resumed from (Singer SDK taps
+write it first, and only when it is not empty); a tap that started afresh sends its first
+STATE after its first stream's SCHEMA. The target compares it with its ledger to detect a
+ledger that was reset while the tap's bookmarks were kept.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ try:
     class LenientMsgSpecReader(MsgSpecReader):
         """MsgSpecReader that falls back to Python's json for a line msgspec refuses."""
 
+        def __init__(self) -> None:
+            super().__init__()
+            self.incoming_state = IncomingState()
+
         def process_lines(
             self,
             file_input: IO[str] | None,
@@ -41,7 +51,8 @@ try:
         ) -> Counter[str]:
             lines = file_input if file_input is not None else self.default_input
             return super().process_lines(
-                cast("IO[str]", (line for line in lines if line.strip())), callbacks
+                cast("IO[str]", (line for line in lines if line.strip())),
+                self.incoming_state.watch(callbacks),
             )
 
         def deserialize_json(self, line: str) -> dict[Any, Any]:
@@ -56,6 +67,62 @@ except ImportError:  # pragma: no cover - msgspec not installed
     from singer_sdk.io_base import SingerReader
 
     Reader = SingerReader
+
+
+class IncomingState:
+    """The state the tap resumed from: the value of the STATE messages that came before any
+    SCHEMA, RECORD or BATCH message (None when there were none)."""
+
+    #: Messages that end the watch: the tap has started sending streams.
+    _DATA = ("SCHEMA", "RECORD", "BATCH")
+
+    def __init__(self) -> None:
+        self.value: dict[str, Any] | None = None
+        self.done = False
+
+    @property
+    def resumed(self) -> bool:
+        """True when that state holds any bookmark value (an SDK tap that starts afresh
+        sends no STATE first, or one without values)."""
+        return self.value is not None and _has_value(self.value)
+
+    def watch(
+        self, callbacks: dict[str, Callable[[dict[Any, Any]], None]]
+    ) -> dict[str, Callable[[dict[Any, Any]], None]]:
+        """`callbacks` with the STATE and data callbacks wrapped until the first data message;
+        then the originals are put back, so later lines cost nothing extra."""
+        if self.done:
+            return callbacks
+        watched = dict(callbacks)
+        originals = {k: v for k, v in callbacks.items() if k in (*self._DATA, "STATE")}
+
+        def stop() -> None:
+            self.done = True
+            watched.update(originals)
+
+        def on_state(message: dict[Any, Any]) -> None:
+            value = message.get("value")
+            self.value = value if isinstance(value, dict) else None
+            originals["STATE"](message)
+
+        def data(kind: str) -> Callable[[dict[Any, Any]], None]:
+            def on_data(message: dict[Any, Any]) -> None:
+                stop()
+                originals[kind](message)
+
+            return on_data
+
+        for kind in originals:
+            watched[kind] = on_state if kind == "STATE" else data(kind)
+        return watched
+
+
+def _has_value(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_value(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_value(v) for v in value)
+    return value is not None and value != ""
 
 
 def parse_leniently(line: str) -> dict[Any, Any]:

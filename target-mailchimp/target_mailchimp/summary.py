@@ -13,6 +13,11 @@
   trail has them all: `Ledger.rejected(run_id)`).
 
 A dry run says so in its first line: the counts are what a real run would do.
+
+A ledger reset (a new or emptied ledger, with no earlier run) while the tap resumed from a
+state (its bookmarks kept) is said plainly (`LEDGER_RESET_MESSAGE`), and never reported as
+"unchanged": the tap sends only what changed since its bookmarks, so Mailchimp may lack
+everything before them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from target_mailchimp.ledger import AuditRow, Ledger
 ACTIONS = ("created", "updated", "archived", "unchanged", "rejected", "failed", "skipped", "parked")
 KINDS = ("member", "customer", "product", "order", "merge_field", "store", "record")
 MAX_LISTED = 50
+LEDGER_RESET_MESSAGE = (
+    "the ledger has no record of earlier runs but the tap resumed from a state: "
+    "run with --full-refresh to rewrite Mailchimp"
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class RunReport:
     parked: Mapping[tuple[str, str], int] = field(default_factory=dict)
     stats: TransportStats | None = None
     max_listed: int = MAX_LISTED
+    #: The ledger knew no earlier run while the tap resumed from a state.
+    ledger_reset: bool = False
 
     def total(self, action: str) -> int:
         return sum(v.get(action, 0) for v in self.counts.values())
@@ -70,6 +81,7 @@ def build_report(
     dry_run: bool = False,
     stats: TransportStats | None = None,
     max_listed: int = MAX_LISTED,
+    ledger_reset: bool = False,
 ) -> RunReport:
     """Collect a run's report from the ledger."""
     problems = ledger.rejected(run_id)
@@ -85,6 +97,7 @@ def build_report(
         parked=dict(parked),
         stats=stats,
         max_listed=max_listed,
+        ledger_reset=ledger_reset,
     )
 
 
@@ -114,6 +127,8 @@ def render(report: RunReport) -> str:
         lines.append(
             "DRY RUN: nothing was written to Mailchimp; the counts are what a real run would do"
         )
+    if report.ledger_reset:
+        lines.append(f"LEDGER RESET: {LEDGER_RESET_MESSAGE}")
     kinds = [k for k in KINDS if k in report.counts] + sorted(
         k for k in report.counts if k not in KINDS
     )
@@ -126,6 +141,11 @@ def render(report: RunReport) -> str:
             lines.append(
                 kind.ljust(width) + "".join(str(counts.get(a, 0)).rjust(11) for a in ACTIONS)
             )
+    elif report.ledger_reset:
+        lines.append(
+            "no records arrived: the tap sent only what changed after its bookmarks, and the "
+            "ledger knows of nothing written before; Mailchimp may lack those records"
+        )
     else:
         lines.append(
             "no records arrived: nothing changed in Intacct since the last run, "

@@ -12,7 +12,10 @@ How a run goes:
 - STATE: the SDK emits the tap's latest STATE, unchanged, only from `drain_all`, after every
   sink has drained; each drain finishes its writes and ledger entries before it returns.
   So no STATE ever gets ahead of what is in Mailchimp or recorded in the ledger (rejected,
-  skipped or parked). Nothing of the target's own goes into state.
+  skipped or parked). Nothing of the target's own goes into state. A STATE that comes
+  before any SCHEMA or RECORD is the state the tap resumed from: with a ledger that holds
+  no earlier run (reset or emptied) the run summary says so (`ledger_reset`) instead of
+  calling Mailchimp unchanged.
 - End of input: the last drain (and STATE), then parked records whose vendor or bill arrived
   are written, the store's first backfill ends (`is_syncing` false), the run is recorded and
   its summary printed. Past `max_rejected_records` the run then fails (after the STATE).
@@ -33,7 +36,7 @@ from target_mailchimp.api import MailchimpError
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
 from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
-from target_mailchimp.reader import Reader
+from target_mailchimp.reader import IncomingState, Reader
 from target_mailchimp.sinks import (
     RunContext,
     RunSettings,
@@ -44,7 +47,13 @@ from target_mailchimp.sinks import (
 )
 from target_mailchimp.sinks.base import MailchimpSink
 from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
-from target_mailchimp.summary import RunReport, build_report, distinct_records, render
+from target_mailchimp.summary import (
+    LEDGER_RESET_MESSAGE,
+    RunReport,
+    build_report,
+    distinct_records,
+    render,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -366,16 +375,31 @@ class TargetMailchimp(Target):
                 "in the ledger's audit trail."
             )
 
+    def ledger_reset(self) -> bool:
+        """True when the tap resumed from a state (see `reader.IncomingState`) while the
+        ledger holds no earlier run: it was reset or emptied, so it knows nothing of what
+        the runs before the tap's bookmarks wrote to Mailchimp."""
+        incoming = getattr(self.message_reader, "incoming_state", None)
+        if not isinstance(incoming, IncomingState) or not incoming.resumed:
+            return False
+        ctx = self.run_context
+        return not any(run.run_id != ctx.run_id for run in ctx.ledger.runs(last_n=2))
+
     def _finish(self, status: str) -> RunReport:
         ctx = self.run_context
         try:
             ctx.finish(status)
+            reset = self.ledger_reset()
+            if reset:
+                self.logger.warning("Run %s: %s", ctx.run_id, LEDGER_RESET_MESSAGE)
+                ctx.ledger.note_run(ctx.run_id, f"ledger reset: {LEDGER_RESET_MESSAGE}")
             report = build_report(
                 ctx.ledger,
                 ctx.run_id,
                 status=status,
                 dry_run=ctx.dry_run,
                 stats=ctx.client.stats,
+                ledger_reset=reset,
             )
             self.report = report
             self.logger.info("Run summary\n%s", render(report))

@@ -26,7 +26,7 @@ from target_mailchimp.report import (
     render_report,
 )
 from target_mailchimp.report.chart import nice_ticks
-from target_mailchimp.report.escape import attr, text
+from target_mailchimp.report.templating import bdi, codes, environment, visible
 
 HOSTILE_ID = "<script>alert(1)</script>"
 HOSTILE_OBJECT = "<img src=x onerror=alert(2)>"
@@ -413,10 +413,15 @@ def test_nice_ticks() -> None:
     assert len(nice_ticks(987_654)) <= 7
 
 
+def problem_rows_of(page: str) -> list[Any]:
+    """The record rows of the records section (inside their groups)."""
+    return doc(page).xpath("//div[@id='problems']/details//table/tbody/tr[@data-action]")
+
+
 def test_rejected_failed_and_parked_records_are_listed_with_reasons(
     built: Built, page: str
 ) -> None:
-    rows = doc(page).xpath("//table[@id='problems']/tbody/tr[@data-action]")
+    rows = problem_rows_of(page)
     assert Counter(tr.get("data-action") for tr in rows) == {
         "rejected": 3,
         "failed": 1,
@@ -442,11 +447,25 @@ def test_rejected_failed_and_parked_records_are_listed_with_reasons(
     assert "CUSTOMERIDC-FAKE" in rejected.replace(" ", "")
     # Skipped records are counted, not listed as problems.
     assert "inactive record ignored" not in page
-    # Each run's records sit under a header naming the run and its status.
-    heads = doc(page).xpath("//table[@id='problems']/tbody/tr[@data-run-head]")
-    assert [h.get("data-run-head") for h in heads] == list(reversed(built.run_ids))
-    assert "failed" in heads[0].text_content()
-    assert "1 record" in heads[0].text_content()
+    # Each record names the run it was refused in.
+    by_source = {tr.xpath("td[@class='source']")[0].text_content(): tr for tr in rows}
+    (hostile,) = [tr for src, tr in by_source.items() if HOSTILE_ID in src]
+    assert hostile.get("data-run") == built.run_ids[-1]
+    assert "1 run" in hostile.xpath("td[@class='runs']")[0].text_content()
+    assert "2024-03-01 12:04:10" in hostile.xpath("td[@class='runs']")[0].text_content()
+    # Records sit in groups by action and reason, rejected first, each with its count.
+    groups = doc(page).xpath("//div[@id='problems']/details[@class='group']")
+    assert [g.get("data-action") for g in groups] == [
+        "rejected",
+        "rejected",
+        "rejected",
+        "failed",
+        "parked",
+    ]
+    for g in groups:
+        n = len(g.xpath(".//tbody/tr[@data-action]"))
+        assert g.xpath("summary/span[@class='count']")[0].text_content() == str(n)
+        assert g.get("open") is None  # closed until opened (or found by a search)
 
 
 def test_search_box_filters_by_email_and_intacct_id(built: Built, page: str) -> None:
@@ -491,8 +510,11 @@ def test_hostile_text_is_escaped(page: str) -> None:
     assert "\x07" not in page
     assert "\x00" not in page
     assert "\u202e" not in page
-    tree = doc(page)
-    row = tree.xpath("//table[@id='problems']/tbody/tr[@data-action]")[0]
+    (row,) = [
+        tr
+        for tr in problem_rows_of(page)
+        if (tr.get("data-search") or "").startswith(HOSTILE_EMAIL.lower())
+    ]
     # The parsed page shows the original text (hidden characters as visible codes).
     assert HOSTILE_ID in row.xpath("td[@class='source']")[0].text_content()
     assert row.xpath("td[@class='email']")[0].text_content() == HOSTILE_EMAIL
@@ -512,15 +534,27 @@ def test_hostile_text_is_escaped(page: str) -> None:
     assert HOSTILE_ID in row.get("data-search")
 
 
-def test_escape_helpers() -> None:
-    assert text("a & <b> \"c\" 'd'") == "a &amp; &lt;b&gt; &quot;c&quot; &#x27;d&#x27;"
-    assert text(None) == ""
-    assert text("\x1b[31m") == '<span class="ctl" title="hidden character">\\u001b</span>[31m'
-    assert text("line\nbreak\ttab") == "line\nbreak\ttab"
-    assert attr('"><script>') == "&quot;&gt;&lt;script&gt;"
-    assert attr("x\u2066y\ud800") == "x\\u2066y\\ud800"
+def test_escape_filters() -> None:
+    assert visible("a & <b> \"c\" 'd'") == "a &amp; &lt;b&gt; &#34;c&#34; &#39;d&#39;"
+    assert visible(None) == ""
+    assert visible("\x1b[31m") == '<span class="ctl" title="hidden character">\\u001b</span>[31m'
+    assert visible("<\x1b>") == '&lt;<span class="ctl" title="hidden character">\\u001b</span>&gt;'
+    assert visible("line\nbreak\ttab") == "line\nbreak\ttab"
+    assert bdi("<x>") == "<bdi>&lt;x&gt;</bdi>"
+    assert bdi("") == ""
+    # Every printed value goes through autoescaping and `codes`, in attributes too.
+    env = environment()
+    assert env.autoescape is True
+    template = env.from_string('<p title="{{ v }}">{{ v }}</p>')
+    assert template.render(v='"><script>') == (
+        '<p title="&#34;&gt;&lt;script&gt;">&#34;&gt;&lt;script&gt;</p>'
+    )
+    assert template.render(v="x\u2066y\ud800") == '<p title="x\\u2066y\\ud800">x\\u2066y\\ud800</p>'
+    assert codes(None) == ""
+    assert codes(5) == 5
     # Lone surrogates never reach the output (they cannot be encoded).
-    text("\udcff").encode("utf-8")
+    visible("\udcff").encode("utf-8")
+    template.render(v="\udcff").encode("utf-8")
 
 
 def test_no_external_resources(page: str) -> None:
@@ -553,7 +587,7 @@ def test_runs_limits_the_runs_shown(built: Built) -> None:
 
 def test_max_records_keeps_the_newest_and_says_so(built: Built) -> None:
     page = render_report(load_report(built.url, max_records=2))
-    rows = doc(page).xpath("//table[@id='problems']/tbody/tr[@data-action]")
+    rows = problem_rows_of(page)
     assert len(rows) == 2
     assert "Showing the newest 2 of 5" in page
     assert "(5)" in doc(page).xpath("//section[@id='records']/h2")[0].text_content()

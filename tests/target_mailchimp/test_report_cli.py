@@ -198,3 +198,30 @@ def test_module_entry_point_exits_non_zero_without_traceback(tmp_path: Path) -> 
     assert "Traceback" not in proc.stderr
     assert not ledger.exists()
     assert not (tmp_path / "target-mailchimp-report.html").exists()
+
+
+def test_the_page_groups_the_records_and_is_searchable(
+    built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.html"
+    assert main(["--ledger-url", built.url, "--output", str(out)]) == 0
+    assert "5 rejected, failed or parked" in capsys.readouterr().err
+    tree = lxml.html.document_fromstring(out.read_text(encoding="utf-8"))
+    groups = tree.xpath("//div[@id='problems']/details[@class='group']")
+    assert len(groups) == 5  # every reason of the fixture differs
+    assert sum(len(g.xpath(".//tbody/tr[@data-search]")) for g in groups) == 5
+    assert [g.get("data-action") for g in groups] == [
+        "rejected",
+        "rejected",
+        "rejected",
+        "failed",
+        "parked",
+    ]
+    assert tree.xpath("//input[@id='q']/@placeholder") == [
+        "email, CUSTOMERID, VENDORID or RECORDNO"
+    ]
+    # The latest run changed something (a store updated): its cards, no notice.
+    assert tree.xpath("//section[@id='latest']//div[@class='cards']/@data-run") == [
+        built.run_ids[-1]
+    ]
+    assert not tree.xpath("//p[@id='nothing-changed']")

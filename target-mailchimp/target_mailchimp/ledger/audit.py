@@ -12,6 +12,7 @@ from target_mailchimp.ledger.records import (
     ACTIONS,
     AuditEntry,
     AuditRow,
+    dump_refs,
     redact,
 )
 
@@ -81,6 +82,7 @@ class AuditMixin(LedgerBase):
                     "request_id": _fit("request_id", entry.request_id),
                     "detail": redact(_fit("detail", entry.detail)),
                     "attempts": entry.attempts,
+                    "refs": dump_refs(entry.refs),
                 }
             )
         if not rows:

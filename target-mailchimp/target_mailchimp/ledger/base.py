@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, inspect, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
@@ -96,6 +97,7 @@ class LedgerBase:
         # database wait for each other here instead of both CREATE-ing the same tables.
         with self._tx() as conn:
             t.metadata.create_all(conn)
+            _add_missing_columns(conn)
             row = conn.execute(
                 select(t.ledger_meta.c.value).where(t.ledger_meta.c.key == "schema_version")
             ).first()
@@ -204,3 +206,19 @@ def _scrub(text: str, password: str | None) -> str:
         for form in {password, quote(password, safe=""), quote_plus(password)}:
             text = text.replace(form, "***")
     return text
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Add the nullable columns of `schema.ADDED_COLUMNS` that a ledger made before them
+    lacks (additive: rows written before have NULL there)."""
+    inspector = inspect(conn)
+    quote_name = conn.dialect.identifier_preparer.quote
+    for table, name in t.ADDED_COLUMNS:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        if name in present:
+            continue
+        column = table.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(
+            sql_text(f"ALTER TABLE {quote_name(table.name)} ADD COLUMN {quote_name(name)} {kind}")
+        )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +29,8 @@ WAITING_KINDS: dict[str, tuple[str, str]] = {
     "bill": ("ap_bills", "source_key"),
 }
 DETAIL_MAX_CHARS = 4000
+#: At most this many ids of one kind are kept in an audit row's refs.
+REFS_MAX_IDS = 50
 
 
 class LedgerError(RuntimeError):
@@ -79,6 +83,7 @@ class RunInfo:
     host: str | None
     pid: int | None
     counts: dict[str, dict[str, int]] | None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,8 @@ class AuditEntry:
     request_id: str | None = None
     detail: str | None = None
     attempts: int = 0
+    #: The ids the record refers to ({"VENDORID": "V-1", "bill RECORDNO": ["12"]}); ids only.
+    refs: Mapping[str, str | Sequence[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,38 @@ class AuditRow:
     request_id: str | None
     detail: str | None
     attempts: int
+    #: The ids the record refers to, as JSON text (see `AuditEntry.refs`); None before.
+    refs: str | None = None
+
+    def referenced_ids(self) -> dict[str, list[str]]:
+        """`refs` read back: {what: [ids]} (empty when none or unreadable)."""
+        return parse_refs(self.refs)
+
+
+def dump_refs(refs: Mapping[str, str | Sequence[str]] | None) -> str | None:
+    """Referenced ids as compact JSON for the audit row (None when there are none)."""
+    if not refs:
+        return None
+    out: dict[str, list[str]] = {}
+    for what, ids in refs.items():
+        values = [ids] if isinstance(ids, str) else list(ids)
+        kept = [str(v) for v in values if v not in (None, "")][:REFS_MAX_IDS]
+        if kept:
+            out[str(what)] = kept
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":")) if out else None
+
+
+def parse_refs(value: str | None) -> dict[str, list[str]]:
+    """The JSON of `dump_refs` read back; anything else is no refs."""
+    if not value:
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): [str(v) for v in vs] for k, vs in data.items() if isinstance(vs, list) and vs}
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,13 @@ class RunsMixin(LedgerBase):
                 host=r.host,
                 pid=r.pid,
                 counts=json.loads(r.counts) if r.counts else None,
+                note=r.note,
             )
             for r in rows
         ]
+
+    def note_run(self, run_id: str, note: str) -> None:
+        """Keep what the operator must know about a run (its summary says it too), e.g. a
+        ledger reset; the report shows it."""
+        with self._tx() as conn:
+            conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(note=note))

@@ -2,7 +2,8 @@
 
 - `ledger_meta`: key/value; `schema_version`.
 - `runs`: one row per run: run_id, started_at, finished_at, status (running, succeeded,
-  failed, abandoned), host, pid, counts (JSON: {object kind: {action: n}}).
+  failed, abandoned), host, pid, counts (JSON: {object kind: {action: n}}), note (what the
+  operator must know, e.g. a ledger reset).
 - `locks`: the run lock; one row named "run" while a run holds the ledger (unique key),
   with its heartbeat.
 - `objects`: per Mailchimp object (kind, object_id): the hash of the payload last written
@@ -14,7 +15,8 @@
   payments can be summed per bill with a plain indexed query.
 - `parked`: records waiting for another record (bills for their vendor, payments for their
   bill), with the full record JSON.
-- `audit`: one row per record and object per run: what happened and why.
+- `audit`: one row per record and object per run: what happened and why, and the ids the
+  record refers to (`refs`: its vendor, customer, the bills a payment pays).
 
 Nothing secret is stored: no API key, no Intacct credentials; the ledger never receives them.
 Times are stored as naive UTC and returned as aware UTC datetimes.
@@ -90,6 +92,9 @@ runs = Table(
     Column("host", String(255)),
     Column("pid", Integer),
     Column("counts", Text),
+    # What an operator must know about the run, said in its summary (e.g. a ledger reset
+    # detected). Added after schema version 1: see ADDED_COLUMNS.
+    Column("note", Text),
 )
 
 locks = Table(
@@ -181,5 +186,14 @@ audit = Table(
     Column("request_id", _ID),
     Column("detail", Text),
     Column("attempts", Integer, nullable=False),
+    # The ids the record refers to, as JSON ({"VENDORID": "V-1", "bill RECORDNO": ["12"]}),
+    # so a search for a vendor finds the bills rejected because of it. Ids only, never an
+    # email or a name. Added after schema version 1: see ADDED_COLUMNS.
+    Column("refs", Text),
     Index("ix_audit_run_action", "run_id", "action"),
 )
+
+#: Nullable columns added to existing tables without a schema version change: a ledger
+#: made before them gets them on open (ALTER TABLE ... ADD COLUMN), and an older target
+#: reading a newer ledger simply ignores them.
+ADDED_COLUMNS: tuple[tuple[Table, str], ...] = ((audit, "refs"), (runs, "note"))

@@ -17,13 +17,15 @@ SQLAlchemy Connection so tests can run them on any ledger database.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import Column, Connection, Engine, Table, func, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -42,6 +44,9 @@ from target_mailchimp.ledger.engine import WRITE_OPTION, is_sqlite
 PROBLEM_ACTIONS: tuple[str, ...] = ("rejected", "failed", "parked")
 #: Actions after which Mailchimp holds what Intacct said.
 WRITTEN_ACTIONS: tuple[str, ...] = ("created", "updated", "archived")
+#: A run with none of these changed nothing in Mailchimp (its records were unchanged,
+#: skipped, or not written: rejected, failed, parked).
+CHANGE_ACTIONS: tuple[str, ...] = WRITTEN_ACTIONS
 #: Object kinds in the order the target writes them; others follow alphabetically,
 #: "record" (audit rows without a Mailchimp object) last.
 KIND_ORDER: tuple[str, ...] = ("member", "customer", "product", "order")
@@ -72,6 +77,60 @@ class RunCounts:
     def count_actions(self, actions: Sequence[str], kind: str | None = None) -> int:
         return sum(self.count(kind, a) for a in actions)
 
+    @property
+    def did_something(self) -> bool:
+        """True when the run changed something in Mailchimp (created, updated or archived
+        an object), not only unchanged, skipped, rejected, failed or parked records."""
+        return self.count_actions(CHANGE_ACTIONS) > 0
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    """One record (and Mailchimp object) with a problem, shown once however many of the
+    shown runs had it: its latest audit row, and the runs it appears in."""
+
+    latest: AuditRow  # the newest row
+    run_ids: tuple[str, ...]  # newest first
+    first_run: RunInfo
+    last_run: RunInfo
+
+    @property
+    def run_count(self) -> int:
+        return len(self.run_ids)
+
+    @property
+    def refs(self) -> dict[str, list[str]]:
+        return self.latest.referenced_ids()
+
+    def search_text(self) -> str:
+        """What the search box matches: its own ids, email, object id and every id it
+        refers to (VENDORID, CUSTOMERID, bill RECORDNO), lower case."""
+        row = self.latest
+        values = [row.email, row.source_id, row.source_key, row.object_id]
+        values += [v for ids in self.refs.values() for v in ids]
+        return " ".join(str(v).lower() for v in values if v not in (None, ""))
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Records not written for the same reason (`reason_pattern`), newest first."""
+
+    action: str
+    reason: str
+    records: list[ProblemRecord]
+
+    @property
+    def streams(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for record in self.records:
+            out[record.latest.stream] = out.get(record.latest.stream, 0) + 1
+        return out
+
+    @property
+    def row_count(self) -> int:
+        """Audit rows behind the group (a record counts once per run it appears in)."""
+        return sum(r.run_count for r in self.records)
+
 
 @dataclass(frozen=True)
 class ReportData:
@@ -88,6 +147,16 @@ class ReportData:
     @property
     def actions(self) -> tuple[str, ...]:
         return ACTIONS
+
+    @property
+    def latest_active(self) -> RunCounts | None:
+        """The newest shown run that changed something (`RunCounts.did_something`)."""
+        return next((rc for rc in self.runs if rc.did_something), None)
+
+    @property
+    def groups(self) -> list[ProblemGroup]:
+        """The problem rows as records grouped by action and reason (`group_problems`)."""
+        return group_problems(self.problems, [rc.run for rc in self.runs])
 
 
 def order_kinds(kinds: set[str] | Sequence[str]) -> list[str]:
@@ -184,10 +253,18 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
 # --------------------------------------------------------------------------- queries
 
 
+def present_columns(conn: Connection, table: Table) -> list[Column[Any]]:
+    """The columns of `table` the ledger has: one written by an older target lacks those
+    added since (`schema.ADDED_COLUMNS`), and the report never changes a ledger."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    return [c for c in table.c if c.name in present]
+
+
 def last_runs(conn: Connection, last_n: int) -> list[RunInfo]:
     """The last `last_n` runs, newest first."""
+    columns = present_columns(conn, t.runs)
     rows = conn.execute(
-        select(t.runs).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc()).limit(last_n)
+        select(*columns).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc()).limit(last_n)
     ).all()
     out = []
     for r in rows:
@@ -204,6 +281,7 @@ def last_runs(conn: Connection, last_n: int) -> list[RunInfo]:
                 host=r.host,
                 pid=r.pid,
                 counts=counts if isinstance(counts, dict) else None,
+                note=getattr(r, "note", None),
             )
         )
     return out
@@ -240,11 +318,96 @@ def problem_rows(
         return [], 0
     where = (t.audit.c.run_id.in_(tuple(run_ids)), t.audit.c.action.in_(tuple(actions)))
     total = int(conn.execute(select(func.count()).select_from(t.audit).where(*where)).scalar_one())
-    query = select(t.audit).where(*where).order_by(t.audit.c.id.desc())
+    query = select(*present_columns(conn, t.audit)).where(*where).order_by(t.audit.c.id.desc())
     if limit is not None:
         query = query.limit(limit)
     rows = [AuditRow(**r._asdict()) for r in conn.execute(query).all()]
     return rows, total
+
+
+# --------------------------------------------------------------------------- grouping
+
+#: The record label a reason starts with, after its stream (see `mapping.record_label`).
+_LABEL_TAIL = (
+    r"(?: RECORDNO \S+)?(?: \((?:CUSTOMERID|VENDORID|RECORDID) [^)]*\))?"
+    r"(?: (?:email_address|id) '[^']*')?(?=[: ]|$)"
+)
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_NUMBER = re.compile(r"(?<![\w.])(?<!HTTP )(?<!Mailchimp )(?<!status )\d+(?:[.,]\d+)*(?![\w.])")
+_SPACES = re.compile(r"\s+")
+
+
+_KEYWORD = re.compile(r"['\"][a-z_]{3,}['\"]")
+
+
+def _quoted(match: re.Match[str]) -> str:
+    """A quoted value in a reason as '…', except a lower-case keyword such as a setting's
+    value ("inactive_records is 'ignore'"), which says what to do."""
+    value = match.group()
+    return value if _KEYWORD.fullmatch(value) else "'…'"
+
+
+def _number(match: re.Match[str]) -> str:
+    """A number in a reason as "…", except an HTTP status ("503 Service Unavailable")."""
+    value = match.group()
+    tail = match.string[match.end() : match.end() + 2]
+    if len(value) == 3 and value[0] in "12345" and tail[:1] == " " and tail[1:].isupper():
+        return value
+    return "…"
+
+
+def reason_pattern(row: AuditRow) -> str:
+    """The reason of an audit row without what is particular to its record, so records
+    refused for the same reason share it: the record label it starts with, its own ids,
+    email and the ids it refers to, quoted values (except lower-case keywords) and numbers
+    (except HTTP statuses) are replaced by "…"."""
+    text = (row.detail or "").strip()
+    if not text:
+        return "no reason recorded"
+    text = re.sub("^" + re.escape(row.stream) + _LABEL_TAIL, "", text, count=1).lstrip(" :")
+    own = [row.email, row.source_id, row.source_key, row.object_id]
+    own += [v for ids in row.referenced_ids().values() for v in ids]
+    for value in sorted({str(v) for v in own if v and len(str(v)) > 1}, key=len, reverse=True):
+        text = text.replace(value, "…")
+    text = _QUOTED.sub(_quoted, text)
+    text = _NUMBER.sub(_number, text)
+    return _SPACES.sub(" ", text).strip() or "no reason recorded"
+
+
+def _record_key(row: AuditRow) -> tuple[str, ...]:
+    who = row.source_key or row.source_id or row.email or f"#{row.id}"
+    return (row.stream, who, row.object_kind or "", row.object_id or "")
+
+
+def group_problems(rows: Sequence[AuditRow], runs: Sequence[RunInfo]) -> list[ProblemGroup]:
+    """Rows (newest run first) as records grouped by action and `reason_pattern`: a record
+    that had the same problem in several runs is one record with those runs. Groups are
+    ordered by action (rejected, failed, parked), then most records first."""
+    by_id = {run.run_id: run for run in runs}
+    order = {run.run_id: i for i, run in enumerate(runs)}
+    grouped: dict[tuple[str, str], dict[tuple[str, ...], list[AuditRow]]] = {}
+    for row in rows:
+        key = (row.action, reason_pattern(row))
+        grouped.setdefault(key, {}).setdefault(_record_key(row), []).append(row)
+    groups = []
+    for (action, reason), records in grouped.items():
+        items = []
+        for record_rows in records.values():
+            record_rows.sort(key=lambda r: (order.get(r.run_id, len(order)), -r.id))
+            run_ids = tuple(dict.fromkeys(r.run_id for r in record_rows))
+            items.append(
+                ProblemRecord(
+                    latest=record_rows[0],
+                    run_ids=run_ids,
+                    first_run=by_id[run_ids[-1]],
+                    last_run=by_id[run_ids[0]],
+                )
+            )
+        items.sort(key=lambda r: (order.get(r.last_run.run_id, 0), -r.latest.id))
+        groups.append(ProblemGroup(action, reason, items))
+    rank = {a: i for i, a in enumerate(PROBLEM_ACTIONS)}
+    groups.sort(key=lambda g: (rank.get(g.action, len(rank)), -len(g.records), g.reason))
+    return groups
 
 
 # --------------------------------------------------------------------------- the report

@@ -48,22 +48,71 @@ class SourceRef:
     source_key: str | None
     source_id: str | None = None
     email: str | None = None
+    #: Ids of other records this one refers to (see `referenced_ids`); ids only.
+    refs: Mapping[str, tuple[str, ...]] | None = field(default=None, hash=False)
 
     @classmethod
     def of(
         cls, stream: str, record: Mapping[str, Any], *, id_field: str | None = None
     ) -> SourceRef:
-        """A ref for an Intacct record (RECORDNO and CUSTOMERID/VENDORID/RECORDID)."""
+        """A ref for an Intacct record (RECORDNO and CUSTOMERID/VENDORID/RECORDID), with the
+        ids it refers to."""
         key = record.get("RECORDNO")
         source_id = None
+        own = None
         for name in (id_field, "CUSTOMERID", "VENDORID", "RECORDID"):
             if name and record.get(name) not in (None, ""):
                 source_id = clean_text(record.get(name))
+                own = name
                 break
-        return cls(stream, None if key is None else str(key), source_id)
+        return cls(
+            stream,
+            None if key is None else str(key),
+            source_id,
+            refs=referenced_ids(stream, record, own) or None,
+        )
 
     def label(self) -> str:
         return record_label(self.stream, {"RECORDNO": self.source_key, "RECORDID": self.source_id})
+
+
+#: What the RECORDKEY of a payment's details points at, per stream.
+_PAID_RECORDS = {"ap_payments": "bill RECORDNO", "ar_payments": "invoice RECORDNO"}
+
+
+def referenced_ids(
+    stream: str, record: Mapping[str, Any], own_field: str | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The ids an Intacct record refers to, so the audit trail of a bill is found by its
+    vendor and that of a payment by the bills it pays: VENDORID and CUSTOMERID (unless it
+    is the record's own id) and the RECORDKEY of each of its `details`. Ids only: never an
+    email or a name."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in ("VENDORID", "CUSTOMERID"):
+        if name == own_field:
+            continue
+        text = _id_text(record.get(name))
+        if text:
+            out[name] = (text,)
+    details = record.get("details")
+    if isinstance(details, list):
+        keys: list[str] = []
+        for detail in details:
+            if not isinstance(detail, Mapping):
+                continue
+            key = _id_text(detail.get("RECORDKEY"))
+            if key and key not in keys:
+                keys.append(key)
+        if keys:
+            out[_PAID_RECORDS.get(stream, "RECORDKEY")] = tuple(keys)
+    return out
+
+
+def _id_text(value: object) -> str | None:
+    """An id as text (a string or a whole number), else None."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return clean_text(value)
 
 
 @dataclass(frozen=True)
@@ -227,6 +276,7 @@ class Recorder:
                         request_id=outcome.request_id,
                         detail=outcome.detail,
                         attempts=outcome.attempts,
+                        refs=ref.refs,
                     )
                 )
             self._maybe_flush()
