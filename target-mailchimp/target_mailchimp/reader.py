@@ -28,6 +28,7 @@ from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
 logger = logging.getLogger("target_mailchimp.reader")
 
+
 class LenientMsgSpecReader(MsgSpecReader):
     """MsgSpecReader that falls back to Python's json for a line msgspec refuses."""
 
