@@ -12,7 +12,7 @@ the nested record the schema describes:
 - empty text -> ``None``; every selected field is present.
 
 No schema walking happens per record: :func:`compile_converter` returns a closure over a
-precomputed plan.
+precomputed plan (plain Python, no generated code).
 """
 
 from __future__ import annotations
@@ -331,64 +331,41 @@ def _plan(
     return tuple(nodes)
 
 
-def _build(nodes: tuple[_Leaf | _Branch, ...]) -> Callable[[Row], dict[str, Any]]:
-    """Reference converter: walks the plan per row and names the field that fails."""
+#: One step of a converter: (key, Intacct field, converter) for a leaf, where a converter of
+#: None keeps the text as it came; (key, None, nested converter) for a nested object.
+_Step = tuple[str, str | None, Callable[[Any], Any] | None]
+
+
+def _converter(nodes: tuple[_Leaf | _Branch, ...]) -> Callable[[Row], dict[str, Any]]:
+    """A converter over the plan: one loop over precomputed steps per row, nothing looked up
+    in the schema; a bad value raises RecordConversionError naming its field."""
+    steps: tuple[_Step, ...] = tuple(
+        (node.key, None, _converter(node.children))
+        if isinstance(node, _Branch)
+        else (node.key, node.field, None if node.convert is to_string else node.convert)
+        for node in nodes
+    )
 
     def convert(row: Row) -> dict[str, Any]:
         out: dict[str, Any] = {}
         get = row.get
-        for node in nodes:
-            if isinstance(node, _Branch):
-                out[node.key] = branches[node.key](row)
-                continue
-            text = get(node.field)
-            if text is None or text == "":
-                out[node.key] = None
-                continue
-            try:
-                out[node.key] = node.convert(text)
-            except RecordConversionError as exc:
-                exc.field = node.field
-                raise exc.with_context(exc.context) from None
+        for key, field, step in steps:
+            if field is None:
+                assert step is not None
+                out[key] = step(row)
+            elif not (text := get(field)):
+                out[key] = None  # missing or empty text
+            elif step is None:
+                out[key] = text
+            else:
+                try:
+                    out[key] = step(text)
+                except RecordConversionError as exc:
+                    exc.field = field
+                    raise exc.with_context(exc.context) from None
         return out
 
-    branches = {n.key: _build(n.children) for n in nodes if isinstance(n, _Branch)}
     return convert
-
-
-def _expression(nodes: tuple[_Leaf | _Branch, ...], converters: list[Converter]) -> str:
-    parts = []
-    for node in nodes:
-        if isinstance(node, _Branch):
-            value = _expression(node.children, converters)
-        elif node.convert is to_string:
-            value = f"(get({node.field!r}) or None)"
-        elif node.convert is to_integer:
-            # The builtin directly: a value it refuses ("12.0") sends the row to the
-            # reference converter, whose to_integer decides.
-            value = f"(int(_v) if (_v := get({node.field!r})) else None)"
-        else:
-            name = f"_c{len(converters)}"
-            converters.append(node.convert)
-            value = f"({name}(_v) if (_v := get({node.field!r})) else None)"
-        parts.append(f"{node.key!r}: {value}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def _generate(nodes: tuple[_Leaf | _Branch, ...]) -> Callable[[Row], dict[str, Any]]:
-    """Fast converter: one generated function whose body is a single dict display.
-
-    Field names and keys enter the source only through ``repr``, and converters only as
-    default arguments, so nothing from a schema can become code.
-    """
-    converters: list[Converter] = []
-    body = _expression(nodes, converters)
-    params = "".join(f", _c{i}=_c{i}" for i in range(len(converters)))
-    source = f"def convert(row{params}):\n    get = row.get\n    return {body}\n"
-    namespace: dict[str, Any] = {f"_c{i}": c for i, c in enumerate(converters)}
-    exec(compile(source, "<tap_intacct.records converter>", "exec"), namespace)  # noqa: S102
-    generated: Callable[[Row], dict[str, Any]] = namespace["convert"]
-    return generated
 
 
 def compile_converter(
@@ -407,36 +384,22 @@ def compile_converter(
         A converter from a flat gateway row (Intacct field name -> text or None) to a nested
         record (properties keep the schema's order); its ``many`` converts a whole page.
     """
-    plan = _plan(schema, set(selected), tz)
-    return RecordConverter(_generate(plan), _build(plan))
+    return RecordConverter(_converter(_plan(schema, set(selected), tz)))
 
 
 class RecordConverter:
     """A compiled converter: call it on one row, or :meth:`many` on a page of rows."""
 
-    __slots__ = ("_explain", "_fast")
+    __slots__ = ("_convert",)
 
-    def __init__(
-        self,
-        fast: Callable[[Row], dict[str, Any]],
-        explain: Callable[[Row], dict[str, Any]],
-    ) -> None:
-        self._fast = fast
-        self._explain = explain
+    def __init__(self, convert: Callable[[Row], dict[str, Any]]) -> None:
+        self._convert = convert
 
     def __call__(self, row: Row) -> dict[str, Any]:
-        try:
-            return self._fast(row)
-        except ValueError:
-            # The reference converter decides (an integer written "12.0" is fine) and names
-            # the field that failed (RecordConversionError).
-            return self._explain(row)
+        """Convert one row; RecordConversionError names the field of a bad value."""
+        return self._convert(row)
 
     def many(self, rows: Iterable[Row]) -> list[dict[str, Any]]:
         """Convert a page of rows; RecordConversionError as :meth:`__call__` on a bad one."""
-        rows = rows if isinstance(rows, list) else list(rows)
-        fast = self._fast
-        try:
-            return [fast(row) for row in rows]
-        except ValueError:
-            return [self(row) for row in rows]
+        convert = self._convert
+        return [convert(row) for row in rows]

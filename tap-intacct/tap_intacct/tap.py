@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
 from tap_intacct.gateway.config import GatewayConfig
-from tap_intacct.output import FastSingerWriter
 from tap_intacct.records import resolve_timezone
 from tap_intacct.streams import STREAM_TYPES, IntacctStream
 
@@ -40,7 +40,8 @@ class TapIntacct(Tap):
 
     name = "tap-intacct"
     package_name = "tap-intacct-xmlgw"
-    message_writer_class = FastSingerWriter
+    # The SDK's msgspec writer: Decimals as exact JSON numbers (decimal_format="number").
+    message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -26,47 +26,43 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any, cast
 
+import msgspec
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.contrib.msgspec import decoder as _decoder
 from singer_sdk.exceptions import InvalidInputLine
 from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
 logger = logging.getLogger("target_mailchimp.reader")
 
-Reader: type[GenericSingerReader[Any]]
-try:
-    import msgspec
-    from singer_sdk.contrib.msgspec import MsgSpecReader
-    from singer_sdk.contrib.msgspec import decoder as _decoder
 
-    class LenientMsgSpecReader(MsgSpecReader):
-        """MsgSpecReader that falls back to Python's json for a line msgspec refuses."""
+class LenientMsgSpecReader(MsgSpecReader):
+    """MsgSpecReader that falls back to Python's json for a line msgspec refuses."""
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.incoming_state = IncomingState()
+    def __init__(self) -> None:
+        super().__init__()
+        self.incoming_state = IncomingState()
 
-        def process_lines(
-            self,
-            file_input: IO[str] | None,
-            callbacks: dict[str, Callable[[dict[Any, Any]], None]],
-        ) -> Counter[str]:
-            lines = file_input if file_input is not None else self.default_input
-            return super().process_lines(
-                cast("IO[str]", (line for line in lines if line.strip())),
-                self.incoming_state.watch(callbacks),
-            )
+    def process_lines(
+        self,
+        file_input: IO[str] | None,
+        callbacks: dict[str, Callable[[dict[Any, Any]], None]],
+    ) -> Counter[str]:
+        lines = file_input if file_input is not None else self.default_input
+        return super().process_lines(
+            cast("IO[str]", (line for line in lines if line.strip())),
+            self.incoming_state.watch(callbacks),
+        )
 
-        def deserialize_json(self, line: str) -> dict[Any, Any]:
-            try:
-                value: dict[Any, Any] = _decoder.decode(line)
-                return value
-            except msgspec.DecodeError:
-                return parse_leniently(line)
+    def deserialize_json(self, line: str) -> dict[Any, Any]:
+        try:
+            value: dict[Any, Any] = _decoder.decode(line)
+            return value
+        except msgspec.DecodeError:
+            return parse_leniently(line)
 
-    Reader = LenientMsgSpecReader
-except ImportError:  # pragma: no cover - msgspec not installed
-    from singer_sdk.io_base import SingerReader
 
-    Reader = SingerReader
+#: The reader the target uses.
+Reader: type[GenericSingerReader[Any]] = LenientMsgSpecReader
 
 
 class IncomingState:

@@ -11,7 +11,6 @@ The tests in this file check the helpers.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from tests.e2e.expected import expected_state
 from tests.e2e.test_meltano_run import _assert_mailchimp_matches
 from tests.sandbox.intacct import Company, IntacctSandbox, generate_company
 from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.tap_intacct.tap_support import SingerStdout
 from tests.target_mailchimp.test_target_kit import RunResult, run_target
 
 PACIFIC = "America/Los_Angeles"
@@ -97,7 +97,7 @@ def tap_singer_text(
         }
 
     tap = QuickTap(config=dict(config), state=state)
-    out = io.StringIO()
+    out = SingerStdout()
     with contextlib.redirect_stdout(out):
         tap.sync_all()
     return out.getvalue()

@@ -36,7 +36,30 @@ class Interrupted(BaseException):
     """Raised from stdout to end a run right after a STATE message."""
 
 
-class _Stdout(io.StringIO):
+class _BytesInto:
+    """The ``buffer`` of a captured stdout: bytes written there land in its text."""
+
+    def __init__(self, text: io.StringIO) -> None:
+        self._text = text
+
+    def write(self, data: bytes | bytearray) -> int:
+        self._text.write(bytes(data).decode("utf-8"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._text.flush()
+
+
+class SingerStdout(io.StringIO):
+    """stdout captured as text, with the ``buffer`` a Singer writer writes its bytes to
+    (the SDK's msgspec writer writes to ``sys.stdout.buffer``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffer = _BytesInto(self)
+
+
+class _Stdout(SingerStdout):
     def __init__(self, on_state: Callable[[int, dict[str, Any]], None] | None) -> None:
         super().__init__()
         self.states = 0

@@ -303,6 +303,46 @@ def test_writes_use_uniqueid_and_a_repeat_is_already_applied(
     assert sb.executed["create"] == 1
 
 
+@pytest.mark.parametrize(
+    ("errorno", "text", "recognised"),
+    [
+        # The sandbox's own assumption (protocol.py), as it answers by default.
+        (None, None, True),
+        # Either half is enough for the client: the number alone, the text alone.
+        (None, "Duplicate request.", True),
+        ("XL03999999", None, True),
+        # Neither: the client cannot know the write already ran and must not say so.
+        ("XL03999999", "Duplicate request.", False),
+    ],
+)
+def test_a_repeated_control_id_is_recognised_by_number_or_text(
+    *,
+    sb: IntacctSandbox,
+    clients: Clients,
+    monkeypatch: pytest.MonkeyPatch,
+    errorno: str | None,
+    text: str | None,
+    recognised: bool,
+) -> None:
+    # The client's recognition of the sandbox's (independently stated) answer: this test fails
+    # if the client's assumed number and text both stop matching what the sandbox sends.
+    from tests.sandbox.intacct import protocol
+
+    if errorno is not None:
+        monkeypatch.setattr(protocol, "DUPLICATE_CONTROLID_ERRORNO", errorno)
+    if text is not None:
+        monkeypatch.setattr(protocol, "DUPLICATE_CONTROLID_TEXT", text)
+    client = clients()
+    customer_id = f"GW-DUP-R{next(_run_ids)}"
+    function = create_function("CUSTOMER", {"CUSTOMERID": customer_id, "NAME": "Dup Again"})
+    before = sb.executed["create"]
+    client.execute(function, write=True)
+    with pytest.raises(FunctionError) as caught:
+        client.execute(function, write=True)
+    assert isinstance(caught.value, AlreadyAppliedError) is recognised
+    assert sb.executed["create"] == before + 1
+
+
 def test_write_cut_off_by_524_is_not_resent_and_the_rerun_is_already_applied(
     sb: IntacctSandbox, clients: Clients
 ) -> None:

@@ -24,6 +24,7 @@ from target_mailchimp.mapping.common import (
     to_text,
     truncate_utf8,
 )
+from target_mailchimp.mapping.currencies import currency_codes
 
 
 @pytest.mark.parametrize(
@@ -184,6 +185,20 @@ def test_currency_check() -> None:
     ]:
         code, error = check_currency(bad)
         assert code is None and error is not None and problem in error
+
+
+def test_currency_codes_come_from_babel_current_and_withdrawn() -> None:
+    # Current codes, fund codes and units of account.
+    for code in ("USD", "EUR", "JPY", "CLF", "XDR", "XCG", "ZWG", "SLE"):
+        assert check_currency(code) == (code, None)
+    # Withdrawn codes: a bill issued before the change keeps its currency.
+    for code in ("BGN", "SLL", "HRK", "DEM"):
+        assert check_currency(code.lower()) == (code, None)
+    # ISO 4217 codes for what is not money.
+    for code in ("XAU", "XAG", "XPT", "XPD", "XBA", "XTS", "XXX"):
+        code_out, error = check_currency(code)
+        assert code_out is None and error is not None and "not money" in error
+    assert len(currency_codes()) > 250
 
 
 def test_settings_defaults_and_validation() -> None:

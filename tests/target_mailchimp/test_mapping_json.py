@@ -106,3 +106,59 @@ def test_payload_hash_is_canonical() -> None:
 def test_jsonable_converts_dates_and_floats() -> None:
     out = jsonable({"d": date(2024, 1, 2), "f": 0.1, "l": (1,), "n": None})
     assert out == {"d": "2024-01-02", "f": Decimal("0.1"), "l": [1], "n": None}
+
+
+# Hashes the ledger holds from earlier versions: a change of the canonical form would make
+# every stored payload look changed and rewrite everything once, so these stay fixed.
+STORED_HASHES = [
+    (
+        {
+            "id": "bill-1",
+            "order_total": Decimal("1250.50"),
+            "lines": [{"id": "1", "price": Decimal("0.10"), "quantity": 3}],
+            "financial_status": "paid",
+            "customer": {"id": "c-9", "email_address": "ä@example.com"},
+        },
+        "f16db91f52ad0b04b6acd36f450d311f25aa26026bd8e61955544838eb13b8bb",
+    ),
+    (
+        {
+            "email_address": "a@x.com",
+            "status_if_new": "subscribed",
+            "merge_fields": {"FNAME": 'Zoë "Q"\n\t\u0001', "N": None, "B": True},
+            "tags": ["x", "y"],
+        },
+        "abbd89e2ae8711be829dcd397d780b2ed7bf6a69232197c7e09a90cf17674cf4",
+    ),
+    (
+        {
+            "d": date(2024, 1, 31),
+            "dt": datetime(2024, 1, 31, 13, 5, 9, tzinfo=UTC),
+            "f": 0.25,
+            "e": Decimal("1E+3"),
+            "z": Decimal("-0.00"),
+        },
+        "4425364d0d10a5e3f2715cdb76d63388d8f45403fef99eea054c15ece4b43063",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload", "digest"), STORED_HASHES)
+def test_payload_hash_keeps_the_stored_form(payload: dict[str, object], digest: str) -> None:
+    assert payload_hash(payload) == digest
+
+
+def test_long_numbers_hash_without_rounding() -> None:
+    # More digits than the decimal module's default precision (28) must not round alike.
+    a = Decimal("1234567890123456789012345678.91")
+    assert payload_hash({"x": a}) != payload_hash({"x": a + Decimal("0.01")})
+    assert payload_hash({"x": 10**30 + 1}) != payload_hash({"x": 10**30})
+    assert payload_hash({"x": Decimal("1E+30")}) == payload_hash({"x": 10**30})
+
+
+@pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("-Infinity"), float("nan"), float("-inf")])
+def test_non_finite_numbers_are_named_where_they_sit(bad: object) -> None:
+    payload = {"lines": [{"price": Decimal("1.00")}, {"price": bad}]}
+    for encode in (dumps_exact, payload_hash):
+        with pytest.raises(ValueError, match=r"at lines\[1\]\.price .*no NaN or Infinity"):
+            encode(payload)

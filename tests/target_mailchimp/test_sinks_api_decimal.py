@@ -41,3 +41,13 @@ def test_dot_segment_ids_are_refused_by_the_mapping() -> None:
     assert check_object_id(".a") == (".a", None)
     rejected = customer_from_mailchimp({"id": "..", "email_address": "a@x.com"})
     assert getattr(rejected, "action", None) == "rejected"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), Decimal("-Infinity")])
+def test_non_finite_floats_are_refused_not_sent_as_null(bad: object) -> None:
+    # msgspec alone would write a NaN float as null: a broken amount must not become a missing one.
+    with pytest.raises(ValueError, match=r"at order_total .*JSON"):
+        encode_json_body({"order_total": bad})
+    op = BatchOperation("POST", "/ecommerce/stores/s/orders", "o1", {"order_total": bad})
+    with pytest.raises(ValueError, match="JSON"):
+        op.to_wire()

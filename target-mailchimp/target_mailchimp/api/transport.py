@@ -19,13 +19,13 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import IO, Any
 from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from target_mailchimp import jsoncodec
 from target_mailchimp.api.credentials import ApiKey, ScopedBasicAuth, resolve_base_url
 from target_mailchimp.api.errors import (
     MailchimpConfigError,
@@ -95,41 +95,11 @@ NETWORK_ERRORS = (
 )
 
 
-def _write_json(obj: Any, out: list[str]) -> None:
-    if isinstance(obj, Decimal):
-        if not obj.is_finite():
-            raise ValueError(f"{obj!r} cannot be sent as a JSON number")
-        out.append(str(obj))
-    elif isinstance(obj, Mapping):
-        out.append("{")
-        for index, (key, value) in enumerate(obj.items()):
-            if index:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _write_json(value, out)
-        out.append("}")
-    elif isinstance(obj, list | tuple):
-        out.append("[")
-        for index, value in enumerate(obj):
-            if index:
-                out.append(",")
-            _write_json(value, out)
-        out.append("]")
-    else:
-        out.append(json.dumps(obj, ensure_ascii=False, allow_nan=False))
-
-
 def encode_json_body(body: Any) -> bytes:
-    """A request body as compact UTF-8 JSON; ``Decimal`` money is written as an exact
-    JSON number (``json.dumps`` refuses Decimal, and a float would lose digits)."""
-    try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except TypeError:
-        out: list[str] = []
-        _write_json(body, out)
-        text = "".join(out)
-    return text.encode()
+    """A request body as compact UTF-8 JSON, in the target's one JSON encoding
+    (:mod:`target_mailchimp.jsoncodec`): ``Decimal`` money as an exact JSON number, NaN and
+    infinities refused with ValueError."""
+    return jsoncodec.encode(body)
 
 
 def encode_path_segment(value: str) -> str:

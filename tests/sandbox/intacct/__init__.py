@@ -80,8 +80,8 @@ Gateway behaviour
   with query option showprivate; an entity session sees its entity's and top-level records
   (readByQuery/read never show private records at the top level).
 - uniqueid=true (also when omitted): a function controlid already executed for the
-  company fails with protocol.DUPLICATE_CONTROLID_ERRORNO ("XL03000013" unless the tap's
-  gateway package defines the constant) and "The function with control ID '<id>' was
+  company fails with protocol.DUPLICATE_CONTROLID_ERRORNO ("XL03000013", the sandbox's own
+  assumption: Sage documents no number) and "The function with control ID '<id>' was
   already executed (uniqueid=true)."; uniqueid=false runs it again.
 - transaction="true": if any function fails, every result is "aborted" with XL03000009
   appended and creates are rolled back.

@@ -9,7 +9,6 @@ must recognise these by the level and texts the reference documents, not by the 
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from dataclasses import dataclass
 
@@ -41,21 +40,15 @@ RATE_LIMIT_TEXT = "API rate limit exceeded"
 # -- ASSUMPTION: numbers the reference does not give ---------------------------------------
 
 
-def _duplicate_errorno() -> str:
-    """The gateway client's DUPLICATE_CONTROLID_ERRORNO when it defines one (the only thing
-    the sandbox takes from the code under test), else the sandbox's own choice."""
-    for module_name in ("tap_intacct.gateway", "tap_intacct.gateway.errors"):
-        try:
-            module = importlib.import_module(module_name)
-        except Exception:
-            continue
-        value = getattr(module, "DUPLICATE_CONTROLID_ERRORNO", None)
-        if value:
-            return str(value)
-    return "XL03000013"
-
-
-DUPLICATE_CONTROLID_ERRORNO = _duplicate_errorno()
+# The answer to a function control id repeated under uniqueid=true. Source:
+# intacct-xml-gateway.md section 4 quotes Sage's request docs (uniqueid=true, the default, lets a
+# function's controlid run once) and says the number and text of the refusal are documented
+# nowhere; it advises a function-level failure with a distinctive errorno. The sandbox states
+# its own: an XL03 number next to the documented control-level ones (XL03000003, XL03000006,
+# XL03000009), and a text naming the control id and "already executed". It does not read the
+# client's constant: were the client's number or text wrong, a client relying on them would
+# fail against this answer (tests/tap_intacct/test_gateway_sandbox.py).
+DUPLICATE_CONTROLID_ERRORNO = "XL03000013"  # ASSUMPTION
 DUPLICATE_CONTROLID_TEXT = (
     "The function with control ID '{controlid}' was already executed (uniqueid=true)."
 )
