@@ -30,6 +30,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 
 from target_mailchimp.api import MailchimpError
+from target_mailchimp.cli import OneLineErrorCommand
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
 from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
@@ -49,6 +50,7 @@ from target_mailchimp.summary import RunReport, build_report, distinct_records, 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    import click
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
 
@@ -297,6 +299,13 @@ class TargetMailchimp(Target):
         self._dry_run_state_noted = False
         if validate_config:
             RunSettings.from_config(self.config)  # a bad setting stops before any input
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, ending any failed run with one line and exit code 1 (see cli)."""
+        command = super().get_singer_command()
+        command.__class__ = OneLineErrorCommand
+        return command
 
     # ------------------------------------------------------------------ sinks
 
