@@ -629,3 +629,11 @@ def test_debug_variable_brings_the_traceback_back(
     )
     assert target.returncode != 0
     assert "Traceback" in target.stderr
+    known = run_target(
+        tmp_path,
+        target_cfg(mailchimp, tmp_path, api_key="abcdef", api_url=None),
+        contacts(),
+        TARGET_MAILCHIMP_DEBUG="1",
+    )
+    assert known.returncode != 0
+    assert "Traceback" in known.stderr and "has no data center suffix" in known.stderr

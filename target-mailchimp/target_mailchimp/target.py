@@ -30,7 +30,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 
 from target_mailchimp.api import MailchimpError
-from target_mailchimp.cli import OneLineErrorCommand
+from target_mailchimp.cli import OneLineErrorCommand, debug_requested, one_line
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
 from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
@@ -419,7 +419,9 @@ class TargetMailchimp(Target):
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
         except CLEAN_ERRORS as exc:
-            cls.logger.error("target-mailchimp stopped: %s", exc)
+            if debug_requested():
+                raise
+            cls.logger.error("target-mailchimp stopped: %s", one_line(exc))
             sys.exit(1)
 
 
