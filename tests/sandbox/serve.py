@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=REPO_ROOT / ".sandbox")
     args = parser.parse_args(argv)
     workdir: Path = args.workdir
+    # Ctrl-C stops the sandboxes even where SIGINT came in ignored (a job started with `&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("Starting the Intacct and Mailchimp sandboxes on loopback ...", flush=True)
     try:
         with running_sandboxes(workdir) as sb:
