@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -26,8 +25,9 @@ from target_mailchimp.mapping import (
     required_merge_fields,
     subscriber_hash,
 )
+from tests.sandbox.reference import MAILCHIMP_SCHEMAS
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mailchimp-schemas"
+SCHEMAS = MAILCHIMP_SCHEMAS
 DEFAULT = MappingSettings()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -30,8 +29,9 @@ from target_mailchimp.mapping import (
     payment_from_record,
     payment_order_patch,
 )
+from tests.sandbox.reference import MAILCHIMP_SCHEMAS
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mailchimp-schemas"
+SCHEMAS = MAILCHIMP_SCHEMAS
 DEFAULT = MappingSettings()
 VENDOR = ContactRecord(
     stream="vendors", recordno=5, source_id="V-5", active=True, email="ap@vendor.example"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -24,8 +23,9 @@ from target_mailchimp.mapping import (
     product_from_mailchimp,
     subscriber_hash,
 )
+from tests.sandbox.reference import MAILCHIMP_SCHEMAS
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mailchimp-schemas"
+SCHEMAS = MAILCHIMP_SCHEMAS
 DEFAULT = MappingSettings()
 
 
