@@ -53,6 +53,11 @@ $(MELTANO_STAMP): $(STAMP) meltano.yml tap-intacct/pyproject.toml target-mailchi
 demo: $(MELTANO_STAMP)
 	$(BIN)/python -m tests.sandbox.demo
 
+# Both sandboxes in the foreground, ready configs in .sandbox/, until Ctrl-C.
+.PHONY: sandbox
+sandbox: $(STAMP)
+	$(BIN)/python -m tests.sandbox.serve
+
 bench: $(MELTANO_STAMP)
 	$(BIN)/python -m tests.benchmarks --out bench-results --publish tests/benchmarks/RESULTS.md
 

@@ -58,6 +58,13 @@ PLUGINS = {
     "target-mailchimp": TargetMailchimp,
 }
 ENV_PREFIXES = {"TAP_INTACCT_": "tap-intacct", "TARGET_MAILCHIMP_": "target-mailchimp"}
+#: Variables the programs read themselves, not settings (debug output) -> the reading package.
+PROGRAM_VARIABLES = {
+    "TAP_INTACCT_DEBUG": "tap_intacct",
+    "TAP_INTACCT_LOGLEVEL": "tap_intacct",
+    "TARGET_MAILCHIMP_DEBUG": "target_mailchimp",
+    "TARGET_MAILCHIMP_LOGLEVEL": "target_mailchimp",
+}
 #: "Raised by" column of the troubleshooting tables -> the package whose source raises it.
 SOURCES = {
     "tap-intacct": "tap_intacct",
@@ -360,6 +367,10 @@ def test_environment_variables_name_settings_meltano_declares() -> None:
     assert names, "the README shows no TAP_INTACCT_* / TARGET_MAILCHIMP_* variable"
     for name in sorted(names):
         prefix = next(p for p in ENV_PREFIXES if name.startswith(p))
+        if name in PROGRAM_VARIABLES:
+            # Not a setting: the program reads it itself (its name is in its source).
+            assert in_source(PROGRAM_VARIABLES[name], name), f"{name} is read by nothing"
+            continue
         plugin = ENV_PREFIXES[prefix]
         setting = name.removeprefix(prefix).lower()
         assert setting in meltano_settings(plugin), (

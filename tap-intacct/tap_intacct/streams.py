@@ -25,7 +25,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
-from tap_intacct import keyset
+from tap_intacct import keyset, progress
 from tap_intacct.gateway.filters import Filter, Order
 from tap_intacct.records import (
     RecordConversionError,
@@ -159,6 +159,7 @@ class IntacctStream(Stream):
         Records whose WHENMODIFIED is empty (the null pass) do not move the bookmark; their
         progress is kept under keyset.NULL_PASS_STATE_KEY instead.
         """
+        progress.page(self, len(records))
         if incremental and records:
             last = records[-1]
             if last.get(keyset.REPLICATION_KEY) is None:
@@ -227,6 +228,7 @@ class IntacctStream(Stream):
             else:
                 state[keyset.RECORDNO_STATE_KEY] = window.start.recordno
         self.logger.info("Reading %s %s (company time, %s)", self.intacct_object, window, tz)
+        progress.begin(self, format_utc(window.upper_utc))  # a line every few seconds
         paths = self.selected_paths()
         fields = self.requested_fields(paths)
         convert = compile_converter(self.schema, paths, tz)
@@ -286,6 +288,7 @@ class IntacctStream(Stream):
         if incremental:
             state[keyset.UPPER_BOUND_STATE_KEY] = bound
             state.pop(keyset.NULL_PASS_STATE_KEY, None)
+        progress.end(self)
 
     def _emit_page_state(self) -> None:
         """A STATE message after each page, so an interrupted run resumes from here."""

@@ -11,6 +11,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
+from tap_intacct.cli import OneLineErrorCommand
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
 from tap_intacct.gateway.config import GatewayConfig
@@ -18,6 +19,7 @@ from tap_intacct.records import resolve_timezone
 from tap_intacct.streams import STREAM_TYPES, IntacctStream
 
 if TYPE_CHECKING:
+    import click
     from singer_sdk.streams import Stream
 
 DEFAULT_API_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
@@ -176,6 +178,13 @@ class TapIntacct(Tap):
         self._gateway: IntacctGateway | None = None
         self._run_started_at: dt.datetime | None = None
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, ending a failed run with one line and exit code 1 (see cli)."""
+        command = super().get_singer_command()
+        command.__class__ = OneLineErrorCommand
+        return command
 
     @property
     def gateway(self) -> IntacctGateway:

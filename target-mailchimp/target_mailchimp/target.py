@@ -33,6 +33,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 
 from target_mailchimp.api import MailchimpError
+from target_mailchimp.cli import OneLineErrorCommand, debug_requested, one_line
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
 from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
@@ -58,6 +59,7 @@ from target_mailchimp.summary import (
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    import click
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
 
@@ -307,6 +309,13 @@ class TargetMailchimp(Target):
         if validate_config:
             RunSettings.from_config(self.config)  # a bad setting stops before any input
 
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, ending any failed run with one line and exit code 1 (see cli)."""
+        command = super().get_singer_command()
+        command.__class__ = OneLineErrorCommand
+        return command
+
     # ------------------------------------------------------------------ sinks
 
     @property
@@ -434,7 +443,9 @@ class TargetMailchimp(Target):
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
         except CLEAN_ERRORS as exc:
-            cls.logger.error("target-mailchimp stopped: %s", exc)
+            if debug_requested():
+                raise
+            cls.logger.error("target-mailchimp stopped: %s", one_line(exc))
             sys.exit(1)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -32,3 +35,18 @@ def wait_for(stop: threading.Event) -> None:
     """Block until `stop` is set (polling, so signal handlers get to run)."""
     while not stop.wait(0.2):
         pass
+
+
+def run_main(main: Callable[[], int], name: str) -> int:
+    """Run a sandbox's `main`; a failure is one line on stderr (exit 1), not a traceback.
+
+    ``SANDBOX_DEBUG=1`` lets the exception through with its traceback.
+    """
+    try:
+        return main()
+    except Exception as exc:
+        if os.environ.get("SANDBOX_DEBUG"):
+            raise
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{name} sandbox error: {type(exc).__name__}: {text}", file=sys.stderr, flush=True)
+        return 1

@@ -16,7 +16,12 @@ from pathlib import Path
 
 import requests
 
-from tests.sandbox.launch import REPO_ROOT, RunningSandboxes, running_sandboxes
+from tests.sandbox.launch import (
+    REPO_ROOT,
+    RunningSandboxes,
+    SandboxStartError,
+    running_sandboxes,
+)
 
 
 def _total(sb: RunningSandboxes, path: str) -> int:
@@ -57,6 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print("Starting the Intacct and Mailchimp sandboxes on loopback ...", flush=True)
+    try:
+        run = _run(args)
+    except SandboxStartError as exc:
+        print(f"make demo: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print("Sandboxes stopped.", flush=True)
+    if run.returncode != 0:
+        print(f"meltano run failed with exit code {run.returncode}", file=sys.stderr)
+        return run.returncode
+    print(
+        "Audit report: .venv/bin/target-mailchimp-report "
+        "--ledger-url sqlite:///.sandbox/ledger.sqlite --output .sandbox/report.html"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> subprocess.CompletedProcess[bytes]:
     with running_sandboxes(args.workdir) as sb:
         print(f"  Intacct gateway:   {sb.tap_config['api_url']}", flush=True)
         print(f"  Mailchimp API:     {sb.target_config['api_url']}", flush=True)
@@ -69,15 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(flush=True)
         print(describe_mailchimp(sb), flush=True)
-    print("Sandboxes stopped.", flush=True)
-    if run.returncode != 0:
-        print(f"meltano run failed with exit code {run.returncode}", file=sys.stderr)
-        return run.returncode
-    print(
-        "Audit report: .venv/bin/target-mailchimp-report "
-        "--ledger-url sqlite:///.sandbox/ledger.sqlite --output .sandbox/report.html"
-    )
-    return 0
+    return run
 
 
 if __name__ == "__main__":

@@ -66,13 +66,30 @@ def plugin_env(prefix: str, config: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> None:
+class SandboxStartError(RuntimeError):
+    """A sandbox did not start; the message is one line ending with the sandbox's own error."""
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text("utf-8", "replace").splitlines()]
+    except OSError:
+        return ""
+    return next((line for line in reversed(lines) if line), "")
+
+
+def _wait_for_file(
+    path: Path, proc: subprocess.Popen[bytes], timeout: float, name: str, log: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
-            raise RuntimeError(f"sandbox {proc.args!r} exited ({proc.returncode}) before serving")
+            error = _last_line(log) or f"it exited with code {proc.returncode}"
+            raise SandboxStartError(f"the {name} sandbox did not start: {error} (log: {log})")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"sandbox {proc.args!r} did not start within {timeout:.0f} s")
+            raise SandboxStartError(
+                f"the {name} sandbox did not start within {timeout:.0f} s (log: {log})"
+            )
         time.sleep(0.05)
 
 
@@ -157,12 +174,26 @@ def running_sandboxes(
     if keep_mailchimp_state:
         mailchimp_cmd += ["--state-file", str(workdir / "mailchimp.state")]
     procs: list[subprocess.Popen[bytes]] = []
+    logs = {name: workdir / f"{name.lower()}.log" for name in ("Intacct", "Mailchimp")}
     with _terminate_on_sigterm():
         try:
-            for cmd in (intacct_cmd, mailchimp_cmd):
-                procs.append(subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL))
-            _wait_for_file(workdir / "tap-intacct.json", procs[0], startup_timeout)
-            _wait_for_file(workdir / "target-mailchimp.json", procs[1], startup_timeout)
+            # A sandbox's stderr goes to its log, so a failed start is reported by its own
+            # last line (SandboxStartError), not a traceback among the launcher's.
+            for cmd, log in zip((intacct_cmd, mailchimp_cmd), logs.values(), strict=True):
+                with log.open("wb") as err:
+                    procs.append(
+                        subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                    )
+            _wait_for_file(
+                workdir / "tap-intacct.json", procs[0], startup_timeout, "Intacct", logs["Intacct"]
+            )
+            _wait_for_file(
+                workdir / "target-mailchimp.json",
+                procs[1],
+                startup_timeout,
+                "Mailchimp",
+                logs["Mailchimp"],
+            )
             yield RunningSandboxes(
                 workdir=workdir,
                 tap_config=json.loads((workdir / "tap-intacct.json").read_text("utf-8")),

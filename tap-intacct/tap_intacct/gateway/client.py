@@ -609,7 +609,7 @@ class IntacctGateway:
         content_type = http.headers.get("Content-Type", "").lower()
         if "html" in content_type:
             raise MalformedResponseError(
-                f"HTTP 200 carried an HTML page ({content_type}) instead of gateway XML"
+                f"the body is an HTML page, not a gateway response (HTTP 200, {content_type})"
             )
         response = parse_response(content)
         error = response.error(used_session=session is not None)

@@ -121,6 +121,8 @@ class MailchimpSink(BatchSink):
     def process_batch(self, context: dict[str, Any]) -> None:
         incoming: list[Incoming] = context.get("records") or []
         if incoming:
+            # A run whose lock was taken over (stalled past the stale limit) stops writing.
+            self.ctx.ledger.assert_lock_held(self.ctx.run_id)
             self.process_incoming(incoming)
 
     def process_incoming(self, incoming: Sequence[Incoming]) -> None:

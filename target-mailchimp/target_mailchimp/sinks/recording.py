@@ -251,6 +251,8 @@ class Recorder:
     _audit: list[AuditEntry] = field(default_factory=list)
     _writes: dict[str, list[WriteRecord]] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    #: Told (object kind, action, rows) of every audit (the run's progress lines).
+    on_audit: Callable[[str | None, str, int], None] | None = None
 
     def audit(
         self,
@@ -262,6 +264,7 @@ class Recorder:
     ) -> None:
         """One audit row per ref for this object."""
         with self._lock:
+            before = len(self._audit)
             for ref in refs:
                 self._audit.append(
                     AuditEntry(
@@ -279,7 +282,10 @@ class Recorder:
                         refs=ref.refs,
                     )
                 )
+            rows = len(self._audit) - before
             self._maybe_flush()
+        if self.on_audit is not None and rows:
+            self.on_audit(object_kind, outcome.action, rows)
 
     def write(self, kind: str, object_id: str, payload_hash: str | None, outcome: Outcome) -> None:
         """Remember an object write for the dedupe (failures keep the last good hash)."""

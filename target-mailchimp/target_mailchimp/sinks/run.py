@@ -47,6 +47,7 @@ from target_mailchimp.ledger import (
     redact,
 )
 from target_mailchimp.mapping import MappingSettings, required_merge_fields
+from target_mailchimp.progress import WriteProgress
 from target_mailchimp.sinks.dryrun import DryRunClient, ScratchLedger
 from target_mailchimp.sinks.errors import (
     ConfigurationError,
@@ -97,6 +98,7 @@ class RunContext:
     finished: bool = False
     status: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    progress: WriteProgress | None = None
     _merge_fields_ready: bool = False
     _store_ready: bool = False
     _store_backfill: bool = False
@@ -158,6 +160,8 @@ class RunContext:
             pool=pool,
             scratch=scratch,
         )
+        ctx.progress = WriteProgress(logger, client).start()  # a line every few seconds
+        ctx.recorder.on_audit = ctx.progress.audited
         logger.info(
             "Run %s started%s: audience %s, store %s, ledger %s",
             run_id,
@@ -217,6 +221,8 @@ class RunContext:
             return
         self.finished = True
         self.status = status
+        if self.progress is not None:
+            self.progress.stop()  # the summary follows: no progress line after it
         try:
             self.recorder.flush()
         finally:
@@ -228,6 +234,8 @@ class RunContext:
 
     def close(self) -> None:
         """Dispose of the ledger (after the summary was read) and any scratch copy."""
+        if self.progress is not None:
+            self.progress.stop()
         self.ledger.close()
         if self.scratch is not None:
             self.scratch.remove()

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.sandbox.cli import stop_on_signals, wait_for, write_atomic
+from tests.sandbox.cli import run_main, stop_on_signals, wait_for, write_atomic
 from tests.sandbox.intacct.data import generate_company
 from tests.sandbox.intacct.faults import FAULTS
 from tests.sandbox.intacct.server import IntacctSandbox
@@ -75,4 +75,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main, "Intacct"))

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.sandbox.cli import stop_on_signals, wait_for, write_atomic
+from tests.sandbox.cli import run_main, stop_on_signals, wait_for, write_atomic
 
 from .server import DEFAULT_DC, DEFAULT_LIST_ID, MailchimpSandbox
 
@@ -65,4 +65,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main, "Mailchimp"))

@@ -4,6 +4,7 @@ A fault is chosen per request by :meth:`Faults.pick` (the server calls it once p
 request, after the connection gate and the latency wait). Kinds:
 
 =============== =====================================================================
+``400``         400 Invalid Resource, problem+json body (a refusal no retry changes)
 ``429``         429 Too Many Requests, problem+json body
 ``429_no_body`` 429 with an empty body
 ``403_no_body`` 403 with an empty body (Mailchimp's high-volume throttle)
@@ -35,6 +36,7 @@ from .api import Response
 from .errors import ApiError
 
 ERROR_KINDS = (
+    "400",
     "429",
     "429_no_body",
     "403_no_body",
@@ -283,6 +285,10 @@ def fault_response(kind: str) -> Response:
                 "Too Many Requests",
                 "You have exceeded the limit of 10 simultaneous connections.",
             )
+        )
+    if kind == "400":
+        return Response.from_error(
+            ApiError(400, "Invalid Resource", "The resource submitted could not be validated.")
         )
     if kind == "429_no_body":
         return Response(429, None)

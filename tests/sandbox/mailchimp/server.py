@@ -174,7 +174,13 @@ class MailchimpSandbox:
         self._state = State(fake_patterns)
         self.state_file = Path(state_file) if state_file else None
         if self.state_file is not None and self.state_file.exists():
-            self._state.load(self.state_file.read_bytes())
+            try:
+                self._state.load(self.state_file.read_bytes())
+            except Exception as exc:
+                raise ValueError(
+                    f"its state file {self.state_file} cannot be read ({type(exc).__name__}: "
+                    f"{exc}); delete it to start with an empty account"
+                ) from exc
         if list_id not in self._state.lists:
             self._state.add_list(list_id, list_name)
         self._validator = shared_validator(Path(schema_dir) if schema_dir else None)
