@@ -58,14 +58,3 @@ def test_the_vendored_files_are_tracked() -> None:
     assert INTACCT_XSD in tracked
     assert PROVENANCE in tracked
     assert all(p in tracked for p in MAILCHIMP_SCHEMAS.glob("*.json"))
-
-
-def test_no_code_joins_a_path_to_the_folder_outside() -> None:
-    # The same folder spelled as path parts joined with pathlib.
-    joined = re.compile(rb"""["']shared["']\s*/\s*["']reference["']""")
-    offenders = [
-        str(path.relative_to(ROOT))
-        for path in _tracked()
-        if path.suffix == ".py" and path.is_file() and joined.search(path.read_bytes())
-    ]
-    assert offenders == []
