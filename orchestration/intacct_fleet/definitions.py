@@ -47,6 +47,28 @@ def _project_bin(name: str) -> str:
     return str(folder / name)
 
 
+#: Folders of the project's Meltano system dir that every company shares (installed plugins).
+SHARED_MELTANO_DIRS = ("extractors", "loaders", "mappers", "utilities", "transformers", "files")
+
+
+def company_meltano_dir(company: Company) -> Path:
+    """The company's own Meltano system dir, with the project's installed plugins linked in.
+
+    Meltano writes each run's catalog and config under `.meltano/run/<plugin>`; two
+    companies' runs in one project at once would overwrite each other's files there. Each
+    company gets its own folder (`MELTANO_SYS_DIR_ROOT`): its own run files and logs, and
+    its own system database (state) unless MELTANO_DATABASE_URI names a shared one.
+    """
+    shared = Path(os.environ.get("MELTANO_SYS_DIR_ROOT", PROJECT_ROOT / ".meltano"))
+    root = Path(os.environ.get("FLEET_MELTANO_DIRS", shared / "fleet")) / company.name
+    root.mkdir(parents=True, exist_ok=True)
+    for name in SHARED_MELTANO_DIRS:
+        link = root / name
+        if (shared / name).is_dir() and not link.exists():
+            link.symlink_to((shared / name).resolve(), target_is_directory=True)
+    return root
+
+
 def run_summary(output: str) -> str:
     """The target's run summary block from meltano's output (decorations removed)."""
     lines = [ANSI.sub("", line) for line in output.splitlines()]
@@ -114,7 +136,12 @@ def sync_op(company: Company) -> OpDefinition:
             settings = company.resolved_settings()
         except CompaniesError as exc:
             raise Failure(description=str(exc), allow_retries=False) from None
-        env = {**os.environ, **settings, "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "MELTANO_SYS_DIR_ROOT": str(company_meltano_dir(company)),
+            **settings,
+            "NO_COLOR": "1",
+        }
         command = [
             _project_bin("meltano"),
             "--environment",
@@ -192,6 +219,6 @@ def build_definitions(companies: list[Company]) -> Definitions:
 defs = build_definitions(load_companies())
 
 
-def fleet_all_job() -> Any:
-    """The `fleet_all` job, for `build_reconstructable_job` (multiprocess execution)."""
-    return defs.get_job_def("fleet_all")
+def job_named(name: str) -> Any:
+    """One of the jobs, for `build_reconstructable_job` (multiprocess execution)."""
+    return defs.get_job_def(name)

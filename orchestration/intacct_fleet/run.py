@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from dagster import DagsterInstance, build_reconstructable_job, execute_job, reconstructable
+from dagster import DagsterInstance, build_reconstructable_job, execute_job
 
 from intacct_fleet import definitions
 
@@ -14,10 +14,10 @@ from intacct_fleet import definitions
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     name = args[0] if args else "fleet_all"
-    if name == "fleet_all":
-        target = build_reconstructable_job("intacct_fleet.definitions", "fleet_all_job")
-    else:
-        target = reconstructable(definitions.defs.get_job_def(name))
+    definitions.defs.get_job_def(name)  # an unknown name fails here, with the known ones
+    target = build_reconstructable_job(
+        "intacct_fleet.definitions", "job_named", reconstructable_args=(name,)
+    )
     with DagsterInstance.get() as instance:
         result = execute_job(target, instance=instance, tags={"intacct-fleet/launched": "cli"})
     sys.stdout.write(f"run {result.run_id}: {'succeeded' if result.success else 'failed'}\n")

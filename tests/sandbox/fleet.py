@@ -58,6 +58,7 @@ class Fleet:
             "DAGSTER_PG_URL": self.dagster_pg_url,
             "FLEET_COMPANIES": str(ORCHESTRATION / "companies.yml"),
             "FLEET_REPORTS": str(self.workdir / "reports"),
+            "FLEET_MELTANO_DIRS": str(self.workdir / "meltano"),
             "PYTHONPATH": str(ORCHESTRATION),
         }
 
@@ -121,6 +122,8 @@ def main() -> int:
     if not (DAGSTER_BIN / "dagster-webserver").exists():
         sys.stderr.write("orchestration/.venv is missing: run `make fleet-demo`\n")
         return 1
+    # SIGTERM stops the demo like Ctrl-C: every server it started is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     workdir = REPO_ROOT / ".sandbox" / "fleet"
     shutil.rmtree(workdir, ignore_errors=True)
     sys.stdout.write("Starting 3 Intacct and 2 Mailchimp sandboxes and PostgreSQL ...\n")
@@ -148,22 +151,35 @@ def main() -> int:
                     if requests.get(f"{url}/server_info", timeout=2).ok:
                         break
                 time.sleep(0.5)
-            sys.stdout.write("Running one sync per company (acme, beta, gamma) ...\n")
+            sys.stdout.write(f"Dagster UI: {url}/runs\n")
+            sys.stdout.write("Running one sync per company (acme, beta, gamma) at once ...\n")
+            sys.stdout.flush()
             runs = [run_job(fleet, f"sync_{name}_job") for name in NAMES]
-            codes = [r.wait() for r in runs]
+            try:
+                codes = [r.wait() for r in runs]
+            finally:
+                for r in runs:
+                    if r.poll() is None:
+                        r.terminate()
+                        try:
+                            r.wait(timeout=15)
+                        except subprocess.TimeoutExpired:
+                            r.kill()
+                            r.wait()
             for name, code in zip(NAMES, codes, strict=True):
                 sys.stdout.write(f"  {name}: {'succeeded' if code == 0 else 'FAILED'}\n")
             sys.stdout.write(f"\nDagster UI: {url}/runs  (Ctrl-C stops the demo)\n")
             sys.stdout.flush()
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-            with contextlib.suppress(KeyboardInterrupt):
-                web.wait()
+            web.wait()
+        except KeyboardInterrupt:
+            pass
         finally:
             web.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 web.wait(timeout=20)
             if web.poll() is None:
                 web.kill()
+    sys.stdout.write("Fleet demo stopped.\n")
     return 0
 
 
