@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.expected import expected_state
@@ -19,6 +20,7 @@ from tests.reliability.test_fleet_pipeline import assert_company_state
 from tests.sandbox.fleet import DAGSTER_BIN, NAMES, run_job, running_fleet
 
 
+@pytest.mark.timeout(1200)
 def test_the_fleet_job_syncs_every_company(meltano_installed: Path, tmp_path: Path) -> None:
     assert (DAGSTER_BIN / "python").exists(), "orchestration/.venv is missing: run `make test`"
     with running_fleet(tmp_path / "fleet") as fleet:

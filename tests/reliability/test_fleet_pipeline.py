@@ -122,6 +122,7 @@ def _start(config: Path, singer_file: Path) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.timeout(900)
 def test_three_companies_share_one_ledger_and_one_account(
     fleet: tuple[list[Company], list[IntacctSandbox], MailchimpSandbox],
     pg_ledger_url: str,

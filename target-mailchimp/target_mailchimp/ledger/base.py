@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.engine import (
@@ -111,16 +111,25 @@ class LedgerBase:
 
     def _enter_scope(self, scope: LedgerScope) -> None:
         """Find (or register) the scope's schema and point the Engine at it."""
-        with self._tx() as conn:
-            default = self._default_schema(conn)
-            schema = resolve_scope(
-                conn,
-                scope,
-                default_schema=default,
-                separate_schemas=self._postgresql,
-                display=self.url,
-                create=self._create_scope,
-            )
+        try:
+            with self._tx() as conn:
+                default = self._default_schema(conn)
+                schema = resolve_scope(
+                    conn,
+                    scope,
+                    default_schema=default,
+                    separate_schemas=self._postgresql,
+                    display=self.url,
+                    create=self._create_scope,
+                )
+        except ProgrammingError as exc:
+            # e.g. no CREATE privilege on the database for a new company's schema
+            reason = _scrub(str(getattr(exc, "orig", None) or exc), self._password)
+            raise LedgerError(
+                f"ledger {self.url}: cannot set up the rows of {scope.describe()}: "
+                f"{reason.strip().splitlines()[0]} (the ledger's database user needs the "
+                "CREATE privilege on the database to add a company's schema)"
+            ) from None
         if schema is None:
             raise LedgerError(f"ledger {self.url} holds no rows of {scope.describe()}")
         self.schema_name = schema
