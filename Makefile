@@ -64,5 +64,23 @@ bench: $(MELTANO_STAMP)
 soak: $(MELTANO_STAMP)
 	$(BIN)/pytest -m soak $(PYTEST_ARGS)
 
+# The Dagster code location has its own venv (dagster-webserver pulls in the old `backoff`
+# distribution, which must not overwrite python-backoff in .venv); its test runs in `unit`.
+ORCH_VENV  := orchestration/.venv
+ORCH_STAMP := $(ORCH_VENV)/.installed
+
+.PHONY: fleet-demo
+
+$(ORCH_STAMP): orchestration/requirements.txt
+	$(PYTHON) -m venv $(ORCH_VENV)
+	$(ORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ORCH_VENV)/bin/python -m pip install --quiet -r orchestration/requirements.txt
+	touch $@
+
+unit: $(ORCH_STAMP)
+
+fleet-demo: $(MELTANO_STAMP) $(ORCH_STAMP)
+	$(BIN)/python -m tests.sandbox.fleet
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -186,6 +186,22 @@ class TargetMailchimp(Target):
             description="The Mailchimp e-commerce store of customers, products and orders.",
         ),
         th.Property(
+            "intacct_company_id",
+            th.StringType,
+            title="Intacct company ID",
+            description=(
+                "The Intacct company whose records this run writes: keeps its rows apart in a "
+                "ledger shared by several companies, and lets only one of its runs write at a "
+                "time. Set it to the tap's company_id."
+            ),
+        ),
+        th.Property(
+            "intacct_entity_id",
+            th.StringType,
+            title="Intacct entity ID",
+            description="The entity of a multi-entity company (the tap's entity_id), if any.",
+        ),
+        th.Property(
             "store_name",
             th.StringType,
             default="Sage Intacct",

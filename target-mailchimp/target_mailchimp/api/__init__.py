@@ -38,7 +38,12 @@ from target_mailchimp.api.errors import (
     Unreachable,
     error_from_response,
 )
-from target_mailchimp.api.gate import ACCOUNT_CONNECTION_LIMIT, AccountGate, gate_for
+from target_mailchimp.api.gate import (
+    ACCOUNT_CONNECTION_LIMIT,
+    AccountGate,
+    SharedSlots,
+    gate_for,
+)
 from target_mailchimp.api.hashing import normalize_email, subscriber_hash
 from target_mailchimp.api.results import BatchSubscribeResult, MemberError, WriteResult
 from target_mailchimp.api.retry import RetryPolicy
@@ -68,6 +73,7 @@ __all__ = [
     "NotFound",
     "RetryPolicy",
     "ServerError",
+    "SharedSlots",
     "TooManyRequests",
     "Transport",
     "TransportStats",

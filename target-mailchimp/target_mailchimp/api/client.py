@@ -39,6 +39,7 @@ from target_mailchimp.api.errors import (
     MailchimpError,
     NotFound,
 )
+from target_mailchimp.api.gate import SharedSlots
 from target_mailchimp.api.hashing import normalize_email, subscriber_hash
 from target_mailchimp.api.results import (
     BatchSubscribeResult,
@@ -123,9 +124,11 @@ class MailchimpClient:
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         connect_timeout: float | None = None,
+        shared_slots: SharedSlots | None = None,
     ) -> None:
         self.transport = Transport(
             api_key,
+            shared_slots=shared_slots,
             api_url=api_url,
             max_concurrency=max_concurrency,
             request_timeout=request_timeout,

@@ -6,16 +6,35 @@ Mailchimp allows 10 simultaneous connections per account and answers the
 fingerprint (never the key), so several clients in one process still stay
 under the limit together. The gate's limit is the smallest ``max_concurrency``
 of the clients currently registered on it.
+
+Across processes and machines the gate cannot see other runs. A client may be given a
+:class:`SharedSlots` provider (for example the shared ledger database's connection slots,
+``target_mailchimp.ledger.slots``): each request then also holds one of the account's slots
+from that provider, so all runs writing to the account together stay under the limit. The
+API client knows nothing of where the slots live; the caller injects them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 #: Mailchimp's documented per-account connection limit.
 ACCOUNT_CONNECTION_LIMIT = 10
+
+
+class SharedSlots(Protocol):
+    """Slots of an account shared with other processes (injected into the client)."""
+
+    def hold(self, account: str) -> AbstractContextManager[object]:
+        """Block until one of ``account``'s shared slots is free; hold it in the block."""
+        ...
+
+    def close(self) -> None:
+        """Give back everything held (the run ends)."""
+        ...
 
 
 class AccountGate:

@@ -17,7 +17,8 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import quote
@@ -34,7 +35,12 @@ from target_mailchimp.api.errors import (
     error_from_response,
     parse_problem,
 )
-from target_mailchimp.api.gate import ACCOUNT_CONNECTION_LIMIT, AccountGate, gate_for
+from target_mailchimp.api.gate import (
+    ACCOUNT_CONNECTION_LIMIT,
+    AccountGate,
+    SharedSlots,
+    gate_for,
+)
 from target_mailchimp.api.retry import RetryPolicy, parse_retry_after, retry_reason
 
 logger = logging.getLogger("target_mailchimp.api")
@@ -124,8 +130,10 @@ class Transport:
         connect_timeout: float | None = None,
         retry: RetryPolicy | None = None,
         max_retries: int | None = None,
+        shared_slots: SharedSlots | None = None,
     ) -> None:
         self._key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
+        self.shared_slots = shared_slots
         self.base_url = resolve_base_url(self._key, api_url)
         self.max_concurrency = self._check_concurrency(max_concurrency)
         if not request_timeout or request_timeout <= 0:
@@ -177,6 +185,16 @@ class Transport:
         """Release the pooled connections and leave the account gate."""
         self._finalizer()
         self.session.close()
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """This process's gate, then (when given) one of the account's shared slots."""
+        with self.gate.slot():
+            if self.shared_slots is None:
+                yield
+            else:
+                with self.shared_slots.hold(self.account):
+                    yield
 
     def __repr__(self) -> str:
         return (
@@ -235,7 +253,7 @@ class Transport:
             attempt += 1
             t0 = time.monotonic()
             try:
-                with self.gate.slot():
+                with self._slot():
                     resp = self.session.request(
                         method,
                         url,
@@ -428,7 +446,7 @@ class Transport:
             sink.seek(0)
             sink.truncate()
             try:
-                with self.gate.slot():
+                with self._slot():
                     resp = self.session.get(
                         url, stream=True, timeout=(self.connect_timeout, self.request_timeout)
                     )

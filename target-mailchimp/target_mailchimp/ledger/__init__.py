@@ -20,6 +20,10 @@ password, token or session id.
 API (`Ledger(url, *, full_refresh=False, stale_after=timedelta(minutes=10),
 heartbeat_interval=60.0, clock=utcnow)`):
 
+Many companies (`scope=LedgerScope(intacct_company_id, intacct_entity_id, list_id,
+store_id)`): each company's rows are kept apart in one database and its runs exclude each
+other; without a scope the database's own tables are used, as before. See `ledger.scope`.
+
 Runs and the lock
 - `start_run(run_id=None) -> run_id`: takes the run lock (a row in `locks` with a unique key,
   inserted in a transaction) and records the run. A second run against the same ledger stops
@@ -96,6 +100,7 @@ from target_mailchimp.ledger.records import (
     RunInfo,
     redact,
 )
+from target_mailchimp.ledger.scope import LedgerScope, list_scopes
 
 __all__ = [
     "ACTIONS",
@@ -107,12 +112,14 @@ __all__ = [
     "LedgerError",
     "LedgerLockLostError",
     "LedgerLockedError",
+    "LedgerScope",
     "ObjectState",
     "ParkedRecord",
     "RunInfo",
     "WriteRecord",
     "create_ledger_engine",
     "display_url",
+    "list_scopes",
     "redact",
     "utcnow",
 ]

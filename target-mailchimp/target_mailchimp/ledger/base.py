@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Connection, Table, func, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.engine import (
@@ -27,6 +27,7 @@ from target_mailchimp.ledger.engine import (
     is_sqlite,
 )
 from target_mailchimp.ledger.records import LedgerError
+from target_mailchimp.ledger.scope import LedgerScope, resolve_scope, schema_write_lock_key
 
 logger = logging.getLogger("target_mailchimp.ledger")
 
@@ -51,8 +52,19 @@ class LedgerBase:
         heartbeat_interval: float | None = 60.0,
         clock: Callable[[], datetime] = utcnow,
         busy_timeout_ms: int = 30_000,
+        scope: LedgerScope | None = None,
+        create_scope: bool = True,
     ) -> None:
         self.url = display_url(url)
+        #: The company whose rows this object reads and writes (None: the database's own
+        #: tables, as before scopes; see `target_mailchimp.ledger.scope`).
+        self.scope = scope
+        #: The PostgreSQL schema / SQLite database holding this scope's tables.
+        self.schema_name: str | None = None
+        self._create_scope = create_scope
+        self._raw_url = url
+        self._busy_timeout_ms = busy_timeout_ms
+        self._write_lock_key = WRITE_LOCK_KEY
         self._password = make_url(url).password
         self.full_refresh = full_refresh
         self.stale_after = stale_after
@@ -76,6 +88,7 @@ class LedgerBase:
         self._heartbeat_thread: threading.Thread | None = None
         self._host = machine_identity()
         self._pid = os.getpid()
+        self._session_conn: Connection | None = None
         self._create_schema()
 
     # ------------------------------------------------------------------ plumbing
@@ -92,7 +105,46 @@ class LedgerBase:
                 f"cannot open the ledger {self.url}: {reason.strip().splitlines()[0]}"
             ) from exc
 
+    def _default_schema(self, conn: Connection) -> str:
+        if self._postgresql:
+            return str(conn.execute(select(func.current_schema())).scalar_one())
+        return "main"
+
+    def _enter_scope(self, scope: LedgerScope) -> None:
+        """Find (or register) the scope's schema and point the Engine at it."""
+        try:
+            with self._tx() as conn:
+                default = self._default_schema(conn)
+                schema = resolve_scope(
+                    conn,
+                    scope,
+                    default_schema=default,
+                    separate_schemas=self._postgresql,
+                    display=self.url,
+                    create=self._create_scope,
+                )
+        except ProgrammingError as exc:
+            # e.g. no CREATE privilege on the database for a new company's schema
+            reason = _scrub(str(getattr(exc, "orig", None) or exc), self._password)
+            raise LedgerError(
+                f"ledger {self.url}: cannot set up the rows of {scope.describe()}: "
+                f"{reason.strip().splitlines()[0]} (the ledger's database user needs the "
+                "CREATE privilege on the database to add a company's schema)"
+            ) from None
+        if schema is None:
+            raise LedgerError(f"ledger {self.url} holds no rows of {scope.describe()}")
+        self.schema_name = schema
+        if schema != default:
+            old: Engine = self._engine
+            self._engine = create_ledger_engine(
+                self._raw_url, busy_timeout_ms=self._busy_timeout_ms, search_path=schema
+            )
+            old.dispose()
+            self._write_lock_key = schema_write_lock_key(schema)
+
     def _create_schema_once(self) -> None:
+        if self.scope is not None:
+            self._enter_scope(self.scope)
         # A write transaction: on PostgreSQL two targets starting at once against a new
         # database wait for each other here instead of both CREATE-ing the same tables.
         with self._tx() as conn:
@@ -123,7 +175,7 @@ class LedgerBase:
                     # machines or threads writing overlapping batches can then never deadlock
                     # nor lose an update. Readers never wait; the lock ends with the
                     # transaction. (The run lock already keeps a second run from writing.)
-                    conn.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+                    conn.execute(select(func.pg_advisory_xact_lock(self._write_lock_key)))
                 yield conn
 
     @staticmethod
@@ -168,10 +220,20 @@ class LedgerBase:
     def close(self) -> None:
         """Stop the heartbeat and dispose of the engine (the lock is NOT released)."""
         self._before_close()
+        self._release_session()
         self._engine.dispose()
 
     def _before_close(self) -> None:
         """Hook for mixins (the heartbeat thread stops here)."""
+
+    def _release_session(self) -> None:
+        """Close the run's own database session (PostgreSQL: its advisory locks go too)."""
+        conn, self._session_conn = self._session_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                # Invalidated, not returned to the pool: the session (and its locks) ends.
+                conn.invalidate()
+                conn.close()
 
     def __enter__(self) -> Self:
         return self

@@ -36,11 +36,23 @@ def _sqlite_memory(url: URL) -> bool:
     return database in ("", ":memory:") or "mode=memory" in str(url.query)
 
 
-def create_ledger_engine(url: str | URL, *, busy_timeout_ms: int = 30_000) -> Engine:
-    """An Engine for the ledger (see module docstring)."""
+def create_ledger_engine(
+    url: str | URL, *, busy_timeout_ms: int = 30_000, search_path: str | None = None
+) -> Engine:
+    """An Engine for the ledger (see module docstring).
+
+    `search_path` (PostgreSQL): the schema every unqualified table name resolves to (a
+    scope's own schema, see `target_mailchimp.ledger.scope`); it must be a plain identifier.
+    """
     parsed = make_url(url)
     if not is_sqlite(parsed):
-        return create_engine(parsed, pool_pre_ping=True)
+        if search_path is None:
+            return create_engine(parsed, pool_pre_ping=True)
+        if not search_path.replace("_", "").isalnum():
+            raise ValueError(f"not a plain schema name: {search_path!r}")
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args={"options": f"-csearch_path={search_path}"}
+        )
     memory = _sqlite_memory(parsed)
     kwargs: dict[str, Any] = {
         "connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000},

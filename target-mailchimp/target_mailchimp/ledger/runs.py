@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from target_mailchimp.ledger import schema as t
@@ -58,6 +58,64 @@ class RunsMixin(LedgerBase):
         """
         now = self._clock()
         run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        self._take_company_lock(run_id)
+        try:
+            self._take_run_lock(run_id, now)
+        except BaseException:
+            self._release_session()
+            raise
+        self._run_id = run_id
+        self._lock_lost = False
+        self._start_heartbeat(run_id)
+        return run_id
+
+    def _take_company_lock(self, run_id: str) -> None:
+        """PostgreSQL, with a scope: hold the company's advisory lock on the run's session.
+
+        Two runs of one Intacct company + entity + audience exclude each other even when
+        they write to different stores (different scopes); other companies are not held up.
+        The lock lives as long as the session: a killed run's lock is gone with its process.
+        """
+        if not self._postgresql or self.scope is None:
+            return
+        key = self.scope.company_lock_key
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            if not conn.execute(select(func.pg_try_advisory_lock(key))).scalar_one():
+                holder = self._company_lock_holder(conn, key)
+                raise LedgerLockedError(
+                    f"ledger {self.url}: {self.scope.describe()} is being synced by another "
+                    f"run ({holder}). Two runs of one company must not run at the same time: "
+                    "wait for that run to finish (a dead run's lock is released with its "
+                    "database connection)."
+                )
+            conn.execute(
+                text("SELECT set_config('application_name', :name, false)"),
+                {"name": f"target-mailchimp {run_id}"[:63]},
+            )
+        except BaseException:
+            conn.close()
+            raise
+        self._session_conn = conn
+
+    @staticmethod
+    def _company_lock_holder(conn: Any, key: int) -> str:
+        unsigned = key & 0xFFFFFFFFFFFFFFFF
+        row = conn.execute(
+            text(
+                "SELECT a.application_name, a.backend_start FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND l.classid::text::bigint = :hi AND l.objid::text::bigint = :lo"
+            ),
+            {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
+        ).first()
+        if row is None or not row.application_name:
+            return "its run id is not visible"
+        since = f", connected {row.backend_start:%Y-%m-%d %H:%M:%S}" if row.backend_start else ""
+        return f"{row.application_name}{since}"
+
+    def _take_run_lock(self, run_id: str, now: datetime) -> None:
         stale: Row[Any] | None = None
         try:
             with self._tx() as conn:
@@ -122,10 +180,6 @@ class RunsMixin(LedgerBase):
                 stale.run_id,
                 stale.heartbeat_at.isoformat(),
             )
-        self._run_id = run_id
-        self._lock_lost = False
-        self._start_heartbeat(run_id)
-        return run_id
 
     def _is_stale(self, holder: Row[Any], now: datetime) -> bool:
         if now - holder.heartbeat_at > self.stale_after:
@@ -230,6 +284,7 @@ class RunsMixin(LedgerBase):
             )
         if self._run_id == run_id:
             self._run_id = None
+            self._release_session()
 
     def runs(self, last_n: int = 10) -> list[RunInfo]:
         """The last `last_n` runs, newest first."""

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"{DEFAULT_LEDGER_URL})",
     )
     parser.add_argument(
+        "--scope",
+        metavar="COMPANY/ENTITY/LIST/STORE",
+        help="one company of a ledger shared by a fleet: its intacct_company_id, "
+        "intacct_entity_id, list_id and store_id joined by '/' (e.g. ACME//a1b2c3d4e5/intacct)",
+    )
+    parser.add_argument(
         "--runs",
         metavar="N",
         type=_positive_int,
@@ -142,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         url = resolve_ledger_url(args.ledger_url, args.config)
-        data = load_report(url, last_n=args.runs, max_records=args.max_records)
+        data = load_report(url, last_n=args.runs, max_records=args.max_records, scope=args.scope)
         where = write_output(render_report(data), args.output)
     except ReportError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Table, func, inspect, select
+from sqlalchemy import Column, Connection, Engine, Table, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -39,6 +39,7 @@ from target_mailchimp.ledger import (
 )
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.engine import WRITE_OPTION, is_sqlite
+from target_mailchimp.ledger.scope import LedgerScope, resolve_scope
 
 #: Audit actions listed as "records not written" (with their reasons).
 PROBLEM_ACTIONS: tuple[str, ...] = ("rejected", "failed", "parked")
@@ -199,8 +200,35 @@ def _safe_error(exc: BaseException, url: URL) -> str:
     return message
 
 
-def open_engine(url: str | URL) -> Engine:
-    """An Engine on an existing ledger; ReportError when there is none there."""
+def _scoped_engine(engine: Engine, parsed: URL, scope: str) -> Engine:
+    """On PostgreSQL, an Engine on the schema of one company of a fleet ledger."""
+    try:
+        wanted = LedgerScope.parse(scope)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    if engine.dialect.name != "postgresql":
+        return engine  # a SQLite ledger serves one company
+    with engine.connect() as conn:
+        default = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+        schema = resolve_scope(
+            conn,
+            wanted,
+            default_schema=default,
+            separate_schemas=True,
+            display=display_url(parsed),
+            create=False,
+        )
+    engine.dispose()
+    if schema is None:
+        raise ReportError(f"the ledger {display_url(parsed)} holds no rows of {wanted.describe()}")
+    return create_ledger_engine(parsed, search_path=schema)
+
+
+def open_engine(url: str | URL, scope: str | None = None) -> Engine:
+    """An Engine on an existing ledger; ReportError when there is none there.
+
+    `scope` (`company/entity/list/store`): one company of a ledger shared by a fleet.
+    """
     parsed = _parse_url(url)
     shown = display_url(parsed)
     if is_sqlite(parsed):
@@ -226,6 +254,13 @@ def open_engine(url: str | URL) -> Engine:
         ) from None
     except ArgumentError as exc:
         raise ReportError(f"cannot open the ledger {shown}: {_safe_error(exc, parsed)}") from None
+    if scope:
+        try:
+            engine = _scoped_engine(engine, parsed, scope)
+        except SQLAlchemyError as exc:
+            raise ReportError(
+                f"cannot open the ledger {shown}: {_safe_error(exc, parsed)}"
+            ) from None
     try:
         tables = set(inspect(engine).get_table_names())
     except SQLAlchemyError as exc:
@@ -413,13 +448,15 @@ def group_problems(rows: Sequence[AuditRow], runs: Sequence[RunInfo]) -> list[Pr
 # --------------------------------------------------------------------------- the report
 
 
-def load_report(url: str | URL, *, last_n: int = 10, max_records: int = 5000) -> ReportData:
+def load_report(
+    url: str | URL, *, last_n: int = 10, max_records: int = 5000, scope: str | None = None
+) -> ReportData:
     """Read the report's data from the ledger at `url` (see the module docstring)."""
     if last_n < 1:
         raise ReportError(f"the number of runs must be at least 1, not {last_n}")
     parsed = _parse_url(url)
     shown = display_url(parsed)
-    engine = open_engine(parsed)
+    engine = open_engine(parsed, scope)
     try:
         with read_tx(engine) as conn:
             runs = last_runs(conn, last_n)

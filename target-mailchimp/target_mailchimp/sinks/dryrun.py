@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.engine import make_url
 
 from target_mailchimp.api import MailchimpClient
-from target_mailchimp.ledger import create_ledger_engine
+from target_mailchimp.ledger import LedgerScope, create_ledger_engine
 from target_mailchimp.ledger import schema as ledger_schema
+from target_mailchimp.ledger.scope import resolve_scope
 from target_mailchimp.sinks.errors import DryRunWriteError
 
 #: Tables a dry run needs from the real ledger (not the audit trail or runs).
@@ -53,7 +54,8 @@ class ScratchLedger:
         return f"sqlite:///{self.folder / 'dry-run-ledger.sqlite'}"
 
     @classmethod
-    def copy_of(cls, url: str) -> ScratchLedger:
+    def copy_of(cls, url: str, scope: LedgerScope | None = None) -> ScratchLedger:
+        """A scratch copy of the rows of `scope` (None: the database's own tables)."""
         scratch = cls(Path(tempfile.mkdtemp(prefix="target-mailchimp-dry-run-")))
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
@@ -61,6 +63,22 @@ class ScratchLedger:
             if database in ("", ":memory:") or not Path(database).exists():
                 return scratch  # nothing recorded yet: start from an empty ledger
         source = create_ledger_engine(url)
+        if scope is not None and parsed.get_backend_name() == "postgresql":
+            # Read only: an unknown scope is not registered, its copy starts empty.
+            with source.connect() as conn:
+                default = str(conn.execute(select(func.current_schema())).scalar_one())
+                schema = resolve_scope(
+                    conn,
+                    scope,
+                    default_schema=default,
+                    separate_schemas=True,
+                    display=str(url),
+                    create=False,
+                )
+            source.dispose()
+            if schema is None:
+                return scratch
+            source = create_ledger_engine(url, search_path=schema)
         target = create_ledger_engine(scratch.url)
         try:
             ledger_schema.metadata.create_all(target)

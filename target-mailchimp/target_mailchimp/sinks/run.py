@@ -33,6 +33,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy.engine import make_url
+
 from target_mailchimp.api import (
     MailchimpClient,
     MailchimpConfigError,
@@ -46,6 +48,7 @@ from target_mailchimp.ledger import (
     display_url,
     redact,
 )
+from target_mailchimp.ledger.slots import PostgresAccountSlots
 from target_mailchimp.mapping import MappingSettings, required_merge_fields
 from target_mailchimp.progress import WriteProgress
 from target_mailchimp.sinks.dryrun import DryRunClient, ScratchLedger
@@ -94,6 +97,7 @@ class RunContext:
     recorder: Recorder
     pool: ThreadPoolExecutor
     scratch: ScratchLedger | None = None
+    slots: PostgresAccountSlots | None = None
     parked_here: dict[tuple[str, str], ParkedNote] = field(default_factory=dict)
     finished: bool = False
     status: str | None = None
@@ -120,10 +124,12 @@ class RunContext:
         scratch: ScratchLedger | None = None
         try:
             if settings.dry_run:
-                scratch = ScratchLedger.copy_of(settings.ledger_url)
+                scratch = ScratchLedger.copy_of(settings.ledger_url, settings.scope)
                 ledger = Ledger(scratch.url, full_refresh=settings.full_refresh)
             else:
-                ledger = Ledger(settings.ledger_url, full_refresh=settings.full_refresh)
+                ledger = Ledger(
+                    settings.ledger_url, full_refresh=settings.full_refresh, scope=settings.scope
+                )
         except LedgerError:
             raise
         except Exception as exc:  # a bad URL, a missing driver, an unreachable database
@@ -138,11 +144,21 @@ class RunContext:
             if scratch is not None:
                 scratch.remove()
             raise
+        options = dict(client_options or {})
+        slots: PostgresAccountSlots | None = None
+        if not settings.dry_run and make_url(settings.ledger_url).get_backend_name() == (
+            "postgresql"
+        ):
+            # Runs sharing this ledger database share the Mailchimp account's connections.
+            slots = PostgresAccountSlots(settings.ledger_url)
+            options.setdefault("shared_slots", slots)
         try:
-            client = MailchimpClient.from_config(config, **dict(client_options or {}))
+            client = MailchimpClient.from_config(config, **options)
         except (MailchimpConfigError, ValueError) as exc:
             ledger.finish_run(run_id, "failed")
             ledger.close()
+            if slots is not None:
+                slots.close()
             raise ConfigurationError(str(exc)) from None
         if settings.dry_run:
             client = DryRunClient(client)
@@ -159,6 +175,7 @@ class RunContext:
             recorder=Recorder(ledger, run_id),
             pool=pool,
             scratch=scratch,
+            slots=slots,
         )
         ctx.progress = WriteProgress(logger, client).start()  # a line every few seconds
         ctx.recorder.on_audit = ctx.progress.audited
@@ -231,6 +248,8 @@ class RunContext:
             finally:
                 self.pool.shutdown(wait=True, cancel_futures=True)
                 self.client.close()
+                if self.slots is not None:
+                    self.slots.close()
 
     def close(self) -> None:
         """Dispose of the ledger (after the summary was read) and any scratch copy."""

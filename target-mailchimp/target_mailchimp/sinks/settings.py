@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from target_mailchimp.ledger import DEFAULT_LEDGER_URL
+from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerScope
 from target_mailchimp.mapping import MappingSettings, check_currency
 from target_mailchimp.sinks.errors import ConfigurationError
 
@@ -38,6 +38,15 @@ class RunSettings:
     batch_poll_interval: float = 5.0
     batch_timeout: float = 1800.0
     validate_records: bool = True
+    intacct_company_id: str = ""
+    intacct_entity_id: str = ""
+
+    @property
+    def scope(self) -> LedgerScope:
+        """This company's rows in the ledger (see `target_mailchimp.ledger.scope`)."""
+        return LedgerScope(
+            self.intacct_company_id, self.intacct_entity_id, self.list_id, self.store_id
+        )
 
     def use_batches(self, count: int) -> bool:
         """Whether `count` writes of one kind go through /batches."""
@@ -90,6 +99,14 @@ class RunSettings:
             mapping = MappingSettings.from_config(config)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
+        scope_ids = {}
+        for key in ("intacct_company_id", "intacct_entity_id"):
+            value = get(key, "")
+            if not isinstance(value, str) or len(value.strip()) > 255 or "/" in value:
+                raise ConfigurationError(
+                    f"setting {key!r} must be text of at most 255 characters without '/'"
+                )
+            scope_ids[key] = value.strip()
         return cls(
             list_id=list_id.strip(),
             store_id=mapping.store_id,
@@ -104,4 +121,5 @@ class RunSettings:
             batch_poll_interval=float(get("batch_poll_interval", 5.0)),
             batch_timeout=float(get("batch_timeout", 1800.0)),
             validate_records=bool(get("validate_records", True)),
+            **scope_ids,
         )
