@@ -76,6 +76,13 @@ Gateway behaviour
   X not found". Unknown query select field -> XL03000006 "The following fields cannot be
   queried: [\\n\\tobj: [F] ]". Unknown readByQuery/read field -> errorno "Invalid fields list
   F". Unimplemented functions -> errorno SANDBOX-UNSUPPORTED.
+- AR and deletions: ARINVOICE/ARINVOICEITEM/ARPYMT/ARPYMTDETAIL are served like their AP
+  twins; `company.delete(obj, n)` writes an AUDITHISTORY row (ACCESSMODE 'D', OBJECTTYPE the
+  lower-case object, OBJECTKEY the RECORDNO, ACCESSTIME). AUDITHISTORY failures:
+  sb.audit_history_errors = n (the next n AUDITHISTORY queries fail with "There was an error
+  processing the request"), sb.audit_history_error_every = k, sb.audit_history_denied = True
+  (no permission). `lookup` also answers APADJUSTMENT, ARADJUSTMENT, GLACCOUNT, GLENTRY,
+  GLBATCH, CONTACT, ITEM, PROJECT, DEPARTMENT, LOCATION, CLASS, EMPLOYEE (no records).
 - Multi-entity: a top-level session sees top-level-owned records, plus entity-owned ones
   with query option showprivate; an entity session sees its entity's and top-level records
   (readByQuery/read never show private records at the top level).
