@@ -8,6 +8,7 @@ from target_mailchimp.ledger.batches import BatchesMixin
 from target_mailchimp.ledger.bulk import BulkMixin
 from target_mailchimp.ledger.objects import ObjectsMixin
 from target_mailchimp.ledger.parking import ParkingMixin
+from target_mailchimp.ledger.receivables import ReceivablesMixin
 from target_mailchimp.ledger.runs import RunsMixin
 from target_mailchimp.ledger.sources import SourcesMixin
 
@@ -15,7 +16,14 @@ __all__ = ["DEFAULT_LEDGER_URL", "Ledger", "LedgerBase", "utcnow"]
 
 
 class Ledger(
-    RunsMixin, ObjectsMixin, SourcesMixin, ParkingMixin, AuditMixin, BulkMixin, BatchesMixin
+    RunsMixin,
+    ObjectsMixin,
+    SourcesMixin,
+    ParkingMixin,
+    AuditMixin,
+    ReceivablesMixin,
+    BulkMixin,
+    BatchesMixin,
 ):
     """Dedupe and audit trail of target-mailchimp, in any SQLAlchemy database.
 

@@ -25,6 +25,8 @@ RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "abandoned")
 WAITING_KINDS: dict[str, tuple[str, str]] = {
     "vendor": ("vendors", "source_id"),
     "bill": ("ap_bills", "source_key"),
+    "customer": ("customers", "source_id"),
+    "invoice": ("ar_invoices", "source_key"),
 }
 DETAIL_MAX_CHARS = 4000
 
