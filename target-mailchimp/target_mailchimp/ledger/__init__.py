@@ -73,7 +73,8 @@ Open batches (Mailchimp `/batches` submitted, results not yet recorded)
 Audit trail
 - `audit(run_id, *, stream, action, source_key, source_id, email, object_kind, object_id,
   http_status, request_id, detail, attempts)`; `audit_many(run_id, [AuditEntry, ...])`.
-  Actions: created, updated, archived, unchanged, rejected, failed, skipped, parked.
+  Actions: created, updated, archived, unchanged, rejected, failed, skipped, parked, deleted
+  (a record deleted in Intacct whose deletion reached Mailchimp).
 - `summary(run_id) -> {object kind: {action: count}}` ("record" when no object kind);
   `rejected(run_id) -> list[AuditRow]` (rejected and failed); `audit_rows(run_id, actions=)`.
 """

@@ -6,6 +6,7 @@ from target_mailchimp.ledger.audit import AuditMixin
 from target_mailchimp.ledger.base import DEFAULT_LEDGER_URL, LedgerBase, utcnow
 from target_mailchimp.ledger.batches import BatchesMixin
 from target_mailchimp.ledger.bulk import BulkMixin
+from target_mailchimp.ledger.deletions import DeletionsMixin
 from target_mailchimp.ledger.objects import ObjectsMixin
 from target_mailchimp.ledger.parking import ParkingMixin
 from target_mailchimp.ledger.receivables import ReceivablesMixin
@@ -24,6 +25,7 @@ class Ledger(
     ReceivablesMixin,
     BulkMixin,
     BatchesMixin,
+    DeletionsMixin,
 ):
     """Dedupe and audit trail of target-mailchimp, in any SQLAlchemy database.
 

@@ -17,6 +17,7 @@ ACTIONS: tuple[str, ...] = (
     "failed",
     "skipped",
     "parked",
+    "deleted",
 )
 #: Actions after which the object in Mailchimp matches the payload hash given.
 SUCCESS_ACTIONS = frozenset({"created", "updated", "archived", "unchanged"})
