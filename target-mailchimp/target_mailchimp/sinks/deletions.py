@@ -266,7 +266,7 @@ def _delete_payment(
             "deleted",
             detail="deleted in Intacct; counted as voided, so the orders it paid are re-evaluated",
         ),
-        object_kind=ORDER,
+        object_kind=None,
         object_id=None,
     )
     if not allocations:

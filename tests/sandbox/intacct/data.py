@@ -1575,54 +1575,79 @@ class _ARGenerator:
         return recordno
 
     def deletions(self, per_object: int) -> None:
-        """Delete `per_object` records of each header object that nothing else points at."""
-        c = self.c
-        sp = c.special
-        keep: set[tuple[str, int]] = set()
-        for key in ("names", "no_email", "messy_email", "invalid_email", "inactive"):
-            for obj, nos in sp.get(key, {}).items():
-                keep.update((obj, n) for n in (nos.values() if isinstance(nos, dict) else nos))
-        for obj in ("CUSTOMER", "VENDOR"):
-            keep.update((obj, n) for n in sp.get("shared_email", {}).get(obj, []))
-        used_vendors = {r.values["VENDORID"] for o in ("APBILL", "APPYMT") for r in c.snapshot(o)}
-        used_customers = {
-            r.values["CUSTOMERID"] for o in ("ARINVOICE", "ARPYMT") for r in c.snapshot(o)
-        }
-        paid_bills = {r.values["RECORDKEY"] for r in c.snapshot("APPYMTDETAIL")}
-        paid_invoices = {r.values["RECORDKEY"] for r in c.snapshot("ARPYMTDETAIL")}
-        specials_ap = {v for k, v in sp.items() if isinstance(v, int)} | set(
-            sp.get("bill_states", {}).values()
+        """Delete `per_object` records of each header object, in the window's last days."""
+        delete_some(self.c, per_object, rng=self.rng, start=self.end - dt.timedelta(days=2))
+
+
+def delete_some(
+    company: Company,
+    per_object: int,
+    *,
+    rng: random.Random | None = None,
+    start: dt.datetime | None = None,
+) -> dict[str, list[int]]:
+    """Delete `per_object` records each of CUSTOMER, VENDOR, APBILL, APPYMT, ARINVOICE and
+    ARPYMT that nothing else points at (customers without invoices, vendors without bills,
+    unpaid bills and invoices, draft or voided payments; never a special record), as Intacct
+    allows. Each leaves its AUDITHISTORY row, stamped from `start` (default: the clock's
+    company time) a few minutes apart. Returns (and adds to company.special["deleted"])
+    {object: RECORDNOs}."""
+    c = company
+    rng = rng or random.Random(0)
+    sp = c.special
+    ar = sp.get("ar", {})
+    keep: set[tuple[str, int]] = set()
+    for key in ("names", "no_email", "messy_email", "invalid_email", "inactive"):
+        for obj, nos in sp.get(key, {}).items():
+            keep.update((obj, n) for n in (nos.values() if isinstance(nos, dict) else nos))
+    for obj in ("CUSTOMER", "VENDOR"):
+        keep.update((obj, n) for n in sp.get("shared_email", {}).get(obj, []))
+    used_vendors = {r.values["VENDORID"] for o in ("APBILL", "APPYMT") for r in c.snapshot(o)}
+    used_customers = {
+        r.values["CUSTOMERID"] for o in ("ARINVOICE", "ARPYMT") for r in c.snapshot(o)
+    }
+    paid_bills = {r.values["RECORDKEY"] for r in c.snapshot("APPYMTDETAIL")}
+    paid_invoices = {r.values["RECORDKEY"] for r in c.snapshot("ARPYMTDETAIL")}
+    specials = {v for v in sp.values() if isinstance(v, int)}
+    specials |= set(sp.get("bill_states", {}).values())
+    specials |= {v for v in ar.values() if isinstance(v, int)}
+    specials |= set(ar.get("invoice_states", {}).values())
+
+    def free(obj: str, v: dict[str, Any]) -> bool:
+        no = v["RECORDNO"]
+        if (obj, no) in keep or v.get("WHENMODIFIED") is None:
+            return False
+        if obj == "CUSTOMER":
+            return v["CUSTOMERID"] not in used_customers
+        if obj == "VENDOR":
+            return v["VENDORID"] not in used_vendors
+        if no in specials:
+            return False
+        if obj == "APBILL":
+            return no not in paid_bills
+        if obj == "ARINVOICE":
+            return no not in paid_invoices
+        # Payments: drafts and voided ones, so the documents they would have settled keep
+        # their totals.
+        return v.get("STATE") in ("Draft", "Voided")
+
+    # From `start` a few minutes apart; at the clock's now, a second apart and all in the past
+    # (a tap run starting now must see every one of them).
+    step = (60, 600) if start is not None else (1, 2)
+    when = start if start is not None else c.clock.now_naive() - dt.timedelta(seconds=30)
+    done = sp.setdefault("deleted", {})
+    out: dict[str, list[int]] = {}
+    for obj in ("CUSTOMER", "VENDOR", "APBILL", "APPYMT", "ARINVOICE", "ARPYMT"):
+        candidates = [r.values for r in c.snapshot(obj) if free(obj, r.values)]
+        picked = sorted(
+            v["RECORDNO"] for v in rng.sample(candidates, min(per_object, len(candidates)))
         )
-
-        def free(obj: str, v: dict[str, Any]) -> bool:
-            no = v["RECORDNO"]
-            if (obj, no) in keep or no in specials_ap or v.get("WHENMODIFIED") is None:
-                return False
-            if obj == "CUSTOMER":
-                return v["CUSTOMERID"] not in used_customers
-            if obj == "VENDOR":
-                return v["VENDORID"] not in used_vendors
-            if obj == "APBILL":
-                return no not in paid_bills
-            if obj == "ARINVOICE":
-                return (
-                    no not in paid_invoices and no not in self.sp.get("invoice_states", {}).values()
-                )
-            # Payments: drafts and voided ones, so the invoices and bills they would have
-            # settled keep their totals.
-            return no not in self.sp.values() and v.get("STATE") in ("Draft", "Voided")
-
-        when = self.end - dt.timedelta(days=2)
-        done = sp.setdefault("deleted", {})
-        for obj in ("CUSTOMER", "VENDOR", "APBILL", "APPYMT", "ARINVOICE", "ARPYMT"):
-            candidates = [r.values for r in c.snapshot(obj) if free(obj, r.values)]
-            picked = sorted(
-                v["RECORDNO"] for v in self.rng.sample(candidates, min(per_object, len(candidates)))
-            )
-            for no in picked:
-                when += dt.timedelta(seconds=self.rng.randrange(60, 3600))
-                c.delete(obj, no, when=min(when, self.end))
-            done[obj] = picked
+        for no in picked:
+            when += dt.timedelta(seconds=rng.randrange(*step))
+            c.delete(obj, no, when=when)
+        done[obj] = sorted({*done.get(obj, []), *picked})
+        out[obj] = picked
+    return out
 
 
 __all__ = [
@@ -1633,5 +1658,6 @@ __all__ = [
     "Company",
     "Record",
     "UnknownRecordError",
+    "delete_some",
     "generate_company",
 ]
