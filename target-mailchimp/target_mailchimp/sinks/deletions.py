@@ -4,12 +4,11 @@ tap-intacct sends a deleted record in its own stream as `{RECORDNO, _sdc_deleted
 Singer SDK's convention). `split_deletions` takes those out of a drained batch; the sink
 writes the live records first, then `process_deletions`:
 
-- customers / vendors: the record's source row is buried (see `ledger.deletions`), so it no
-  longer counts for its address. When another live record shares the address, only the
-  deleted record's tag (`customer_tag` / `vendor_tag`) is removed, and only if no live record
-  of the same kind keeps it; the member stays as it is. Otherwise `on_delete`: "archive"
-  (DELETE the member: Mailchimp archives it), "tag" (its tag removed, `deleted_tag` added),
-  "ignore" (nothing).
+- customers / vendors: the record no longer counts for its address. When another live record
+  shares the address, only the deleted record's tag (`customer_tag` / `vendor_tag`) is
+  removed, and only if no live record of the same kind keeps it; the member stays as it is.
+  Otherwise `on_delete`: "archive" (DELETE the member: Mailchimp archives it), "tag" (its
+  tag removed, `deleted_tag` added), "ignore" (nothing).
 - ap_bills / ar_invoices: the order (`bill-<n>` / `invoice-<n>`) is deleted.
 - ap_payments / ar_payments: handled as a void: the payment's recorded allocations count
   nothing from now on and the orders it paid get their status again (a PATCH when it
@@ -18,7 +17,8 @@ writes the live records first, then `process_deletions`:
 Every deletion is one audit row with action "deleted" (the detail says what happened in
 Mailchimp), or "skipped" with the reason when there is nothing to do: a record the ledger
 never saw, a deletion already applied (a rerun, or the tap re-reading its lookback), a member
-never written, `on_delete: ignore`.
+never written, `on_delete: ignore`. Once a deletion reached Mailchimp, the record's source
+row is buried (`ledger.deletions`): live queries leave it out and a repeat finds it done.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
             continue
         seen.add(recordno)
         key = str(recordno)
-        data = ctx.ledger.bury(stream, key)
+        data = ctx.ledger.source(stream, key)
         if data is None:
             why = (
                 "its deletion was already applied by an earlier run"
@@ -95,12 +95,18 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
             )
             continue
         ctx.ledger.unpark(stream, key)  # a parked record that is deleted waits for nothing
+        done = True
         if stream in CONTACT_STREAMS:
-            _delete_contact(ctx, stream, ContactRecord.from_json(data))
+            done = _delete_contact(ctx, stream, ContactRecord.from_json(data))
         elif stream in DOCUMENT_STREAMS:
-            _delete_order(ctx, ref, DOCUMENT_STREAMS[stream](recordno))
+            done = _delete_order(ctx, ref, DOCUMENT_STREAMS[stream](recordno))
         elif stream in PAYMENT_STREAMS:
             _delete_payment(ctx, stream, ref, data, str(record.get(DELETED_AT)))
+        recorder.flush()
+        if done:
+            # Only once Mailchimp has it: a run killed before this point applies the deletion
+            # again when it resumes (a second DELETE finds nothing and says so).
+            ctx.ledger.bury(stream, key)
     recorder.flush()
 
 
@@ -128,7 +134,7 @@ def _failed(
     )
 
 
-def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> None:
+def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> bool:
     recorder = ctx.recorder
     mapping = ctx.mapping
     ref = SourceRef(stream, str(contact.recordno), contact.source_id, contact.email)
@@ -140,7 +146,7 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> Non
             object_kind=MEMBER,
             object_id=None,
         )
-        return
+        return True
     member_id = subscriber_hash(email)
     state = ctx.ledger.object_states(MEMBER, [member_id]).get(member_id)
     if state is None or not state.exists:
@@ -150,9 +156,13 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> Non
             object_kind=MEMBER,
             object_id=member_id,
         )
-        return
+        return True
     own_tag = mapping.customer_tag if contact.is_customer else mapping.vendor_tag
-    others = ctx.ledger.contacts_for_emails([contact.email_key]).get(contact.email_key, [])
+    others = [
+        c
+        for c in ctx.ledger.contacts_for_emails([contact.email_key]).get(contact.email_key, [])
+        if (c.stream, c.recordno) != (contact.stream, contact.recordno)
+    ]
     list_id = ctx.settings.list_id
     if others:
         same_kind = [c for c in others if c.stream == contact.stream]
@@ -168,12 +178,12 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> Non
                 object_kind=MEMBER,
                 object_id=member_id,
             )
-            return
+            return True
         try:
             result = ctx.call(ctx.client.update_member_tags, list_id, email, {own_tag: False})
         except MailchimpError as err:
             _failed(ctx, ref, MEMBER, member_id, err, what=f"removing the tag {own_tag!r}")
-            return
+            return False
         recorder.audit(
             [ref],
             Outcome.from_result(
@@ -187,7 +197,7 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> Non
         )
         # The member's payload changed (tags): let the next write of the address send it.
         ctx.ledger.forget_object(MEMBER, member_id)
-        return
+        return True
     if mapping.on_delete == "ignore":
         recorder.audit(
             [ref],
@@ -195,7 +205,7 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> Non
             object_kind=MEMBER,
             object_id=member_id,
         )
-        return
+        return True
     try:
         if mapping.on_delete == "archive":
             result = ctx.call(ctx.client.archive_member, list_id, email)
@@ -214,7 +224,7 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> Non
             what = f"the tag {own_tag!r} was removed and {mapping.deleted_tag!r} added"
     except MailchimpError as err:
         _failed(ctx, ref, MEMBER, member_id, err, what=f"on_delete '{mapping.on_delete}'")
-        return
+        return False
     recorder.audit(
         [ref],
         Outcome.from_result("deleted", result, f"deleted in Intacct; {what}"),
@@ -223,9 +233,10 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> Non
     )
     recorder.flush()
     ctx.ledger.mark_deleted(MEMBER, member_id, ctx.run_id)
+    return True
 
 
-def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> None:
+def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> bool:
     recorder = ctx.recorder
     state = ctx.ledger.object_states(ORDER, [oid]).get(oid)
     if state is None or not state.exists:
@@ -235,12 +246,12 @@ def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> None:
             object_kind=ORDER,
             object_id=oid,
         )
-        return
+        return True
     try:
         result = ctx.call(ctx.client.delete_order, ctx.mapping.store_id, oid)
     except MailchimpError as err:
         _failed(ctx, ref, ORDER, oid, err, what=f"deleting order {oid}")
-        return
+        return False
     what = "deleted" if result.action == "deleted" else "already gone from Mailchimp"
     recorder.audit(
         [ref],
@@ -250,6 +261,7 @@ def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> None:
     )
     recorder.flush()
     ctx.ledger.mark_deleted(ORDER, oid, ctx.run_id)
+    return True
 
 
 def _delete_payment(
@@ -287,5 +299,3 @@ def _delete_payment(
     }
     process = process_ar_payments if stream == STREAM_AR_PAYMENTS else process_payments
     process(ctx, stream, [Incoming(voided)])
-    # The void is recorded; keep the payment buried (process_* stored it again as live).
-    ctx.ledger.bury(stream, str(data.get("recordno")))
