@@ -172,3 +172,25 @@ def test_the_list_resource_carries_contact_defaults_and_stats(sandbox: Mailchimp
         "click_rate",
         "last_sub_date",
     } <= set(data["stats"])
+
+
+def test_a_dry_run_says_what_it_would_delete_and_deletes_nothing(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s.record("vendors", vendor(8, "V8", "v8@x.com"))
+    s.record("ap_bills", bill(40, "V8", [("6000", "10.00", "Supplies")]))
+    run_target(cfg, s)
+    deletions = Singer().record("customers", gone(1)).record("ap_bills", gone(40))
+    sandbox.reset_counters()
+    dry = run_target({**cfg, "dry_run": True}, deletions)
+    assert sandbox.count(writes_only=True) == 0
+    assert dry.counts["member"] == {"deleted": 1}
+    assert dry.counts["order"] == {"deleted": 1}
+    # The real ledger is untouched: a real run still deletes both.
+    real = run_target(cfg, deletions)
+    assert real.counts["member"] == {"deleted": 1}
+    assert real.counts["order"] == {"deleted": 1}
+    assert sandbox.member("c1@x.com")["status"] == "archived"  # type: ignore[index]
+    assert "bill-40" not in orders(sandbox)

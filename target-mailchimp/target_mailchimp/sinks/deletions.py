@@ -23,10 +23,10 @@ row is buried (`ledger.deletions`): live queries leave it out and a repeat finds
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from target_mailchimp.api import MailchimpError
+from target_mailchimp.api import MailchimpError, WriteResult
 from target_mailchimp.mapping import ContactRecord, subscriber_hash
 from target_mailchimp.mapping.common import (
     STREAM_AR_PAYMENTS,
@@ -110,6 +110,19 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
     recorder.flush()
 
 
+def _call(ctx: RunContext, fn: Callable[..., WriteResult], *args: Any) -> WriteResult | None:
+    """One Mailchimp write; None in a dry run (nothing is sent, the audit says what would)."""
+    if ctx.dry_run:
+        return None
+    return ctx.call(fn, *args)
+
+
+def _deleted(action: str, result: WriteResult | None, detail: str) -> Outcome:
+    if result is None:
+        return Outcome(action, detail=f"dry run: {detail}")
+    return Outcome.from_result(action, result, detail)
+
+
 def _kind(stream: str) -> str:
     return MEMBER if stream in CONTACT_STREAMS else ORDER
 
@@ -180,13 +193,13 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
             )
             return True
         try:
-            result = ctx.call(ctx.client.update_member_tags, list_id, email, {own_tag: False})
+            result = _call(ctx, ctx.client.update_member_tags, list_id, email, {own_tag: False})
         except MailchimpError as err:
             _failed(ctx, ref, MEMBER, member_id, err, what=f"removing the tag {own_tag!r}")
             return False
         recorder.audit(
             [ref],
-            Outcome.from_result(
+            _deleted(
                 "deleted",
                 result,
                 f"deleted in Intacct; the member stays ({names} shares the address); the tag "
@@ -208,10 +221,10 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
         return True
     try:
         if mapping.on_delete == "archive":
-            result = ctx.call(ctx.client.archive_member, list_id, email)
+            result = _call(ctx, ctx.client.archive_member, list_id, email)
             what = (
                 "the member was archived"
-                if result.action == "archived"
+                if result is None or result.action == "archived"
                 else "the member was not in the audience any more"
             )
         else:
@@ -227,7 +240,7 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
         return False
     recorder.audit(
         [ref],
-        Outcome.from_result("deleted", result, f"deleted in Intacct; {what}"),
+        _deleted("deleted", result, f"deleted in Intacct; {what}"),
         object_kind=MEMBER,
         object_id=member_id,
     )
@@ -248,14 +261,16 @@ def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> bool:
         )
         return True
     try:
-        result = ctx.call(ctx.client.delete_order, ctx.mapping.store_id, oid)
+        result = _call(ctx, ctx.client.delete_order, ctx.mapping.store_id, oid)
     except MailchimpError as err:
         _failed(ctx, ref, ORDER, oid, err, what=f"deleting order {oid}")
         return False
-    what = "deleted" if result.action == "deleted" else "already gone from Mailchimp"
+    what = (
+        "deleted" if result is None or result.action == "deleted" else "already gone from Mailchimp"
+    )
     recorder.audit(
         [ref],
-        Outcome.from_result("deleted", result, f"deleted in Intacct; order {oid} {what}"),
+        _deleted("deleted", result, f"deleted in Intacct; order {oid} {what}"),
         object_kind=ORDER,
         object_id=oid,
     )
