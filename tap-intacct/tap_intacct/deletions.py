@@ -21,7 +21,10 @@ What the tap assumes about AUDITHISTORY (from the peer taps described in the ref
   tried :data:`ATTEMPTS` times, then the stream's deletions are skipped for this run with a
   warning (the bookmark stays, so the next run reads them);
 - a user without permission to read the audit trail gets a function failure: one warning for
-  the whole run, and the run goes on without deletions.
+  the whole run, and the run goes on without deletions. Any other function failure of the
+  audit trail query that is not temporary is taken the same way (the answer to a user without
+  the permission is not documented); a temporary one (try again later, rate limit) is
+  retried like the intermittent error.
 
 Bookmark, in the stream's state (apart from the stream's own keys)::
 
@@ -186,7 +189,7 @@ def _page(stream: IntacctStream, flt: Filter, page_size: int) -> tuple[list[Any]
             rows = list(page.records())
             return rows, bool(rows) and page.has_more
         except FunctionError as exc:
-            if not is_intermittent(exc):
+            if not (is_intermittent(exc) or exc.retryable):
                 detail = "; ".join(t for e in exc.errors if (t := " ".join(e.text.split()))) or (
                     exc.reason
                 )
