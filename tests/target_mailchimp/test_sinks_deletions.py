@@ -194,3 +194,24 @@ def test_a_dry_run_says_what_it_would_delete_and_deletes_nothing(
     assert real.counts["order"] == {"deleted": 1}
     assert sandbox.member("c1@x.com")["status"] == "archived"  # type: ignore[index]
     assert "bill-40" not in orders(sandbox)
+
+
+def test_the_report_and_the_summary_show_deletions(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    import lxml.html
+
+    from target_mailchimp.report import load_report, render_report
+    from target_mailchimp.summary import render
+
+    cfg = target_config(sandbox, tmp_path)
+    run_target(cfg, Singer().record("customers", customer(1, "C1", "c1@x.com")))
+    result = run_target(cfg, Singer().record("customers", gone(1)))
+    summary = render(result.report)
+    header = next(line for line in summary.splitlines() if line.startswith("object"))
+    assert header.split()[-1] == "deleted"
+    member_row = next(line for line in summary.splitlines() if line.startswith("member"))
+    assert member_row.split()[-1] == "1"
+    page = lxml.html.fromstring(render_report(load_report(cfg["ledger_url"])))
+    headers = [th.text_content().strip() for th in page.iter("th")]
+    assert "deleted" in headers  # the runs table has a column of its own for deletions
