@@ -1,4 +1,6 @@
-"""The tap's streams: customers, vendors, AP bills (with lines) and AP payments (with details).
+"""The tap's streams: customers, vendors, AP bills (with lines), AP payments (with details), AR
+invoices (with lines) and AR payments (with details); each also carries its deleted records
+(see :mod:`tap_intacct.deletions`).
 
 Every stream reads one Intacct object with ``query``, in keyset pages ordered by
 ``WHENMODIFIED, RECORDNO`` under the run's upper bound (see :mod:`tap_intacct.keyset`), and
@@ -26,6 +28,7 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
 from tap_intacct import keyset, progress
+from tap_intacct.deletions import read_deletions
 from tap_intacct.gateway.filters import Filter, Order
 from tap_intacct.records import (
     RecordConversionError,
@@ -182,6 +185,8 @@ class IntacctStream(Stream):
         always = {(keyset.KEY,), (keyset.REPLICATION_KEY,)}
         paths = []
         for path in leaf_fields(self.schema):
+            if path[0].startswith("_sdc_"):
+                continue  # set by the tap (deletions), never asked of Intacct
             breadcrumb: tuple[str, ...] = ()
             for part in path:
                 breadcrumb = (*breadcrumb, "properties", part)
@@ -201,7 +206,32 @@ class IntacctStream(Stream):
     # --- reading -----------------------------------------------------------------------
 
     def get_records(self, context: types.Context | None) -> Iterator[dict[str, Any]]:
-        """Yield the window's records in (WHENMODIFIED, RECORDNO) order, page by page."""
+        """Yield the window's records in (WHENMODIFIED, RECORDNO) order, page by page, then
+        (incremental runs) the records deleted since the bookmark (see tap_intacct.deletions)."""
+        began_at = self.stream_state.get("replication_key_value")
+        yield from self._read_records()
+        if self.reads_deletions():
+            yield from read_deletions(self, stream_bookmark=began_at)
+
+    # --- deletions (see tap_intacct.deletions) -----------------------------------------
+
+    def reads_deletions(self) -> bool:
+        """Deleted records are read for incremental runs unless the `deletes` setting is off."""
+        return bool(self.config.get("deletes", True)) and (
+            self.replication_method == REPLICATION_INCREMENTAL
+        )
+
+    @property
+    def timezone(self) -> dt.tzinfo:
+        """The company timezone (the `timezone` setting)."""
+        return resolve_timezone(self.config.get("timezone"))
+
+    def emit_state(self) -> None:
+        """A STATE message now (after a page of deletions)."""
+        self.state_manager.is_flushed = False
+        self._emit_page_state()
+
+    def _read_records(self) -> Iterator[dict[str, Any]]:
         tap = self._tap
         gateway = tap.gateway
         tz = resolve_timezone(self.config.get("timezone"))
@@ -475,10 +505,30 @@ class APPaymentsStream(IntacctStream):
     child = ChildSpec("details", "APPYMTDETAIL", "PAYMENTKEY")
 
 
-#: Streams in the order they are emitted (a bill's vendor arrives before the bill).
+class ARInvoicesStream(IntacctStream):
+    """ARINVOICE records, each with ``lines``: its ARINVOICEITEM rows (the GL allocation)."""
+
+    stream_name = "ar_invoices"
+    intacct_object = "ARINVOICE"
+    child = ChildSpec("lines", "ARINVOICEITEM", "RECORDKEY", sort_key="LINE_NO")
+
+
+class ARPaymentsStream(IntacctStream):
+    """ARPYMT records, each with ``details``: its ARPYMTDETAIL rows (what it settles: cash,
+    inline credits, credit memos, advances and discounts)."""
+
+    stream_name = "ar_payments"
+    intacct_object = "ARPYMT"
+    child = ChildSpec("details", "ARPYMTDETAIL", "PAYMENTKEY")
+
+
+#: Streams in the order they are emitted (a bill's vendor arrives before the bill, an
+#: invoice's customer before the invoice).
 STREAM_TYPES: tuple[type[IntacctStream], ...] = (
     CustomersStream,
     VendorsStream,
     APBillsStream,
     APPaymentsStream,
+    ARInvoicesStream,
+    ARPaymentsStream,
 )

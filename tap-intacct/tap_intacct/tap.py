@@ -38,7 +38,8 @@ def _utc_now() -> dt.datetime:
 
 
 class TapIntacct(Tap):
-    """Reads customers, vendors, AP bills and AP payments from Sage Intacct."""
+    """Reads customers, vendors, AP bills and payments, AR invoices and payments, and their
+    deletions from Sage Intacct."""
 
     name = "tap-intacct"
     package_name = "tap-intacct-xmlgw"
@@ -169,6 +170,17 @@ class TapIntacct(Tap):
                 "then logs in; without it, discovery works offline from the bundled schemas."
             ),
         ),
+        th.Property(
+            "deletes",
+            th.BooleanType,
+            default=True,
+            title="Read deletions",
+            description=(
+                "Emit records deleted in Intacct, read from the audit trail (AUDITHISTORY), in "
+                "their stream as {RECORDNO, _sdc_deleted_at}. Needs permission to view the "
+                "audit trail; without it the tap warns once and goes on."
+            ),
+        ),
     ).to_dict()
 
     #: Extra keyword arguments for the gateway client (tests pass a no-op sleep).
@@ -177,6 +189,8 @@ class TapIntacct(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._gateway: IntacctGateway | None = None
         self._run_started_at: dt.datetime | None = None
+        #: Why AUDITHISTORY cannot be read (set on the first refusal; later streams skip it).
+        self.deletions_unavailable: str | None = None
         super().__init__(*args, **kwargs)
 
     @classmethod
@@ -208,7 +222,8 @@ class TapIntacct(Tap):
 
     @property
     def streams(self) -> dict[str, Stream]:
-        """The streams in emission order: customers, vendors, ap_bills, ap_payments."""
+        """The streams in emission order: customers, vendors, ap_bills, ap_payments,
+        ar_invoices, ar_payments."""
         streams = super().streams
         if list(streams) != [n for n in STREAM_ORDER if n in streams]:
             order = {name: i for i, name in enumerate(STREAM_ORDER)}
@@ -218,7 +233,7 @@ class TapIntacct(Tap):
         return streams
 
     def discover_streams(self) -> list[Stream]:
-        """The four streams, from the bundled schemas (plus custom fields when asked)."""
+        """The streams, from the bundled schemas (plus custom fields when asked)."""
         resolve_timezone(self.config.get("timezone"))  # fail early on a bad name
         streams: list[Stream] = []
         for stream_type in STREAM_TYPES:

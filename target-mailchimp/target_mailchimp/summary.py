@@ -29,7 +29,17 @@ from dataclasses import dataclass, field
 from target_mailchimp.api import TransportStats
 from target_mailchimp.ledger import AuditRow, Ledger
 
-ACTIONS = ("created", "updated", "archived", "unchanged", "rejected", "failed", "skipped", "parked")
+ACTIONS = (
+    "created",
+    "updated",
+    "archived",
+    "unchanged",
+    "rejected",
+    "failed",
+    "skipped",
+    "parked",
+    "deleted",
+)
 KINDS = ("member", "customer", "product", "order", "merge_field", "store", "record")
 MAX_LISTED = 50
 LEDGER_RESET_MESSAGE = (

@@ -36,7 +36,11 @@ from target_mailchimp.api import MailchimpError
 from target_mailchimp.cli import OneLineErrorCommand, debug_requested, one_line
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
-from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
+from target_mailchimp.mapping.settings import (
+    INACTIVE_MODES,
+    ON_DELETE_MODES,
+    STATUS_IF_NEW_VALUES,
+)
 from target_mailchimp.reader import IncomingState, Reader
 from target_mailchimp.sinks import (
     RunContext,
@@ -177,6 +181,25 @@ class TargetMailchimp(Target):
             default="Intacct inactive",
             title="Inactive tag",
             description="Tag of members whose records are all inactive (inactive_records: tag).",
+        ),
+        th.Property(
+            "on_delete",
+            th.StringType,
+            default="archive",
+            allowed_values=list(ON_DELETE_MODES),
+            title="On delete",
+            description=(
+                "A customer or vendor deleted in Intacct: 'archive' its member, 'tag' it "
+                "(its own tag removed, deleted_tag added) or 'ignore'. A member another live "
+                "record shares keeps its status; only the deleted record's tag is removed."
+            ),
+        ),
+        th.Property(
+            "deleted_tag",
+            th.StringType,
+            default="Intacct deleted",
+            title="Deleted tag",
+            description="Tag of members whose records were deleted in Intacct (on_delete: tag).",
         ),
         th.Property(
             "store_id",

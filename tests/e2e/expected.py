@@ -95,4 +95,49 @@ def expected_state(company: Company) -> Expected:
             "currency_code": bill.get("CURRENCY"),
         }
         exp.products.update(f"gl-{a}" for a in accounts)
+    _expected_invoices(company, exp)
     return exp
+
+
+#: ARPYMTDETAIL amounts that settle an invoice (cash, inline credit, credit memo, advance,
+#: discount): an invoice is paid once these cover its total, whatever the means.
+_SETTLING = (
+    "TRX_PAYMENTAMOUNT",
+    "TRX_INLINEAMOUNT",
+    "TRX_ADJUSTMENTAMOUNT",
+    "TRX_POSTEDADVANCEAMOUNT",
+    "TRX_DISCOUNTAMOUNT",
+)
+
+
+def _expected_invoices(company: Company, exp: Expected) -> None:
+    """AR invoices: orders `invoice-<n>` of `customer-<CUSTOMERID>`, the bills' status rule."""
+    settled: dict[int, Decimal] = defaultdict(Decimal)
+    payments: dict[int, int] = defaultdict(int)
+    for pay in company.records("ARPYMT", typed=True):
+        voided = (pay.get("STATE") or "").lower() == "voided"
+        for detail in company.ar_payment_details(pay["RECORDNO"], typed=True):
+            no = detail["RECORDKEY"]
+            payments[no] += 1
+            if not voided:
+                settled[no] += sum((detail.get(k) or Decimal(0) for k in _SETTLING), Decimal(0))
+    for inv in company.records("ARINVOICE", typed=True):
+        lines = company.invoice_lines(inv["RECORDNO"])
+        customer = f"customer-{inv['CUSTOMERID']}"
+        if not lines or customer not in exp.customers:
+            continue
+        total = inv.get("TRX_TOTALENTERED")
+        if total is None:
+            total = inv["TOTALENTERED"]
+        status = mapped_status(inv.get("STATE"))
+        no = inv["RECORDNO"]
+        if status != "cancelled" and payments.get(no):
+            status = "paid" if total > 0 and settled[no] >= total else "pending"
+        exp.orders[f"invoice-{no}"] = {
+            "customer": customer,
+            "financial_status": status,
+            "order_total": Decimal(total),
+            "lines": len(lines),
+            "currency_code": inv.get("CURRENCY"),
+        }
+        exp.products.update(f"gl-{line['ACCOUNTNO']}" for line in lines)

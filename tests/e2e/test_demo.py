@@ -1,7 +1,8 @@
 """`make demo`'s harness: both sandboxes in the background, meltano run, then stopped.
 
-Runs tests/sandbox/demo.py twice in a temporary work folder, as `make demo` twice would:
-the second run is incremental and writes nothing, and no sandbox process outlives a run.
+Runs tests/sandbox/demo.py three times in a temporary work folder, as `make demo` would: the
+second run shows the records the Intacct sandbox deleted leaving Mailchimp, the third writes
+nothing, and no sandbox process outlives a run.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def _sandbox_processes(workdir: Path) -> list[str]:
     ]
 
 
-def test_demo_twice(meltano_installed: Path, meltano_home: dict[str, str], tmp_path: Path) -> None:
+def test_demo_three_times(
+    meltano_installed: Path, meltano_home: dict[str, str], tmp_path: Path
+) -> None:
     workdir = tmp_path / "sandbox"
     env = {**os.environ, **meltano_home}
 
@@ -65,7 +68,18 @@ def test_demo_twice(meltano_installed: Path, meltano_home: dict[str, str], tmp_p
     assert "Sandboxes stopped." in first
     assert not _sandbox_processes(workdir)
 
+    # The second run starts with Intacct deleting a few records: they leave Mailchimp.
     second = _demo(workdir, meltano_installed, env)
-    assert _holdings(second) == held, "the restarted Mailchimp sandbox lost or gained objects"
-    assert re.search(r"Mailchimp: 0 calls", second), second[-3000:]
+    assert "Intacct deleted" in second
+    after = _holdings(second)
+    assert 1 <= held["e-commerce orders"] - after["e-commerce orders"] <= 4
+    assert 1 <= after["archived members"] - held["archived members"] <= 4
+    assert re.search(r"^order\s.*", second, re.M), second[-3000:]
+    assert "deleted" in second
+    assert not _sandbox_processes(workdir)
+
+    # The third run: the same deletions again are already applied; nothing is written.
+    third = _demo(workdir, meltano_installed, env)
+    assert _holdings(third) == after, "the restarted Mailchimp sandbox lost or gained objects"
+    assert re.search(r"Mailchimp: 0 calls", third), third[-3000:]
     assert not _sandbox_processes(workdir)

@@ -118,7 +118,14 @@ def test_meltano_run_syncs_then_runs_incrementally(
         _assert_mailchimp_matches(mc, expected_state(company))
         state = _state(meltano_installed, env)
         bookmarks = state["singer_state"]["bookmarks"]
-        assert set(bookmarks) == {"customers", "vendors", "ap_bills", "ap_payments"}
+        assert set(bookmarks) == {
+            "customers",
+            "vendors",
+            "ap_bills",
+            "ap_payments",
+            "ar_invoices",
+            "ar_payments",
+        }
 
         # 2. Intacct changes: a vendor's new address, a bill paid in full, a bill reversed
         sp = company.special

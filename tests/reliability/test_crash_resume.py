@@ -241,7 +241,14 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
             state = meltano_state(env)
             assert state is not None, "meltano kept no state after the resumed run"
             bookmarks = state["singer_state"]["bookmarks"]
-            assert set(bookmarks) == {"customers", "vendors", "ap_bills", "ap_payments"}
+            assert set(bookmarks) == {
+                "customers",
+                "vendors",
+                "ap_bills",
+                "ap_payments",
+                "ar_invoices",
+                "ar_payments",
+            }
         notes.append(f"runs {statuses}")
     return "; ".join(notes)
 

@@ -54,7 +54,14 @@ def test_two_runs_share_a_postgres_ledger(
         assert_matches_oracle(mc, company)
         # the target passed the tap's last state through
         last_state = json.loads(second.stdout.strip().splitlines()[-1])
-        assert set(last_state["bookmarks"]) == {"customers", "vendors", "ap_bills", "ap_payments"}
+        assert set(last_state["bookmarks"]) == {
+            "customers",
+            "vendors",
+            "ap_bills",
+            "ap_payments",
+            "ar_invoices",
+            "ar_payments",
+        }
 
     engine = create_engine(pg_ledger_url)
     try:

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -29,7 +29,14 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The demo company: big enough to show paging and every mapping rule, small enough for seconds.
-DEMO_SIZES: dict[str, int] = {"customers": 200, "vendors": 100, "bills": 500, "payments": 300}
+DEMO_SIZES: dict[str, int] = {
+    "customers": 200,
+    "vendors": 100,
+    "bills": 500,
+    "payments": 300,
+    "invoices": 300,
+    "ar-payments": 200,
+}
 
 
 @dataclass
@@ -138,6 +145,7 @@ def running_sandboxes(
     keep_mailchimp_state: bool = True,
     startup_timeout: float = 120.0,
     python: str = sys.executable,
+    intacct_args: Sequence[str] = (),
 ) -> Iterator[RunningSandboxes]:
     """Run both sandboxes in the background for the duration of the block."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -157,6 +165,7 @@ def running_sandboxes(
         str(workdir / "intacct.url"),
         "--config-file",
         str(workdir / "tap-intacct.json"),
+        *intacct_args,
     ]
     mailchimp_cmd = [
         python,

@@ -29,6 +29,8 @@ STREAM_OBJECTS = {
     "vendors": "VENDOR",
     "ap_bills": "APBILL",
     "ap_payments": "APPYMT",
+    "ar_invoices": "ARINVOICE",
+    "ar_payments": "ARPYMT",
 }
 
 

@@ -19,7 +19,16 @@ from tests.sandbox.intacct import IntacctSandbox, generate_company
 from tests.tap_intacct.tap_support import PACIFIC_NAME, tap_class
 
 SANDBOX = IntacctSandbox(
-    generate_company(seed=51, customers=12, vendors=10, bills=12, payments=6, same_timestamp_run=4)
+    generate_company(
+        seed=51,
+        customers=12,
+        vendors=10,
+        bills=12,
+        payments=6,
+        same_timestamp_run=4,
+        invoices=8,
+        ar_payments=4,
+    )
 )
 CONFIG: dict[str, Any] = {
     "sender_id": SANDBOX.sender_id,

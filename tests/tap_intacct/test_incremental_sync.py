@@ -36,6 +36,8 @@ def _company() -> Any:
         payments=8,
         same_timestamp_run=30,
         window_days=60,
+        invoices=12,
+        ar_payments=6,
     )
 
 

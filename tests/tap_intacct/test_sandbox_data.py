@@ -12,7 +12,7 @@ import pytest
 
 from tests.sandbox.intacct import Company, SandboxClock, generate_company
 from tests.sandbox.intacct.data import SHARED_EMAIL
-from tests.sandbox.intacct.objects import BILL_STATES, OBJECTS
+from tests.sandbox.intacct.objects import AP_OBJECTS, BILL_STATES, OBJECTS
 
 SIZES = {"customers": 40, "vendors": 30, "bills": 90, "payments": 45}
 
@@ -223,7 +223,7 @@ def test_timestamps(company: Company) -> None:
             assert company.get(obj, rn, typed=True)["WHENMODIFIED"] is None
             assert company.get(obj, rn)["WHENMODIFIED"] == ""
     end = dt.datetime(2024, 6, 28, 17, 0, 0)
-    for obj in OBJECTS:
+    for obj in AP_OBJECTS:
         lo, hi = company.whenmodified_range(obj)
         assert end - dt.timedelta(days=366) <= lo and hi <= end
     for obj in ("VENDOR", "APBILL"):

@@ -27,7 +27,14 @@ PAGE = 9
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[IntacctSandbox]:
     company = generate_company(
-        seed=21, customers=25, vendors=20, bills=40, payments=14, same_timestamp_run=8
+        seed=21,
+        customers=25,
+        vendors=20,
+        bills=40,
+        payments=14,
+        same_timestamp_run=8,
+        invoices=20,
+        ar_payments=10,
     )
     with IntacctSandbox(company) as sb:
         yield sb
@@ -195,8 +202,26 @@ def test_streams_are_emitted_in_order(default_run: tuple[TapRun, list[Any]]) -> 
             order.append(stream)
     assert order == list(STREAM_OBJECTS)  # each stream contiguous, vendors before bills
     objects = [q.findtext("object") for q in query_bodies(requests)]
-    first = [o for i, o in enumerate(objects) if o not in objects[:i]]
-    assert first == ["CUSTOMER", "VENDOR", "APBILL", "APBILLITEM", "APPYMT", "APPYMTDETAIL"]
+    first = [o for i, o in enumerate(objects) if o not in objects[:i] and o != "AUDITHISTORY"]
+    assert first == [
+        "CUSTOMER",
+        "VENDOR",
+        "APBILL",
+        "APBILLITEM",
+        "APPYMT",
+        "APPYMTDETAIL",
+        "ARINVOICE",
+        "ARINVOICEITEM",
+        "ARPYMT",
+        "ARPYMTDETAIL",
+    ]
+    # Each stream's deletions are read from AUDITHISTORY right after its records.
+    audit_types = [
+        q.findtext(".//equalto[field='OBJECTTYPE']/value")
+        for q in query_bodies(requests)
+        if q.findtext("object") == "AUDITHISTORY"
+    ]
+    assert audit_types == [o.lower() for o in STREAM_OBJECTS.values()]
 
 
 def test_an_entity_scoped_run_logs_in_to_the_entity_without_showprivate(
@@ -218,7 +243,10 @@ def test_an_entity_scoped_run_logs_in_to_the_entity_without_showprivate(
         )
         assert sorted(run.keys(stream)) == visible
         assert {r["MEGAENTITYID"] for r in run.records(stream)} <= {None, "E100"}
-        assert "E100" in {r["MEGAENTITYID"] for r in run.records(stream)} or stream == "ap_payments"
+        assert "E100" in {r["MEGAENTITYID"] for r in run.records(stream)} or stream in (
+            "ap_payments",
+            "ar_payments",
+        )
     # At the top level (showprivate), records of every entity arrive, each naming its owner.
     config.pop("entity_id")
     top = run_tap(config)

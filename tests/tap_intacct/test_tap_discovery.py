@@ -19,7 +19,7 @@ from tap_intacct.tap import TapIntacct
 from tests.sandbox.intacct import IntacctSandbox, generate_company
 from tests.tap_intacct.tap_support import PACIFIC_NAME, run_tap, tap_class
 
-STREAMS = ["customers", "vendors", "ap_bills", "ap_payments"]
+STREAMS = ["customers", "vendors", "ap_bills", "ap_payments", "ar_invoices", "ar_payments"]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_include_custom_fields_adds_them_from_lookup(sandbox: IntacctSandbox) ->
     tap = tap_class()(config=config)
     catalog = tap.catalog_dict
     assert len(sandbox.requests_for("getAPISession")) == 1
-    assert len(sandbox.requests_for("lookup")) == 4
+    assert len(sandbox.requests_for("lookup")) == len(STREAMS)
     customers = _props(catalog, "customers")
     assert customers["REGION"]["type"] == ["string", "null"]
     assert customers["MARKETING_OPT_IN"]["type"] == ["boolean", "null"]

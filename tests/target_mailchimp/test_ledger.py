@@ -299,7 +299,7 @@ def test_parked_payment_waits_for_every_bill(ledger: Ledger) -> None:
     assert ledger.ready_parked("ap_bills") == []
     with pytest.raises(ValueError, match="waiting_kind"):
         ledger.park(
-            "x", "1", code="c", reason="r", waiting_kind="customer", waiting_keys=["1"], record={}
+            "x", "1", code="c", reason="r", waiting_kind="supplier", waiting_keys=["1"], record={}
         )
 
 

@@ -386,6 +386,12 @@ class IntacctGateway:
         """``lookup``: the object's fields and relationships."""
         return parse_lookup(self.execute(lookup_function(object_name)))
 
+    def pause(self, attempt: int) -> None:
+        """Wait before a caller's own retry number ``attempt`` (exponential backoff with full
+        jitter, like the client's retries; tests pass a no-op sleep)."""
+        wait = min(self._backoff_factor * 2 ** max(0, attempt - 1), self._backoff_max)
+        self._sleep(backoff.full_jitter(wait))
+
     def lookup(self, object_name: str) -> list[FieldDef]:
         """``lookup``: the object's field definitions (ID, LABEL, DATATYPE, ...)."""
         return list(self.describe(object_name).fields)

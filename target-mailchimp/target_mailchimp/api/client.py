@@ -612,6 +612,16 @@ class MailchimpClient:
         )
         return write_result("updated", order_id, resp)
 
+    def delete_order(self, store_id: str, order_id: str) -> WriteResult:
+        """``DELETE .../orders/{order_id}``. ``action`` is ``deleted``, or ``absent`` when
+        the store has no such order (404)."""
+        path = f"/ecommerce/stores/{_seg(store_id)}/orders/{_seg(order_id)}"
+        try:
+            resp = self.request("DELETE", path)
+        except NotFound as err:
+            return write_result("absent", order_id, None, before=(error_call_info(err),))
+        return write_result("deleted", order_id, resp)
+
     def create_or_update_order(
         self, store_id: str, order: Mapping[str, Any], *, prefer_update: bool = False
     ) -> WriteResult:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from target_mailchimp.api.errors import MailchimpError
 from target_mailchimp.api.transport import ApiResponse
 
-Action = Literal["created", "updated", "unchanged", "archived", "absent"]
+Action = Literal["created", "updated", "unchanged", "archived", "absent", "deleted"]
 
 
 def error_call_info(err: MailchimpError) -> dict[str, Any]:

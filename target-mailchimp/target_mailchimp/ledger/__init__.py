@@ -77,7 +77,8 @@ Open batches (Mailchimp `/batches` submitted, results not yet recorded)
 Audit trail
 - `audit(run_id, *, stream, action, source_key, source_id, email, object_kind, object_id,
   http_status, request_id, detail, attempts)`; `audit_many(run_id, [AuditEntry, ...])`.
-  Actions: created, updated, archived, unchanged, rejected, failed, skipped, parked.
+  Actions: created, updated, archived, unchanged, rejected, failed, skipped, parked, deleted
+  (a record deleted in Intacct whose deletion reached Mailchimp).
   An entry's `refs` keeps the ids the record refers to (its VENDORID / CUSTOMERID, the bill
   RECORDNOs a payment pays) as JSON; `AuditRow.referenced_ids()` reads them back.
 - `summary(run_id) -> {object kind: {action: count}}` ("record" when no object kind);

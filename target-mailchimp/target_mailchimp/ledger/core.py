@@ -6,8 +6,10 @@ from target_mailchimp.ledger.audit import AuditMixin
 from target_mailchimp.ledger.base import DEFAULT_LEDGER_URL, LedgerBase, utcnow
 from target_mailchimp.ledger.batches import BatchesMixin
 from target_mailchimp.ledger.bulk import BulkMixin
+from target_mailchimp.ledger.deletions import DeletionsMixin
 from target_mailchimp.ledger.objects import ObjectsMixin
 from target_mailchimp.ledger.parking import ParkingMixin
+from target_mailchimp.ledger.receivables import ReceivablesMixin
 from target_mailchimp.ledger.runs import RunsMixin
 from target_mailchimp.ledger.sources import SourcesMixin
 
@@ -15,7 +17,15 @@ __all__ = ["DEFAULT_LEDGER_URL", "Ledger", "LedgerBase", "utcnow"]
 
 
 class Ledger(
-    RunsMixin, ObjectsMixin, SourcesMixin, ParkingMixin, AuditMixin, BulkMixin, BatchesMixin
+    RunsMixin,
+    ObjectsMixin,
+    SourcesMixin,
+    ParkingMixin,
+    AuditMixin,
+    ReceivablesMixin,
+    BulkMixin,
+    BatchesMixin,
+    DeletionsMixin,
 ):
     """Dedupe and audit trail of target-mailchimp, in any SQLAlchemy database.
 

@@ -19,6 +19,7 @@ ACTIONS: tuple[str, ...] = (
     "failed",
     "skipped",
     "parked",
+    "deleted",
 )
 #: Actions after which the object in Mailchimp matches the payload hash given.
 SUCCESS_ACTIONS = frozenset({"created", "updated", "archived", "unchanged"})
@@ -27,6 +28,8 @@ RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "abandoned")
 WAITING_KINDS: dict[str, tuple[str, str]] = {
     "vendor": ("vendors", "source_id"),
     "bill": ("ap_bills", "source_key"),
+    "customer": ("customers", "source_id"),
+    "invoice": ("ar_invoices", "source_key"),
 }
 DETAIL_MAX_CHARS = 4000
 #: At most this many ids of one kind are kept in an audit row's refs.

@@ -57,6 +57,9 @@ nothing), and `dumps_exact(body)` writes request bodies with exact decimals.
 | | updated_at_foreign | latest WHENMODIFIED of the bill and its payments |
 | | lines[] | one per GL allocation line: id = line RECORDNO, product_id = product_variant_id = `gl-<ACCOUNTNO>`, quantity 1, price TRX_AMOUNT (else AMOUNT); a bill without lines is rejected |
 | e-commerce product | id, title, variants | `gl-<ACCOUNTNO>`, ACCOUNTTITLE (else "GL <ACCOUNTNO>"), one variant with the same id and title |
+| e-commerce order from ar_invoices | id, customer | `invoice-<RECORDNO>`; `{"id": "customer-<CUSTOMERID>"}` (customer unknown: parked); every other field as for bills (`mapping.invoices`) |
+| order PATCH from ar_payments | financial_status | the bills' rule over every AR payment of the invoice; cash, inline credits, credit memos, advances and discounts all settle it |
+| deletion (`_sdc_deleted_at`) | member / order | see `sinks.deletions`: members archived or tagged (`on_delete`), orders deleted, payments voided |
 | order PATCH from ap_payments | financial_status, updated_at_foreign | for each bill in details.RECORDKEY: the same status rule over every payment known for that bill (TRX_PAYMENTAMOUNT, else PAYMENTAMOUNT; STATE "Voided" counts nothing) |
 | Mailchimp-shaped streams | list_members, ecommerce_customers, ecommerce_products, ecommerce_orders | passed through after validation (required keys, email, currency, ids); a member's `status` becomes `status_if_new` |
 

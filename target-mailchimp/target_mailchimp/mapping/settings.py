@@ -19,6 +19,10 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 InactiveMode = Literal["ignore", "tag", "archive"]
+OnDeleteMode = Literal["archive", "tag", "ignore"]
+#: What a customer or vendor deleted in Intacct does to its member (when no live record
+#: shares the address): archive it, tag it (`deleted_tag`, its own tag removed), or nothing.
+ON_DELETE_MODES: tuple[str, ...] = ("archive", "tag", "ignore")
 INACTIVE_MODES: tuple[str, ...] = ("ignore", "tag", "archive")
 
 #: Statuses Mailchimp accepts in `status_if_new` that never force a status on anyone.
@@ -74,6 +78,11 @@ class MappingSettings:
       tagged `inactive_tag` while every record for the address is inactive), "archive" (the
       member is archived when every record for the address is inactive).
     - `inactive_tag`: the tag used by `inactive_records="tag"`.
+    - `on_delete`: a customer or vendor deleted in Intacct whose address no live record
+      shares: "archive" (default; the member is archived), "tag" (its customer/vendor tag is
+      removed and `deleted_tag` added), "ignore" (nothing). With a live record sharing the
+      address, only the deleted record's tag is removed.
+    - `deleted_tag`: the tag used by `on_delete="tag"`.
     - `merge_fields`: extra merge fields, {"MERGE_TAG": "DOTTED.INTACCT.PATH"}, written as text.
       A tag here also overrides the built-in source of that tag (e.g. {"PHONE":
       "DISPLAYCONTACT.PHONE2"}).
@@ -88,6 +97,8 @@ class MappingSettings:
     vendor_tag: str = "Intacct vendor"
     inactive_records: InactiveMode = "ignore"
     inactive_tag: str = "Intacct inactive"
+    on_delete: OnDeleteMode = "archive"
+    deleted_tag: str = "Intacct deleted"
     merge_fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     store_id: str = "intacct"
     financial_status_map: Mapping[str, str] = field(
@@ -106,7 +117,12 @@ class MappingSettings:
                 f"setting 'inactive_records' must be one of {', '.join(INACTIVE_MODES)}; "
                 f"got {self.inactive_records!r}"
             )
-        for name in ("customer_tag", "vendor_tag", "inactive_tag"):
+        if self.on_delete not in ON_DELETE_MODES:
+            raise ValueError(
+                f"setting 'on_delete' must be one of {', '.join(ON_DELETE_MODES)}; "
+                f"got {self.on_delete!r}"
+            )
+        for name in ("customer_tag", "vendor_tag", "inactive_tag", "deleted_tag"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip() or len(value) > 100:
                 raise ValueError(

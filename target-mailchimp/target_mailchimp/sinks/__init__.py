@@ -5,6 +5,8 @@
 | customers, vendors (tap-intacct) | `ContactsSink` | audience members, then e-commerce customers |
 | ap_bills | `BillsSink` | GL products, then orders (parked while the vendor is unknown) |
 | ap_payments | `PaymentsSink` | the financial status of the orders of the bills paid |
+| ar_invoices | `InvoicesSink` | products, then customer orders (parked while customer unknown) |
+| ar_payments | `ARPaymentsSink` | the financial status of the orders of the invoices paid |
 | list_members | `ListMembersSink` | audience members (Mailchimp-shaped) |
 | ecommerce_customers / _products / _orders | `Ecommerce*Sink` | the objects as given |
 
@@ -33,6 +35,12 @@ from target_mailchimp.sinks.errors import (
     TooManyRejectedError,
     UnknownStreamError,
 )
+from target_mailchimp.sinks.invoices import (
+    ARPaymentsSink,
+    InvoicesSink,
+    process_ar_payments,
+    process_invoices,
+)
 from target_mailchimp.sinks.parked import retry_parked
 from target_mailchimp.sinks.passthrough import (
     EcommerceCustomersSink,
@@ -50,6 +58,8 @@ INTACCT_SINKS: dict[str, type[MailchimpSink]] = {
     "vendors": ContactsSink,
     "ap_bills": BillsSink,
     "ap_payments": PaymentsSink,
+    "ar_invoices": InvoicesSink,
+    "ar_payments": ARPaymentsSink,
 }
 #: Mailchimp-shaped streams other taps may send.
 MAILCHIMP_SINKS: dict[str, type[MailchimpSink]] = {
@@ -79,6 +89,7 @@ def sink_class_for(stream: str) -> type[MailchimpSink]:
 __all__ = [
     "ACCEPTED_STREAMS",
     "SINK_CLASSES",
+    "ARPaymentsSink",
     "BillsSink",
     "ConfigurationError",
     "ContactsSink",
@@ -87,6 +98,7 @@ __all__ = [
     "EcommerceOrdersSink",
     "EcommerceProductsSink",
     "Incoming",
+    "InvoicesSink",
     "ListMembersSink",
     "MailchimpSink",
     "MailchimpUnavailableError",
@@ -96,8 +108,10 @@ __all__ = [
     "TargetError",
     "TooManyRejectedError",
     "UnknownStreamError",
+    "process_ar_payments",
     "process_bills",
     "process_contacts",
+    "process_invoices",
     "process_payments",
     "retry_parked",
     "sink_class_for",

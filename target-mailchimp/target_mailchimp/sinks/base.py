@@ -32,6 +32,11 @@ from singer_sdk.sinks import BatchSink
 from target_mailchimp.mapping.common import record_label
 from target_mailchimp.sinks.validation import RecordChecker
 
+#: Streams whose records deleted in Intacct are applied (see `sinks.deletions`).
+DELETABLE_STREAMS = frozenset(
+    {"customers", "vendors", "ap_bills", "ap_payments", "ar_invoices", "ar_payments"}
+)
+
 if TYPE_CHECKING:
     from singer_sdk import Target
 
@@ -83,6 +88,14 @@ class MailchimpSink(BatchSink):
     def include_sdc_metadata_properties(self) -> bool:
         return False
 
+    def _remove_sdc_metadata_from_record(self, record: dict[str, Any]) -> None:
+        # The SDK drops every _sdc_ property; _sdc_deleted_at is how a tap says a record was
+        # deleted at its source, so it stays for the sinks of Intacct streams.
+        deleted_at = record.get("_sdc_deleted_at")
+        super()._remove_sdc_metadata_from_record(record)
+        if deleted_at and self.stream_name in DELETABLE_STREAMS:
+            record["_sdc_deleted_at"] = deleted_at
+
     @property
     def ctx(self) -> RunContext:
         return self._run_provider.run_context
@@ -120,10 +133,24 @@ class MailchimpSink(BatchSink):
 
     def process_batch(self, context: dict[str, Any]) -> None:
         incoming: list[Incoming] = context.get("records") or []
-        if incoming:
-            # A run whose lock was taken over (stalled past the stale limit) stops writing.
-            self.ctx.ledger.assert_lock_held(self.ctx.run_id)
+        if not incoming:
+            return
+        # A run whose lock was taken over (stalled past the stale limit) stops writing.
+        self.ctx.ledger.assert_lock_held(self.ctx.run_id)
+        if self.stream_name not in DELETABLE_STREAMS:
             self.process_incoming(incoming)
+            return
+        # Records deleted in Intacct ({RECORDNO, _sdc_deleted_at}) after the live ones.
+        from target_mailchimp.sinks.deletions import (  # noqa: PLC0415 (import cycle)
+            process_deletions,
+            split_deletions,
+        )
+
+        live, deleted = split_deletions(incoming)
+        if live:
+            self.process_incoming(live)
+        if deleted:
+            process_deletions(self.ctx, self.stream_name, deleted)
 
     def process_incoming(self, incoming: Sequence[Incoming]) -> None:
         """Write one drained batch; each stream's sink hands it to its processor."""

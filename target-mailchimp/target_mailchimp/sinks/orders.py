@@ -49,6 +49,10 @@ class BillWork:
         return str(self.order.order.body["customer"]["id"])
 
 
+def _party(work: BillWork) -> str:
+    return "customer" if work.customer_id.startswith("customer-") else "vendor"
+
+
 def _reject(ctx: RunContext, work: BillWork, detail: str) -> Outcome:
     outcome = Outcome("rejected", detail=detail)
     ctx.recorder.audit(work.refs, outcome, object_kind=ORDER, object_id=work.order_id)
@@ -71,10 +75,10 @@ def write_bill_orders(
             outcomes[work.order_id] = _reject(
                 ctx,
                 work,
-                f"the vendor's e-commerce customer {work.customer_id} is not in Mailchimp"
-                f"{last}, so order {work.order_id} cannot be linked to it; fix the vendor's "
-                "record in Intacct (see its audit row) and the bill is written on its next "
-                "change or with full_refresh",
+                f"the {_party(work)}'s e-commerce customer {work.customer_id} is not in Mailchimp"
+                f"{last}, so order {work.order_id} cannot be linked to it; fix the "
+                f"{_party(work)}'s record in Intacct (see its audit row) and the document is "
+                "written on its next change or with full_refresh",
             )
         else:
             ready.append(work)

@@ -76,6 +76,13 @@ Gateway behaviour
   X not found". Unknown query select field -> XL03000006 "The following fields cannot be
   queried: [\\n\\tobj: [F] ]". Unknown readByQuery/read field -> errorno "Invalid fields list
   F". Unimplemented functions -> errorno SANDBOX-UNSUPPORTED.
+- AR and deletions: ARINVOICE/ARINVOICEITEM/ARPYMT/ARPYMTDETAIL are served like their AP
+  twins; `company.delete(obj, n)` writes an AUDITHISTORY row (ACCESSMODE 'D', OBJECTTYPE the
+  lower-case object, OBJECTKEY the RECORDNO, ACCESSTIME). AUDITHISTORY failures:
+  sb.audit_history_errors = n (the next n AUDITHISTORY queries fail with "There was an error
+  processing the request"), sb.audit_history_error_every = k, sb.audit_history_denied = True
+  (no permission). `lookup` also answers APADJUSTMENT, ARADJUSTMENT, GLACCOUNT, GLENTRY,
+  GLBATCH, CONTACT, ITEM, PROJECT, DEPARTMENT, LOCATION, CLASS, EMPLOYEE (no records).
 - Multi-entity: a top-level session sees top-level-owned records, plus entity-owned ones
   with query option showprivate; an entity session sees its entity's and top-level records
   (readByQuery/read never show private records at the top level).
@@ -122,15 +129,21 @@ Data (tests.sandbox.intacct.data)
 ---------------------------------
 generate_company(seed=1, *, customers=200, vendors=100, bills=500, payments=300,
 lines_per_bill=(1, 4), entities=("", "E100", "E200"), window_end=2024-06-28 17:00,
-window_days=365, same_timestamp_run=350, empty_whenmodified=2, clock=None) -> Company
-(deterministic; about 4 s for 100,000 bills with their lines and payments). The special
-records are in company.special - see generate_company's docstring.
+window_days=365, same_timestamp_run=350, empty_whenmodified=2, clock=None, invoices=0,
+ar_payments=0, deletions=0) -> Company (deterministic; about 4 s for 100,000 bills with their
+lines and payments; AR comes from a random stream of its own, so adding it leaves the AP records
+of a seed unchanged). The special records are in company.special - see generate_company's
+docstring. delete_some(company, n, rng=None, start=None) deletes n records of each header
+object that Intacct would let a user delete, with their AUDITHISTORY rows (stamped now by
+default); the CLI's --delete-on-start N does the same when the sandbox starts.
 
 Company: records(obj, typed=False, where=None), get(obj, recordno, typed=False),
 find(obj, **equals), lines(bill_recordno), payment_details(payment_recordno),
+invoice_lines(invoice_recordno), ar_payment_details(payment_recordno), deletions(obj=None),
 details_for_bill(bill_recordno), count(obj), recordnos(obj), whenmodified_range(obj),
 add(obj, values, when=None, entity=None) -> recordno, update(obj, recordno, changes,
-when=None, touch=True), touch(obj, recordno, when=None), delete(obj, recordno), entities
+when=None, touch=True), touch(obj, recordno, when=None), delete(obj, recordno, audit=True,
+when=None) (writes the AUDITHISTORY row; a header takes its lines or details along), entities
 (id -> name; '' is the top level), special, version / versions[obj] (bumped by every
 change), clock (the sandbox replaces it with its own clock), cache_fragments (keep each
 record's rendered XML; set False for one-pass runs over huge companies to save memory).

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
 
 from tests.sandbox.cli import run_main, stop_on_signals, wait_for, write_atomic
-from tests.sandbox.intacct.data import generate_company
+from tests.sandbox.intacct.data import delete_some, generate_company
 from tests.sandbox.intacct.faults import FAULTS
 from tests.sandbox.intacct.server import IntacctSandbox
 
@@ -32,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--vendors", type=int, default=100)
     p.add_argument("--bills", type=int, default=500)
     p.add_argument("--payments", type=int, default=300)
+    p.add_argument("--invoices", type=int, default=0, help="AR invoices (default 0)")
+    p.add_argument("--ar-payments", type=int, default=0, help="AR payments (default 0)")
+    p.add_argument(
+        "--delete-on-start",
+        type=int,
+        default=0,
+        metavar="N",
+        help="once started, delete N customers, vendors, bills, AP payments, invoices and AR "
+        "payments each (with their AUDITHISTORY rows, stamped now), as a user in Intacct would",
+    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     p.add_argument(
         "--fault",
@@ -54,9 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         vendors=args.vendors,
         bills=args.bills,
         payments=args.payments,
+        invoices=args.invoices,
+        ar_payments=args.ar_payments,
     )
     stop = stop_on_signals()
     with IntacctSandbox(company, host=args.host, port=args.port, latency_ms=args.latency_ms) as sb:
+        if args.delete_on_start:
+            deleted = delete_some(company, args.delete_on_start, rng=random.Random(args.seed))
+            print(
+                "  deleted in Intacct: "
+                + ", ".join(f"{o} {', '.join(map(str, n))}" for o, n in deleted.items() if n),
+                file=sys.stderr,
+                flush=True,
+            )
         for spec in args.fault:
             name, _, prob = spec.partition(":")
             sb.faults.random(name, float(prob or 0.1), seed=args.seed)
@@ -65,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             write_atomic(args.config_file, json.dumps(sb.tap_config(), indent=2) + "\n")
         if args.url_file:
             write_atomic(args.url_file, sb.gateway_url + "\n")
-        counts = ", ".join(f"{o}={company.count(o)}" for o in company.versions)
+        counts = ", ".join(f"{o}={company.count(o)}" for o in company.versions if company.count(o))
         print(f"Intacct sandbox listening on {sb.gateway_url}", flush=True)
         print(f"  data (seed {args.seed}): {counts}", file=sys.stderr, flush=True)
         print(f"  ready in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)

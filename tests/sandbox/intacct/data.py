@@ -30,6 +30,7 @@ from typing import Any
 from tests.sandbox.intacct import xmltext
 from tests.sandbox.intacct.clock import SandboxClock
 from tests.sandbox.intacct.objects import (
+    AP_OBJECTS,
     BILL_STATES,
     DATE,
     ENUM,
@@ -103,6 +104,8 @@ class Company:
         self._children: dict[tuple[str, str], dict[int, list[int]]] = {
             ("APBILLITEM", "RECORDKEY"): defaultdict(list),
             ("APPYMTDETAIL", "PAYMENTKEY"): defaultdict(list),
+            ("ARINVOICEITEM", "RECORDKEY"): defaultdict(list),
+            ("ARPYMTDETAIL", "PAYMENTKEY"): defaultdict(list),
         }
         self._child_key = {obj: (obj, key) for obj, key in self._children}
         self._renderers: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
@@ -176,6 +179,27 @@ class Company:
     ) -> list[dict[str, Any]]:
         """APPYMTDETAIL records of one payment."""
         return self._children_of("APPYMTDETAIL", "PAYMENTKEY", payment_recordno, typed)
+
+    def invoice_lines(self, invoice_recordno: int, *, typed: bool = False) -> list[dict[str, Any]]:
+        """ARINVOICEITEM records of one invoice, in insertion (LINE_NO) order."""
+        return self._children_of("ARINVOICEITEM", "RECORDKEY", invoice_recordno, typed)
+
+    def ar_payment_details(
+        self, payment_recordno: int, *, typed: bool = False
+    ) -> list[dict[str, Any]]:
+        """ARPYMTDETAIL records of one AR payment."""
+        return self._children_of("ARPYMTDETAIL", "PAYMENTKEY", payment_recordno, typed)
+
+    def deletions(self, obj: str | None = None) -> list[dict[str, Any]]:
+        """AUDITHISTORY rows of deletions (typed), optionally of one object, oldest first."""
+        kind = obj.lower() if obj else None
+        return self.records(
+            "AUDITHISTORY",
+            typed=True,
+            where=lambda v: (
+                v.get("ACCESSMODE") == "D" and (kind is None or v.get("OBJECTTYPE") == kind)
+            ),
+        )
 
     def details_for_bill(self, bill_recordno: int, *, typed: bool = False) -> list[dict[str, Any]]:
         """APPYMTDETAIL records that pay one bill (any payment state)."""
@@ -349,8 +373,21 @@ class Company:
         """Move WHENMODIFIED only (to `when`, naive company time, or the clock's now)."""
         self.update(obj, recordno, {}, when=when)
 
-    def delete(self, obj: str, recordno: int) -> None:
-        """Remove a record (a WHENMODIFIED query will never show it again)."""
+    def delete(
+        self,
+        obj: str,
+        recordno: int,
+        *,
+        audit: bool = True,
+        when: dt.datetime | None = None,
+        user: str = "Admin",
+    ) -> None:
+        """Remove a record (a WHENMODIFIED query will never show it again).
+
+        As Intacct does, a deletion leaves an AUDITHISTORY row (ACCESSMODE 'D', OBJECTTYPE the
+        lower-case object name, OBJECTKEY the RECORDNO, ACCESSTIME `when` or the clock's company
+        time) unless audit=False (a rolled-back create is no deletion). Deleting a bill, invoice
+        or payment also removes its lines or details (no audit rows of their own)."""
         name = obj.upper()
         with self._lock:
             old = self._tables[name].pop(int(recordno), None)
@@ -360,6 +397,52 @@ class Company:
                 if child == name and old.values.get(key) is not None:
                     index[old.values[key]].remove(int(recordno))
             self._bump(name)
+            child_key = _CASCADE.get(name)
+            if child_key is not None:
+                for child_no in list(self._children[child_key].get(int(recordno), [])):
+                    self.delete(child_key[0], child_no, audit=False)
+            if audit and name != "AUDITHISTORY":
+                self.audit_row(
+                    name,
+                    int(recordno),
+                    "D",
+                    when=when,
+                    user=user,
+                    desc=old.values.get("RECORDID")
+                    or old.values.get("NAME")
+                    or old.values.get("CUSTOMERID")
+                    or old.values.get("VENDORID"),
+                )
+
+    def audit_row(
+        self,
+        obj: str,
+        recordno: int,
+        mode: str,
+        *,
+        when: dt.datetime | None = None,
+        user: str = "Admin",
+        desc: Any = None,
+    ) -> int:
+        """Write one AUDITHISTORY row (the audit trail of `obj` RECORDNO `recordno`)."""
+        stamp = (when or self.clock.now_naive()).replace(tzinfo=None, microsecond=0)
+        with self._lock:
+            no = self._insert(
+                "AUDITHISTORY",
+                {
+                    "OBJECTTYPE": obj.lower(),
+                    "OBJECTKEY": str(recordno),
+                    "OBJECTDESC": None if desc is None else str(desc),
+                    "USERID": user,
+                    "ACCESSTIME": stamp,
+                    "ACCESSMODE": mode,
+                    "IPADDRESS": "127.0.0.1",
+                    "SOURCE": "ui",
+                    "WORKFLOWACTION": {"D": "delete", "C": "create"}.get(mode, "update"),
+                },
+            )
+            self._bump("AUDITHISTORY")
+        return no
 
     def whenmodified_range(self, obj: str) -> tuple[dt.datetime, dt.datetime] | None:
         """(min, max) of non-null WHENMODIFIED values of `obj`."""
@@ -369,6 +452,15 @@ class Company:
             if r.values.get("WHENMODIFIED") is not None
         ]
         return (min(vals), max(vals)) if vals else None
+
+
+#: Deleting a header deletes its children: header -> (child object, child's parent key).
+_CASCADE = {
+    "APBILL": ("APBILLITEM", "RECORDKEY"),
+    "APPYMT": ("APPYMTDETAIL", "PAYMENTKEY"),
+    "ARINVOICE": ("ARINVOICEITEM", "RECORDKEY"),
+    "ARPYMT": ("ARPYMTDETAIL", "PAYMENTKEY"),
+}
 
 
 def _memo(fn: Callable[[Any], str], limit: int = 200_000) -> Callable[[Any], str]:
@@ -567,6 +659,9 @@ def generate_company(
     same_timestamp_run: int = 350,
     empty_whenmodified: int = 2,
     clock: SandboxClock | None = None,
+    invoices: int = 0,
+    ar_payments: int = 0,
+    deletions: int = 0,
 ) -> Company:
     """Build a deterministic company.
 
@@ -596,6 +691,18 @@ def generate_company(
       (up to `same_timestamp_run` records, at most half of them, share one WHENMODIFIED;
       their bill lines share it too).
 
+    AR (own random stream, so the records above do not depend on these sizes):
+    `invoices` ARINVOICE records with ARINVOICEITEM lines (revenue accounts 4xxx) of active
+    customers; `ar_payments` ARPYMT records with ARPYMTDETAIL rows paying them (some settled
+    partly by a discount, an inline credit, a credit memo or an advance; one voided).
+    `deletions`: that many records each of CUSTOMER, VENDOR, APBILL, APPYMT, ARINVOICE and
+    ARPYMT (those without dependants and not special) are deleted, each leaving an AUDITHISTORY
+    'D' row in the last days of the window. Keys:
+
+    - ar: {"invoice_states": STATE -> invoice RECORDNO, "discount_payment", "credit_payment",
+      "advance_payment", "voided_payment", "partial_payment", "full_payment": ARPYMT RECORDNOs}.
+    - deleted: {object: [RECORDNOs]}.
+
     Paid / Partially Paid bills are always covered by non-voided payments whose details sum
     to TOTALPAID; when `payments` runs short, the remaining ones become Posted. Voided and
     Draft payments do not change bill totals.
@@ -613,6 +720,14 @@ def generate_company(
     gen.payments(payments)
     gen.vendor_totals()
     gen.blank_whenmodified(empty_whenmodified)
+    if invoices or ar_payments or deletions:
+        # A random stream of its own: the records above stay exactly what they were before the
+        # sandbox had AR and deletions.
+        ar = _ARGenerator(gen, random.Random(f"ar-{seed}"))
+        ar.invoices(invoices, lines_per_bill)
+        ar.payments(ar_payments)
+        if deletions:
+            ar.deletions(deletions)
     company.version += 1
     return company
 
@@ -1202,7 +1317,7 @@ class _Generator:
             return
         sp = self.special.setdefault("empty_whenmodified", {})
         runs = {o: set(v["recordnos"]) for o, v in self.special.get("same_timestamp", {}).items()}
-        for obj in OBJECTS:
+        for obj in AP_OBJECTS:
             nos = [n for n in self.c.recordnos(obj) if n not in runs.get(obj, set())]
             if len(nos) < 10:
                 continue
@@ -1210,6 +1325,329 @@ class _Generator:
             for n in picked:
                 self.c.record(obj, n).values["WHENMODIFIED"] = None
             sp[obj] = picked
+
+
+_REVENUE_ACCOUNTS = (
+    ("4000", "Product Revenue"),
+    ("4100", "Service Revenue"),
+    ("4200", "Subscription Revenue"),
+    ("4300", "Consulting & Training Revenue"),
+)
+_INVOICE_STATE_WEIGHTS = {
+    "Draft": 5,
+    "Posted": 30,
+    "Partially Paid": 15,
+    "Paid": 40,
+    "Reversed": 3,
+    "Reversal": 2,
+}
+
+
+class _ARGenerator:
+    """AR invoices, their lines, AR payments and their details; then deletions."""
+
+    def __init__(self, gen: _Generator, rng: random.Random) -> None:
+        self.gen = gen
+        self.c = gen.c
+        self.rng = rng
+        self.start = gen.start
+        self.end = gen.end
+        self.span = gen.span
+        self.sp = self.c.special.setdefault("ar", {})
+        self.info: list[dict[str, Any]] = []
+
+    def _next_prrecord(self) -> int:
+        # Bills, invoices and payments share one RECORDNO sequence (Intacct keeps all of them
+        # in one table), so bill-<n> and invoice-<n> never name the same number.
+        c = self.c
+        no = max(c._next["APBILL"], c._next["APPYMT"], c._next["ARINVOICE"], c._next["ARPYMT"])
+        for obj in ("APBILL", "APPYMT", "ARINVOICE", "ARPYMT"):
+            c._next[obj] = no + 1
+        return no
+
+    def invoices(self, n: int, lines_per_bill: tuple[int, int]) -> None:
+        rng = self.rng
+        c = self.c
+        shared = set(self.c.special.get("shared_email", {}).get("CUSTOMER", []))
+        customers = [r.values for r in c.snapshot("CUSTOMER") if r.values.get("STATUS") == "active"]
+        special = [v for v in customers if v["RECORDNO"] in shared]
+        if n and not customers:
+            raise ValueError("invoices need at least one active customer")
+        # Customers sharing an email come first, so a small company still invoices them.
+        customers.sort(key=lambda v: (v["RECORDNO"] not in shared, v["RECORDNO"]))
+        states = list(_INVOICE_STATE_WEIGHTS)
+        weights = list(_INVOICE_STATE_WEIGHTS.values())
+        lo, hi = lines_per_bill
+        states_map = self.sp.setdefault("invoice_states", {})
+        for i in range(n):
+            # The customers sharing an email first; then two thirds of the customers buy, so
+            # the others (without invoices) are free for `deletions`.
+            if i < len(special):
+                customer = customers[i]
+            else:
+                customer = rng.choice(customers[: max(1, len(customers) * 2 // 3)])
+            state = states[i] if i < len(states) else rng.choices(states, weights)[0]
+            nlines = max(1, rng.randint(lo, hi))
+            amounts = [_money(rng.randrange(2_000, 500_000)) for _ in range(nlines)]
+            if state == "Reversal":
+                amounts = [-x for x in amounts]
+            modified = self.start + dt.timedelta(seconds=rng.randrange(self.span))
+            inv_date = (modified - dt.timedelta(days=rng.randrange(20))).date()
+            total = sum(amounts, Decimal("0.00"))
+            recordno = self._next_prrecord()
+            entity = customer.get("MEGAENTITYID") or ""
+            fields = self.gen.entity_fields[entity]
+            inv = {
+                "RECORDNO": recordno,
+                "RECORDID": f"AR-{i + 1:06d}",
+                "STATE": state,
+                "CUSTOMERID": customer["CUSTOMERID"],
+                "CUSTOMERNAME": customer["NAME"],
+                "DESCRIPTION": rng.choice(("Annual licence", "Services rendered", None)),
+                "WHENCREATED": inv_date,
+                "WHENPOSTED": inv_date if state != "Draft" else None,
+                "WHENDUE": inv_date + dt.timedelta(days=30),
+                "WHENPAID": None,
+                "TOTALENTERED": total,
+                "TOTALPAID": Decimal("0.00"),
+                "TOTALDUE": Decimal("0.00") if state in ("Reversed", "Reversal") else total,
+                "TRX_TOTALENTERED": total,
+                "TRX_TOTALPAID": Decimal("0.00"),
+                "TRX_TOTALDUE": Decimal("0.00") if state in ("Reversed", "Reversal") else total,
+                "CURRENCY": customer.get("CURRENCY") or BASE_CURRENCY,
+                "BASECURR": BASE_CURRENCY,
+                "WHENMODIFIED": modified,
+                "CREATEDBY": rng.randrange(1, 6),
+                "MODIFIEDBY": rng.randrange(1, 6),
+                **fields,
+            }
+            c._insert("ARINVOICE", inv)
+            states_map.setdefault(state, recordno)
+            lines = []
+            for ln, amt in enumerate(amounts, start=1):
+                acct = rng.choice(_REVENUE_ACCOUNTS)
+                line = {
+                    "RECORDKEY": recordno,
+                    "LINE_NO": ln,
+                    "ACCOUNTNO": acct[0],
+                    "ACCOUNTTITLE": acct[1],
+                    "AMOUNT": amt,
+                    "TRX_AMOUNT": amt,
+                    "DEPARTMENTID": rng.choice(_DEPTS),
+                    "LOCATIONID": rng.choice(_LOCS),
+                    "CLASSID": rng.choice(_CLASSES),
+                    "PROJECTID": rng.choice(_PROJECTS),
+                    "ENTRYDESCRIPTION": f"Line {ln} of AR-{i + 1:06d}",
+                    "CURRENCY": inv["CURRENCY"],
+                    "BASECURR": BASE_CURRENCY,
+                    "WHENCREATED": inv_date,
+                    "WHENMODIFIED": modified,
+                    "CREATEDBY": inv["CREATEDBY"],
+                    "MODIFIEDBY": inv["MODIFIEDBY"],
+                    **fields,
+                }
+                c._insert("ARINVOICEITEM", line)
+                lines.append(line)
+            self.info.append({"invoice": inv, "lines": lines})
+
+    def payments(self, budget: int) -> None:
+        rng = self.rng
+        payable = [i for i in self.info if i["invoice"]["STATE"] in ("Paid", "Partially Paid")]
+        # How the first payments settle their invoices, then plain cash.
+        kinds = ["discount", "credit", "advance", "full", "partial"]
+        for info in payable:
+            if budget <= 1:
+                self._unpay(info["invoice"])
+                continue
+            inv = info["invoice"]
+            if inv["STATE"] == "Partially Paid":
+                kind = "partial"
+            else:
+                kind = kinds.pop(0) if kinds and kinds[0] != "partial" else "full"
+            self._payment(info, "Complete", kind)
+            budget -= 1
+        opened = [i for i in self.info if i["invoice"]["STATE"] == "Posted"]
+        if budget >= 1 and opened:
+            self._payment(opened[0], "Voided", "full", applied=False)
+            budget -= 1
+        for k in range(budget):
+            if not opened:
+                break
+            self._payment(opened[(k + 1) % len(opened)], "Draft", "full", applied=False)
+        del rng
+
+    def _unpay(self, inv: dict[str, Any]) -> None:
+        inv["STATE"] = "Posted"
+        inv["TOTALDUE"] = inv["TRX_TOTALDUE"] = inv["TOTALENTERED"]
+        inv["TOTALPAID"] = inv["TRX_TOTALPAID"] = Decimal("0.00")
+
+    def _payment(self, info: dict[str, Any], state: str, kind: str, *, applied: bool = True) -> int:
+        rng = self.rng
+        c = self.c
+        inv = info["invoice"]
+        total = inv["TRX_TOTALENTERED"]
+        pay_date = min(
+            inv["WHENCREATED"] + dt.timedelta(days=rng.randrange(1, 40)), self.end.date()
+        )
+        modified = min(
+            max(
+                dt.datetime(pay_date.year, pay_date.month, pay_date.day, 10)
+                + dt.timedelta(seconds=rng.randrange(20000)),
+                inv["WHENMODIFIED"],
+            ),
+            self.end,
+        )
+        # What settles the invoice: cash plus (by kind) a discount, a credit or an advance.
+        other = Decimal("0.00")
+        if kind in ("discount", "credit", "advance"):
+            other = (total * Decimal("0.1")).quantize(CENT, rounding=ROUND_HALF_UP)
+        if kind == "partial":
+            cash = (total * Decimal(rng.randrange(20, 80)) / 100).quantize(CENT)
+        else:
+            cash = total - other
+        recordno = self._next_prrecord()
+        entity = inv["MEGAENTITYID"] or ""
+        fields = self.gen.entity_fields[entity]
+        is_paid = applied and state == "Complete"
+        pay = {
+            "RECORDNO": recordno,
+            "RECORDID": f"RCPT-{recordno:07d}",
+            "STATE": state,
+            "CUSTOMERID": inv["CUSTOMERID"],
+            "CUSTOMERNAME": inv["CUSTOMERNAME"],
+            "FINANCIALENTITY": rng.choice(_BANKS[:2]),
+            "PAYMENTMETHOD": rng.choice(("Printed Check", "EFT", "Credit Card", "ACH")),
+            "RECEIPTDATE": pay_date,
+            "PAYMENTDATE": pay_date,
+            "WHENPAID": pay_date if state == "Complete" else None,
+            "TOTALENTERED": cash,
+            "TOTALPAID": cash if is_paid else Decimal("0.00"),
+            "TRX_TOTALENTERED": cash,
+            "TRX_TOTALPAID": cash if is_paid else Decimal("0.00"),
+            "CURRENCY": inv["CURRENCY"],
+            "BASECURR": BASE_CURRENCY,
+            "DOCNUMBER": str(50000 + recordno),
+            "DESCRIPTION": f"Receipt for {inv['RECORDID']}",
+            "WHENCREATED": pay_date,
+            "WHENMODIFIED": modified,
+            "CREATEDBY": rng.randrange(1, 6),
+            "MODIFIEDBY": rng.randrange(1, 6),
+            **fields,
+        }
+        c._insert("ARPYMT", pay)
+        detail: dict[str, Any] = {
+            "PAYMENTKEY": recordno,
+            "RECORDKEY": inv["RECORDNO"],
+            "ENTRYKEY": info["lines"][0]["RECORDNO"] if info["lines"] else None,
+            "PAYMENTAMOUNT": cash,
+            "TRX_PAYMENTAMOUNT": cash,
+            "CURRENCY": inv["CURRENCY"],
+            "WHENCREATED": pay_date,
+            "WHENMODIFIED": modified,
+            "CREATEDBY": pay["CREATEDBY"],
+            "MODIFIEDBY": pay["MODIFIEDBY"],
+            **fields,
+        }
+        if kind == "discount":
+            detail.update(DISCOUNTAMOUNT=other, TRX_DISCOUNTAMOUNT=other, DISCOUNTDATE=pay_date)
+        elif kind == "credit":
+            detail.update(INLINEKEY=recordno + 500_000, INLINEAMOUNT=other, TRX_INLINEAMOUNT=other)
+        elif kind == "advance":
+            detail.update(
+                ADVANCEKEY=recordno + 600_000,
+                POSTEDADVANCEAMOUNT=other,
+                TRX_POSTEDADVANCEAMOUNT=other,
+            )
+        c._insert("ARPYMTDETAIL", detail)
+        key = {"Voided": "voided_payment", "Draft": "draft_payment"}.get(state, f"{kind}_payment")
+        self.sp.setdefault(key, recordno)
+        if is_paid:
+            settled = cash + other
+            inv["TOTALPAID"] += settled
+            inv["TRX_TOTALPAID"] += settled
+            inv["TOTALDUE"] = inv["TOTALENTERED"] - inv["TOTALPAID"]
+            inv["TRX_TOTALDUE"] = inv["TRX_TOTALENTERED"] - inv["TRX_TOTALPAID"]
+            if inv["TRX_TOTALDUE"] == 0:
+                inv["WHENPAID"] = pay_date
+            inv["WHENMODIFIED"] = max(inv["WHENMODIFIED"], modified)
+            for line in info["lines"]:
+                line["WHENMODIFIED"] = inv["WHENMODIFIED"]
+        return recordno
+
+    def deletions(self, per_object: int) -> None:
+        """Delete `per_object` records of each header object, in the window's last days."""
+        delete_some(self.c, per_object, rng=self.rng, start=self.end - dt.timedelta(days=2))
+
+
+def delete_some(
+    company: Company,
+    per_object: int,
+    *,
+    rng: random.Random | None = None,
+    start: dt.datetime | None = None,
+) -> dict[str, list[int]]:
+    """Delete `per_object` records each of CUSTOMER, VENDOR, APBILL, APPYMT, ARINVOICE and
+    ARPYMT that nothing else points at (customers without invoices, vendors without bills,
+    unpaid bills and invoices, draft or voided payments; never a special record), as Intacct
+    allows. Each leaves its AUDITHISTORY row, stamped from `start` (default: the clock's
+    company time) a few minutes apart. Returns (and adds to company.special["deleted"])
+    {object: RECORDNOs}."""
+    c = company
+    rng = rng or random.Random(0)
+    sp = c.special
+    ar = sp.get("ar", {})
+    keep: set[tuple[str, int]] = set()
+    for key in ("names", "no_email", "messy_email", "invalid_email", "inactive"):
+        for obj, nos in sp.get(key, {}).items():
+            keep.update((obj, n) for n in (nos.values() if isinstance(nos, dict) else nos))
+    for obj in ("CUSTOMER", "VENDOR"):
+        keep.update((obj, n) for n in sp.get("shared_email", {}).get(obj, []))
+    used_vendors = {r.values["VENDORID"] for o in ("APBILL", "APPYMT") for r in c.snapshot(o)}
+    used_customers = {
+        r.values["CUSTOMERID"] for o in ("ARINVOICE", "ARPYMT") for r in c.snapshot(o)
+    }
+    paid_bills = {r.values["RECORDKEY"] for r in c.snapshot("APPYMTDETAIL")}
+    paid_invoices = {r.values["RECORDKEY"] for r in c.snapshot("ARPYMTDETAIL")}
+    specials = {v for v in sp.values() if isinstance(v, int)}
+    specials |= set(sp.get("bill_states", {}).values())
+    specials |= {v for v in ar.values() if isinstance(v, int)}
+    specials |= set(ar.get("invoice_states", {}).values())
+
+    def free(obj: str, v: dict[str, Any]) -> bool:
+        no = v["RECORDNO"]
+        if (obj, no) in keep or v.get("WHENMODIFIED") is None:
+            return False
+        if obj == "CUSTOMER":
+            return v["CUSTOMERID"] not in used_customers
+        if obj == "VENDOR":
+            return v["VENDORID"] not in used_vendors
+        if no in specials:
+            return False
+        if obj == "APBILL":
+            return no not in paid_bills
+        if obj == "ARINVOICE":
+            return no not in paid_invoices
+        # Payments: drafts and voided ones, so the documents they would have settled keep
+        # their totals.
+        return v.get("STATE") in ("Draft", "Voided")
+
+    # From `start` a few minutes apart; at the clock's now, a second apart and all in the past
+    # (a tap run starting now must see every one of them).
+    step = (60, 600) if start is not None else (1, 2)
+    when = start if start is not None else c.clock.now_naive() - dt.timedelta(seconds=30)
+    done = sp.setdefault("deleted", {})
+    out: dict[str, list[int]] = {}
+    for obj in ("CUSTOMER", "VENDOR", "APBILL", "APPYMT", "ARINVOICE", "ARPYMT"):
+        candidates = [r.values for r in c.snapshot(obj) if free(obj, r.values)]
+        picked = sorted(
+            v["RECORDNO"] for v in rng.sample(candidates, min(per_object, len(candidates)))
+        )
+        for no in picked:
+            when += dt.timedelta(seconds=rng.randrange(*step))
+            c.delete(obj, no, when=when)
+        done[obj] = sorted({*done.get(obj, []), *picked})
+        out[obj] = picked
+    return out
 
 
 __all__ = [
@@ -1220,5 +1658,6 @@ __all__ = [
     "Company",
     "Record",
     "UnknownRecordError",
+    "delete_some",
     "generate_company",
 ]

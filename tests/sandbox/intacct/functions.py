@@ -196,8 +196,40 @@ def get_api_session(sb: IntacctSandbox, ctx: AuthContext, elem: etree._Element) 
 # -- query ---------------------------------------------------------------------------------
 
 
+# AUDITHISTORY's own failures. The reference (intacct-xml-gateway.md, "Deleted records") reports
+# that AUDITHISTORY queries intermittently fail with "There was an error processing the request";
+# the errorno and the rest of the answer are not documented, so the sandbox answers a plain
+# function failure with that text. The answer to a user without permission to read the audit
+# trail is not documented either: the sandbox assumes a function failure naming the permission.
+AUDIT_ERROR_ERRORNO = "DL02000001"
+AUDIT_ERROR_TEXT = "There was an error processing the request."
+AUDIT_DENIED_ERRORNO = "BL34000110"
+AUDIT_DENIED_TEXT = (
+    "You do not have permission to view the audit trail (AUDITHISTORY). "
+    "Ask your administrator for the Audit trail permission."
+)
+
+
+def _audit_fault(sb: IntacctSandbox) -> None:
+    """Raise the failure an AUDITHISTORY query meets now, if any (see `IntacctSandbox`)."""
+    if sb.audit_history_denied:
+        raise QueryError(AUDIT_DENIED_ERRORNO, AUDIT_DENIED_TEXT, "Permission denied")
+    with sb.audit_lock:
+        sb.audit_history_queries += 1
+        fail = sb.audit_history_errors > 0
+        if fail:
+            sb.audit_history_errors -= 1
+        every = sb.audit_history_error_every
+        if not fail and every and sb.audit_history_queries % every == 0:
+            fail = True
+    if fail:
+        raise QueryError(AUDIT_ERROR_ERRORNO, AUDIT_ERROR_TEXT, "Query Failed")
+
+
 def query(sb: IntacctSandbox, ctx: AuthContext, elem: etree._Element) -> Outcome:
     odef = _object(_text(elem, "object"))
+    if odef.name == "AUDITHISTORY":
+        _audit_fault(sb)
     select = elem.find("select")
     names: list[str] = []
     for child in select if select is not None else []:
@@ -488,7 +520,7 @@ def create(sb: IntacctSandbox, ctx: AuthContext, elem: etree._Element) -> Outcom
     )
 
     def undo() -> None:
-        company.delete(name, recordno)
+        company.delete(name, recordno, audit=False)
 
     return Outcome("success", data, undo=undo)
 

@@ -299,6 +299,18 @@ def _audit(created_type: str = TIMESTAMP, *, with_created: bool = True) -> tuple
 
 _STATUS = _f("STATUS", "Status", ENUM, valid=STATUSES)
 
+
+def _parent() -> tuple[FieldDef, ...]:
+    # The parent record of a customer or vendor: the vendorResponse.xml fixture
+    # (reference/intacct-fixtures) carries PARENTKEY, PARENTID and PARENTNAME, all empty there;
+    # the sandbox stores them empty too.
+    return (
+        _f("PARENTKEY", "Parent record number", INTEGER),
+        _f("PARENTID", "Parent ID"),
+        _f("PARENTNAME", "Parent name", readonly=True),
+    )
+
+
 CUSTOMER = ObjectDef(
     name="CUSTOMER",
     label="Customer",
@@ -313,6 +325,7 @@ CUSTOMER = ObjectDef(
         _f("ONHOLD", "On hold", BOOLEAN),
         _f("CURRENCY", "Default currency"),
         _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
+        *_parent(),
         *_contact("DISPLAYCONTACT"),
         *_audit(),
         _f(
@@ -341,6 +354,7 @@ VENDOR = ObjectDef(
         _f("ONHOLD", "On hold", BOOLEAN),
         _f("CURRENCY", "Default currency"),
         _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
+        *_parent(),
         *_contact("DISPLAYCONTACT"),
         *_audit(),
         _f(
@@ -442,9 +456,339 @@ APPYMTDETAIL = ObjectDef(
     ),
 )
 
-OBJECTS: dict[str, ObjectDef] = {
-    o.name: o for o in (CUSTOMER, VENDOR, APBILL, APBILLITEM, APPYMT, APPYMTDETAIL)
-}
+# ---------------------------------------------------------------------------------------------
+# Accounts receivable. The shapes mirror the AP objects (ARINVOICE ~ APBILL, ARINVOICEITEM ~
+# APBILLITEM, ARPYMT ~ APPYMT, ARPYMTDETAIL ~ APPYMTDETAIL) as Sage's object reference for
+# "AR Invoice", "AR Payment" and "AR Payment Detail" lists them. Assumptions, unverified against a
+# live company: ARPYMT states are those of APPYMT; ARPYMTDETAIL carries what settled the invoice
+# besides cash as separate amounts (INLINEAMOUNT: an inline credit, ADJUSTMENTAMOUNT: a credit
+# memo / adjustment, POSTEDADVANCEAMOUNT: an advance applied, DISCOUNTAMOUNT: an early-payment
+# discount), each with its TRX_ variant in the transaction currency.
+
+INVOICE_STATES = BILL_STATES
+
+ARINVOICE = ObjectDef(
+    name="ARINVOICE",
+    label="AR Invoice",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("RECORDID", "Invoice number"),
+        _f("STATE", "State", ENUM, readonly=True, valid=INVOICE_STATES),
+        _f("CUSTOMERID", "Customer ID", required=True),
+        _f("CUSTOMERNAME", "Customer name", readonly=True),
+        _f("DESCRIPTION", "Description"),
+        _f("WHENCREATED", "Date", DATE, required=True, description="Invoice date"),
+        _f("WHENPOSTED", "GL posting date", DATE),
+        _f("WHENDUE", "Due date", DATE),
+        _f("WHENPAID", "Date fully paid", DATE, readonly=True),
+        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
+        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
+        _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
+        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
+        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
+        _f("TRX_TOTALDUE", "Transaction total due", DECIMAL, readonly=True),
+        _f("CURRENCY", "Transaction currency"),
+        _f("BASECURR", "Base currency", readonly=True),
+        *_audit(with_created=False),
+    ),
+)
+
+ARINVOICEITEM = ObjectDef(
+    name="ARINVOICEITEM",
+    label="AR Invoice Detail",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("RECORDKEY", "Invoice record number", INTEGER, readonly=True),
+        _f("LINE_NO", "Line number", INTEGER, readonly=True),
+        _f("ACCOUNTNO", "Revenue account", required=True),
+        _f("ACCOUNTTITLE", "Revenue account title", readonly=True),
+        _f("AMOUNT", "Base amount", DECIMAL, readonly=True),
+        _f("TRX_AMOUNT", "Transaction amount", DECIMAL, required=True),
+        _f("DEPARTMENTID", "Department"),
+        _f("LOCATIONID", "Location"),
+        _f("CLASSID", "Class"),
+        _f("PROJECTID", "Project"),
+        _f("ENTRYDESCRIPTION", "Memo"),
+        _f("CURRENCY", "Transaction currency", readonly=True),
+        _f("BASECURR", "Base currency", readonly=True),
+        *_audit(DATE),
+    ),
+)
+
+ARPYMT = ObjectDef(
+    name="ARPYMT",
+    label="AR Payment",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("RECORDID", "Payment number"),
+        _f("STATE", "State", ENUM, readonly=True, valid=PAYMENT_STATES),
+        _f("CUSTOMERID", "Customer ID", required=True),
+        _f("CUSTOMERNAME", "Customer name", readonly=True),
+        _f("FINANCIALENTITY", "Deposit account"),
+        _f("PAYMENTMETHOD", "Payment method", ENUM, required=True, valid=PAYMENT_METHODS),
+        _f("RECEIPTDATE", "Receipt date", DATE, required=True),
+        _f("PAYMENTDATE", "Payment date", DATE),
+        _f("WHENPAID", "Date paid", DATE, readonly=True),
+        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
+        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
+        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
+        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
+        _f("CURRENCY", "Transaction currency"),
+        _f("BASECURR", "Base currency", readonly=True),
+        _f("DOCNUMBER", "Reference number", description="Check or reference number"),
+        _f("DESCRIPTION", "Description"),
+        *_audit(DATE),
+    ),
+)
+
+ARPYMTDETAIL = ObjectDef(
+    name="ARPYMTDETAIL",
+    label="AR Payment Detail",
+    fields=(
+        _f("RECORDNO", "Record number", INTEGER, readonly=True),
+        _f("PAYMENTKEY", "Payment record number", INTEGER, readonly=True),
+        _f("RECORDKEY", "Invoice record number", INTEGER, required=True),
+        _f("ENTRYKEY", "Invoice line record number", INTEGER),
+        _f("PAYMENTAMOUNT", "Base payment amount", DECIMAL, readonly=True),
+        _f("TRX_PAYMENTAMOUNT", "Transaction payment amount", DECIMAL),
+        _f("INLINEKEY", "Inline credit record number", INTEGER),
+        _f("INLINEAMOUNT", "Base inline credit amount", DECIMAL, readonly=True),
+        _f("TRX_INLINEAMOUNT", "Transaction inline credit amount", DECIMAL),
+        _f("ADJUSTMENTKEY", "Credit memo / adjustment record number", INTEGER),
+        _f("ADJUSTMENTAMOUNT", "Base adjustment amount", DECIMAL, readonly=True),
+        _f("TRX_ADJUSTMENTAMOUNT", "Transaction adjustment amount", DECIMAL),
+        _f("ADVANCEKEY", "Advance record number", INTEGER),
+        _f("POSTEDADVANCEAMOUNT", "Base advance amount applied", DECIMAL, readonly=True),
+        _f("TRX_POSTEDADVANCEAMOUNT", "Transaction advance amount applied", DECIMAL),
+        _f("DISCOUNTAMOUNT", "Base discount amount", DECIMAL, readonly=True),
+        _f("TRX_DISCOUNTAMOUNT", "Transaction discount amount", DECIMAL),
+        _f("DISCOUNTDATE", "Discount date", DATE),
+        _f("CURRENCY", "Transaction currency", readonly=True),
+        *_audit(DATE),
+    ),
+)
+
+# The audit trail. Deleted records never show in a WHENMODIFIED query; the reference
+# (intacct-xml-gateway.md, "Deleted records") says peers read AUDITHISTORY rows filtered by
+# OBJECTTYPE (the lower-case object name), ACCESSMODE and an ACCESSTIME window. Assumed and
+# unverified: ACCESSMODE 'D' marks a deletion ('C' create, 'M' modify), OBJECTKEY holds the
+# deleted record's RECORDNO as text, ACCESSTIME is company wall time like WHENMODIFIED, and the
+# object has no RECORDNO of its own (rows are ordered by ACCESSTIME then OBJECTKEY).
+ACCESS_MODES = ("C", "M", "D", "V")
+
+AUDITHISTORY = ObjectDef(
+    name="AUDITHISTORY",
+    label="Audit History",
+    key="OBJECTKEY",
+    fields=(
+        _f("OBJECTTYPE", "Object type", readonly=True),
+        _f("OBJECTKEY", "Object key", readonly=True),
+        _f("OBJECTDESC", "Object description", readonly=True),
+        _f("USERID", "User ID", readonly=True),
+        _f("ACCESSTIME", "Access time", TIMESTAMP, readonly=True),
+        _f("ACCESSMODE", "Access mode", ENUM, readonly=True, valid=ACCESS_MODES),
+        _f("IPADDRESS", "IP address", readonly=True),
+        _f("SOURCE", "Source", readonly=True),
+        _f("WORKFLOWACTION", "Workflow action", readonly=True),
+    ),
+)
+
+#: Objects whose records the sandbox stores and serves.
+SERVED = (
+    CUSTOMER,
+    VENDOR,
+    APBILL,
+    APBILLITEM,
+    APPYMT,
+    APPYMTDETAIL,
+    ARINVOICE,
+    ARINVOICEITEM,
+    ARPYMT,
+    ARPYMTDETAIL,
+    AUDITHISTORY,
+)
+#: The objects of the original sandbox (the generator's first random stream covers these).
+AP_OBJECTS = ("CUSTOMER", "VENDOR", "APBILL", "APBILLITEM", "APPYMT", "APPYMTDETAIL")
+
+
+def _standard_objects() -> tuple[ObjectDef, ...]:
+    """Standard objects a peer tap's discovery asks `lookup` about. The sandbox holds no records
+    of them (a query answers zero rows). Fields: the usual ones of Sage's object reference for
+    each object, not every field a real company shows."""
+    rn = _f("RECORDNO", "Record number", INTEGER, readonly=True)
+
+    def adjustment(name: str, label: str, party: str) -> ObjectDef:
+        return ObjectDef(
+            name=name,
+            label=label,
+            fields=(
+                rn,
+                _f("RECORDID", "Adjustment number"),
+                _f("STATE", "State", ENUM, readonly=True, valid=BILL_STATES),
+                _f(f"{party}ID", f"{party.title()} ID", required=True),
+                _f(f"{party}NAME", f"{party.title()} name", readonly=True),
+                _f("DESCRIPTION", "Description"),
+                _f("WHENCREATED", "Date", DATE, required=True),
+                _f("WHENPOSTED", "GL posting date", DATE),
+                _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
+                _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
+                _f("CURRENCY", "Transaction currency"),
+                _f("BASECURR", "Base currency", readonly=True),
+                *_audit(with_created=False),
+            ),
+        )
+
+    def dimension(
+        name: str, label: str, id_field: str, extra: tuple[FieldDef, ...] = ()
+    ) -> ObjectDef:
+        return ObjectDef(
+            name=name,
+            label=label,
+            fields=(
+                rn,
+                _f(id_field, f"{label} ID", required=True),
+                _f("NAME", f"{label} name", required=True),
+                _f("DESCRIPTION", "Description"),
+                _STATUS,
+                *extra,
+                *_audit(),
+            ),
+        )
+
+    return (
+        adjustment("APADJUSTMENT", "AP Adjustment", "VENDOR"),
+        adjustment("ARADJUSTMENT", "AR Adjustment", "CUSTOMER"),
+        ObjectDef(
+            name="GLACCOUNT",
+            label="GL Account",
+            fields=(
+                rn,
+                _f("ACCOUNTNO", "Account number", required=True),
+                _f("TITLE", "Title", required=True),
+                _f(
+                    "ACCOUNTTYPE",
+                    "Account type",
+                    ENUM,
+                    valid=("balancesheet", "incomestatement"),
+                ),
+                _f("NORMALBALANCE", "Normal balance", ENUM, valid=("debit", "credit")),
+                _f(
+                    "CLOSINGTYPE",
+                    "Closing type",
+                    ENUM,
+                    valid=("non-closing account", "closing account"),
+                ),
+                _STATUS,
+                *_audit(),
+            ),
+        ),
+        ObjectDef(
+            name="GLBATCH",
+            label="Journal Entry",
+            fields=(
+                rn,
+                _f("BATCHNO", "Transaction number", INTEGER, readonly=True),
+                _f("BATCH_TITLE", "Description", required=True),
+                _f("JOURNAL", "Journal", required=True),
+                _f("BATCH_DATE", "Posting date", DATE, required=True),
+                _f("MODULE", "Module", readonly=True),
+                _f("STATE", "State", ENUM, valid=("Draft", "Submitted", "Posted", "Declined")),
+                _f("REFERENCENO", "Reference number"),
+                *_audit(),
+            ),
+        ),
+        ObjectDef(
+            name="GLENTRY",
+            label="Journal Entry Line",
+            fields=(
+                rn,
+                _f("BATCHNO", "Journal entry record number", INTEGER, readonly=True),
+                _f("LINE_NO", "Line number", INTEGER, readonly=True),
+                _f("TR_TYPE", "Transaction type", INTEGER, valid=("1", "-1")),
+                _f("ENTRY_DATE", "Entry date", DATE),
+                _f("ACCOUNTNO", "Account number", required=True),
+                _f("AMOUNT", "Amount", DECIMAL),
+                _f("TRX_AMOUNT", "Transaction amount", DECIMAL),
+                _f("CURRENCY", "Currency"),
+                _f("DEPARTMENTID", "Department"),
+                _f("LOCATIONID", "Location"),
+                _f("CLASSID", "Class"),
+                _f("PROJECTID", "Project"),
+                _f("DESCRIPTION", "Memo"),
+                *_audit(),
+            ),
+        ),
+        ObjectDef(
+            name="CONTACT",
+            label="Contact",
+            fields=(
+                rn,
+                _f("CONTACTNAME", "Contact name", required=True),
+                _f("COMPANYNAME", "Company name"),
+                _f("FIRSTNAME", "First name"),
+                _f("LASTNAME", "Last name"),
+                _f("PRINTAS", "Print as", required=True),
+                _f("EMAIL1", "Primary email address"),
+                _f("EMAIL2", "Secondary email address"),
+                _f("PHONE1", "Primary phone"),
+                _f("MAILADDRESS.ADDRESS1", "Address line 1"),
+                _f("MAILADDRESS.CITY", "City"),
+                _f("MAILADDRESS.STATE", "State/Province"),
+                _f("MAILADDRESS.ZIP", "Zip/Postal code"),
+                _f("MAILADDRESS.COUNTRY", "Country"),
+                _STATUS,
+                *_audit(),
+            ),
+        ),
+        ObjectDef(
+            name="ITEM",
+            label="Item",
+            fields=(
+                rn,
+                _f("ITEMID", "Item ID", required=True),
+                _f("NAME", "Name", required=True),
+                _f("ITEMTYPE", "Item type", ENUM, valid=("Inventory", "Non-Inventory", "Kit")),
+                _f("PRODUCTLINEID", "Product line"),
+                _f("BASEPRICE", "Base price", DECIMAL),
+                _f("STANDARD_COST", "Standard cost", DECIMAL),
+                _STATUS,
+                *_audit(),
+            ),
+        ),
+        dimension(
+            "PROJECT",
+            "Project",
+            "PROJECTID",
+            (
+                _f("CUSTOMERID", "Customer ID"),
+                _f("BEGINDATE", "Begin date", DATE),
+                _f("ENDDATE", "End date", DATE),
+            ),
+        ),
+        dimension("DEPARTMENT", "Department", "DEPARTMENTID", (_f("PARENTID", "Parent ID"),)),
+        dimension("LOCATION", "Location", "LOCATIONID", (_f("PARENTID", "Parent ID"),)),
+        dimension("CLASS", "Class", "CLASSID", (_f("PARENTID", "Parent ID"),)),
+        ObjectDef(
+            name="EMPLOYEE",
+            label="Employee",
+            fields=(
+                rn,
+                _f("EMPLOYEEID", "Employee ID", required=True),
+                _f("PERSONALINFO.CONTACTNAME", "Contact name", required=True),
+                _f("PERSONALINFO.EMAIL1", "Primary email address"),
+                _f("TITLE", "Title"),
+                _f("DEPARTMENTID", "Department"),
+                _f("LOCATIONID", "Location"),
+                _f("STARTDATE", "Start date", DATE),
+                _f("ENDDATE", "Termination date", DATE),
+                _STATUS,
+                *_audit(),
+            ),
+        ),
+    )
+
+
+OBJECTS: dict[str, ObjectDef] = {o.name: o for o in (*SERVED, *_standard_objects())}
 
 # Relationships shown by `lookup` (data/Type/Relationships/Relationship).
 RELATIONSHIPS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
@@ -456,5 +800,13 @@ RELATIONSHIPS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         ("APPYMT", "appymt", "MANY2ONE", "PAYMENTKEY"),
         ("APBILL", "apbill", "MANY2ONE", "RECORDKEY"),
         ("APBILLITEM", "apbillitem", "MANY2ONE", "ENTRYKEY"),
+    ),
+    "ARINVOICE": (("CUSTOMER", "customer", "MANY2ONE", "CUSTOMERID"),),
+    "ARINVOICEITEM": (("ARINVOICE", "arinvoice", "MANY2ONE", "RECORDKEY"),),
+    "ARPYMT": (("CUSTOMER", "customer", "MANY2ONE", "CUSTOMERID"),),
+    "ARPYMTDETAIL": (
+        ("ARPYMT", "arpymt", "MANY2ONE", "PAYMENTKEY"),
+        ("ARINVOICE", "arinvoice", "MANY2ONE", "RECORDKEY"),
+        ("ARINVOICEITEM", "arinvoiceitem", "MANY2ONE", "ENTRYKEY"),
     ),
 }

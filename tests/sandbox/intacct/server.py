@@ -222,6 +222,14 @@ class IntacctSandbox:
         self.executed: Counter[str] = Counter()
         self.errors: list[str] = []
         self.query_cache = QueryCache()
+        # AUDITHISTORY failures (functions._audit_fault): every query is refused while
+        # audit_history_denied; the next audit_history_errors queries fail with "There was an
+        # error processing the request", and so does every audit_history_error_every-th one.
+        self.audit_history_denied = False
+        self.audit_history_errors = 0
+        self.audit_history_error_every = 0
+        self.audit_history_queries = 0
+        self.audit_lock = threading.Lock()
         self.result_sets = ResultSets()
         self._executed_ids: set[tuple[str, str]] = set()
         self._lock = threading.Lock()

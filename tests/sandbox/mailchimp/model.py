@@ -172,23 +172,70 @@ class State:
             raise not_found() from None
 
     def render_list(self, audience: Audience) -> dict[str, Any]:
-        counts = {"subscribed": 0, "unsubscribed": 0, "cleaned": 0}
+        # The list resource of GET /lists/{list_id} as Mailchimp's API reference ("Lists/
+        # Audiences", response body) lists it: contact, campaign_defaults and the full stats
+        # object. The sandbox sends no campaigns, so campaign counts and rates stay 0 and the
+        # dates empty; member counts are live.
+        counts = {"subscribed": 0, "unsubscribed": 0, "cleaned": 0, "pending": 0}
         for m in audience.members.values():
             if m["status"] in counts:
                 counts[m["status"]] += 1
+        total = sum(1 for m in audience.members.values() if m["status"] != "archived")
         return {
             "id": audience.id,
             "web_id": audience.web_id,
             "name": audience.name,
+            "contact": {
+                "company": "Sandbox Company",
+                "address1": "1 Sandbox Way",
+                "address2": "",
+                "city": "Loopback",
+                "state": "CA",
+                "zip": "94000",
+                "country": "US",
+                "phone": "",
+            },
+            "permission_reminder": "You are receiving this email because you did business with us.",
+            "use_archive_bar": False,
+            "campaign_defaults": {
+                "from_name": "Sandbox Company",
+                "from_email": "news@example.com",
+                "subject": "",
+                "language": "en",
+            },
+            "notify_on_subscribe": "",
+            "notify_on_unsubscribe": "",
             "date_created": audience.created,
             "list_rating": 0,
             "email_type_option": False,
+            "subscribe_url_short": f"http://eepurl.com/sandbox{audience.web_id}",
+            "subscribe_url_long": (
+                f"http://sandbox.list-manage.com/subscribe?u=sandbox&id={audience.id}"
+            ),
+            "beamer_address": f"us1-sandbox-{audience.id}@inbound.mailchimp.com",
+            "visibility": "prv",
             "double_optin": False,
+            "has_welcome": False,
+            "marketing_permissions": False,
+            "modules": [],
             "stats": {
                 "member_count": counts["subscribed"],
+                "total_contacts": total,
                 "unsubscribe_count": counts["unsubscribed"],
                 "cleaned_count": counts["cleaned"],
+                "member_count_since_send": counts["subscribed"],
+                "unsubscribe_count_since_send": counts["unsubscribed"],
+                "cleaned_count_since_send": counts["cleaned"],
+                "campaign_count": 0,
+                "campaign_last_sent": "",
                 "merge_field_count": len(audience.merge_fields),
+                "avg_sub_rate": 0,
+                "avg_unsub_rate": 0,
+                "target_sub_rate": 0,
+                "open_rate": 0,
+                "click_rate": 0,
+                "last_sub_date": "",
+                "last_unsub_date": "",
             },
             "_links": [],
         }

@@ -1,0 +1,178 @@
+"""What AR records said: invoices and the allocations of AR payments to them.
+
+Invoices are source records of the `ar_invoices` stream (all of the record: the order is
+rebuilt from it when a payment arrives). AR payments are source records of `ar_payments`;
+their allocations share the payments table of AP with keys prefixed `ar:` (`ar:<payment>`,
+`ar:<invoice>`), so an AR and an AP record of the same number never mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from target_mailchimp.ledger import schema as t
+from target_mailchimp.ledger.bulk import BulkMixin, _chunks
+from target_mailchimp.ledger.sources import payment_data
+from target_mailchimp.mapping.common import (
+    STREAM_AR_PAYMENTS,
+    STREAM_CUSTOMERS,
+    STREAM_INVOICES,
+    as_recordno,
+)
+from target_mailchimp.mapping.contacts import ContactRecord
+from target_mailchimp.mapping.jsonexact import dumps_exact, jsonable, loads_exact
+from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord
+
+AR_KEY_PREFIX = "ar:"
+
+
+def _ar_key(recordno: int | str) -> str:
+    return f"{AR_KEY_PREFIX}{recordno}"
+
+
+def _text_or_none(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+class ReceivablesMixin(BulkMixin):
+    """AR invoices, AR payment allocations and customers by CUSTOMERID."""
+
+    def customers(self, customerids: Iterable[str]) -> dict[str, ContactRecord]:
+        """{CUSTOMERID: customer (highest RECORDNO)} for the known ones."""
+        ids = sorted(set(customerids))
+        out: dict[str, ContactRecord] = {}
+        with self._tx(write=False) as conn:
+            for part in _chunks(ids):
+                for row in conn.execute(
+                    select(t.source_records.c.data).where(
+                        t.source_records.c.stream == STREAM_CUSTOMERS,
+                        t.source_records.c.source_id.in_(part),
+                    )
+                ).scalars():
+                    contact = ContactRecord.from_json(loads_exact(row))
+                    other = out.get(contact.source_id)
+                    if other is None or contact.recordno > other.recordno:
+                        out[contact.source_id] = contact
+        return out
+
+    def record_invoices(
+        self, invoices: Sequence[Mapping[str, Any]], run_id: str | None = None
+    ) -> None:
+        """Store ar_invoices records (the last of a repeated RECORDNO wins)."""
+        latest: dict[str, Mapping[str, Any]] = {}
+        for invoice in invoices:
+            recordno = as_recordno(invoice.get("RECORDNO"))
+            if recordno is None:
+                raise ValueError(
+                    "an ar_invoices record needs an integer RECORDNO, got "
+                    f"{invoice.get('RECORDNO')!r}"
+                )
+            latest[str(recordno)] = invoice
+        if not latest:
+            return
+        now = self._clock()
+        rows = [
+            {
+                "source_key": key,
+                "source_id": _text_or_none(inv.get("RECORDID")),
+                "email_key": None,
+                "status": _text_or_none(inv.get("STATE")),
+                "data": dumps_exact(jsonable(inv), sort_keys=True),
+                "run_id": run_id or self._run_id,
+                "updated_at": now,
+            }
+            for key, inv in sorted(latest.items())
+        ]
+        with self._tx() as conn:
+            self._store_sources(conn, STREAM_INVOICES, rows)
+
+    def invoices(self, recordnos: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """{RECORDNO: stored ar_invoices record} for the known ones."""
+        keys = sorted({str(n) for n in recordnos})
+        out: dict[int, dict[str, Any]] = {}
+        with self._tx(write=False) as conn:
+            for part in _chunks(keys):
+                for row in conn.execute(
+                    select(t.source_records.c.source_key, t.source_records.c.data).where(
+                        t.source_records.c.stream == STREAM_INVOICES,
+                        t.source_records.c.source_key.in_(part),
+                    )
+                ).all():
+                    out[int(row.source_key)] = dict(loads_exact(row.data))
+        return out
+
+    def record_ar_payments(
+        self, payments: Sequence[PaymentRecord], run_id: str | None = None
+    ) -> None:
+        """Store AR payments and replace their allocations to invoices."""
+        latest = {str(p.recordno): p for p in payments}
+        if not latest:
+            return
+        now = self._clock()
+        rows = [
+            {
+                "source_key": key,
+                "source_id": p.recordid,
+                "email_key": None,
+                "status": p.state,
+                "data": payment_data(p),
+                "run_id": run_id or self._run_id,
+                "updated_at": now,
+            }
+            for key, p in sorted(latest.items())
+        ]
+        allocations = [
+            {
+                "payment_key": _ar_key(key),
+                "bill_key": _ar_key(a.bill_recordno),
+                "trx_amount": str(a.trx_amount),
+                "base_amount": str(a.base_amount),
+                "voided": a.voided,
+                "when_modified": a.when_modified,
+            }
+            for key, p in sorted(latest.items())
+            for a in p.allocations
+        ]
+        with self._tx() as conn:
+            self._store_sources(conn, STREAM_AR_PAYMENTS, rows)
+            for part in _chunks([_ar_key(k) for k in latest]):
+                conn.execute(
+                    t.payment_allocations.delete().where(
+                        t.payment_allocations.c.payment_key.in_(part)
+                    )
+                )
+            if allocations:
+                conn.execute(insert(t.payment_allocations), allocations)
+
+    def payments_for_invoices(
+        self, invoice_recordnos: Iterable[int]
+    ) -> dict[int, list[PaymentForBill]]:
+        """{invoice RECORDNO: allocations of AR payments to it, by payment}."""
+        keys = sorted({_ar_key(n) for n in invoice_recordnos})
+        out: dict[int, list[PaymentForBill]] = {
+            int(k.removeprefix(AR_KEY_PREFIX)): [] for k in keys
+        }
+        with self._tx(write=False) as conn:
+            for part in _chunks(keys):
+                for r in conn.execute(
+                    select(t.payment_allocations).where(t.payment_allocations.c.bill_key.in_(part))
+                ).all():
+                    invoice = int(r.bill_key.removeprefix(AR_KEY_PREFIX))
+                    out[invoice].append(
+                        PaymentForBill(
+                            payment_recordno=int(r.payment_key.removeprefix(AR_KEY_PREFIX)),
+                            bill_recordno=invoice,
+                            trx_amount=Decimal(r.trx_amount),
+                            base_amount=Decimal(r.base_amount),
+                            voided=bool(r.voided),
+                            when_modified=r.when_modified,
+                        )
+                    )
+        for payments in out.values():
+            payments.sort(key=lambda p: p.payment_recordno)
+        return out

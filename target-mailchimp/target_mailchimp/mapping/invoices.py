@@ -1,0 +1,298 @@
+"""E-commerce orders from AR invoices, of the customers' e-commerce customers.
+
+- `invoice_to_order(invoice, customer, payments_for_invoice, settings)
+  -> BillOrder | Rejected | Parked`: the order `invoice-<RECORDNO>` of the e-commerce customer
+  `customer-<CUSTOMERID>` (written from the customers stream; `customer` is its
+  `ContactRecord` from the ledger, None when no customers record with that CUSTOMERID was
+  seen: the invoice is parked until it arrives). Lines, products, currency, totals and dates
+  follow the rules of bills (`orders` module docstring): one line per GL line (`gl-<ACCOUNTNO>`
+  products), `order_total` the invoice total, `processed_at_foreign` the invoice date
+  (WHENCREATED). `financial_status` comes from THE status rule, `order_financial_status`, the
+  one bills use.
+- `ar_payment_from_record(record) -> PaymentRecord | Rejected | Skipped`: an ar_payments
+  record as allocations to invoices. What settles an invoice is everything its ARPYMTDETAIL
+  rows apply: cash (TRX_PAYMENTAMOUNT), inline credits (TRX_INLINEAMOUNT), credit memos
+  (TRX_ADJUSTMENTAMOUNT), advances (TRX_POSTEDADVANCEAMOUNT) and discounts
+  (TRX_DISCOUNTAMOUNT), each with its base-currency twin; so an invoice settled by any means
+  is paid, and one with anything still due is pending.
+- `invoice_order_id(recordno)`.
+
+The result type is the bills' `BillOrder` (its `bill` summary describes the invoice; its
+`vendorid` holds the CUSTOMERID), so the order writer serves both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from target_mailchimp.mapping.common import (
+    STREAM_AR_PAYMENTS,
+    STREAM_INVOICES,
+    STREAM_PAYMENTS,
+    as_recordno,
+    check_object_id,
+    clean_text,
+    iso_date_midnight,
+    iso_datetime,
+    record_label,
+    to_datetime,
+    to_decimal,
+)
+from target_mailchimp.mapping.contacts import ContactRecord
+from target_mailchimp.mapping.currencies import check_currency
+from target_mailchimp.mapping.orders import (
+    BillOrder,
+    BillSummary,
+    order_financial_status,
+    product_id,
+)
+from target_mailchimp.mapping.payloads import ObjectPayload
+from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord, payment_from_record
+from target_mailchimp.mapping.results import Parked, Rejected, Skipped
+from target_mailchimp.mapping.settings import MappingSettings
+
+INVOICE_ORDER_PREFIX = "invoice-"
+#: ARPYMTDETAIL amounts that settle an invoice: (transaction currency, base currency).
+SETTLING_AMOUNTS = (
+    ("TRX_PAYMENTAMOUNT", "PAYMENTAMOUNT"),
+    ("TRX_INLINEAMOUNT", "INLINEAMOUNT"),
+    ("TRX_ADJUSTMENTAMOUNT", "ADJUSTMENTAMOUNT"),
+    ("TRX_POSTEDADVANCEAMOUNT", "POSTEDADVANCEAMOUNT"),
+    ("TRX_DISCOUNTAMOUNT", "DISCOUNTAMOUNT"),
+)
+
+
+def invoice_order_id(recordno: int) -> str:
+    """The order id of an AR invoice."""
+    return f"{INVOICE_ORDER_PREFIX}{recordno}"
+
+
+def invoice_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
+    """The status facts of an ar_invoices record (as `bill_summary` reads a bill)."""
+    label = record_label(STREAM_INVOICES, record)
+    recordno = as_recordno(record.get("RECORDNO"))
+    if recordno is None:
+        return Rejected(
+            "recordno_missing",
+            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
+        )
+    try:
+        trx_total = to_decimal(record.get("TRX_TOTALENTERED"))
+        base_total = to_decimal(record.get("TOTALENTERED"))
+    except ValueError as exc:
+        return Rejected("amount_invalid", f"{label}: total {exc}")
+    total: Decimal | None
+    if trx_total is not None:
+        total, transaction = trx_total, True
+        currency = clean_text(record.get("CURRENCY")) or clean_text(record.get("BASECURR"))
+    else:
+        total, transaction = base_total, False
+        currency = clean_text(record.get("BASECURR")) or clean_text(record.get("CURRENCY"))
+    try:
+        when_modified = iso_datetime(record.get("WHENMODIFIED"))
+    except ValueError as exc:
+        return Rejected("date_invalid", f"{label}: WHENMODIFIED {exc}")
+    return BillSummary(
+        recordno=recordno,
+        recordid=clean_text(record.get("RECORDID")),
+        state=clean_text(record.get("STATE")),
+        vendorid=clean_text(record.get("CUSTOMERID")),
+        currency=currency,
+        total=total,
+        transaction_currency=transaction,
+        when_modified=when_modified,
+    )
+
+
+def _latest(stamps: Iterable[str | None]) -> str | None:
+    best: tuple[Any, str] | None = None
+    for stamp in stamps:
+        if not stamp:
+            continue
+        try:
+            parsed = to_datetime(stamp)
+        except ValueError:
+            continue
+        if parsed is not None and (best is None or parsed > best[0]):
+            best = (parsed, stamp)
+    return best[1] if best else None
+
+
+def invoice_to_order(
+    invoice: Mapping[str, Any],
+    customer: ContactRecord | None,
+    payments_for_invoice: Iterable[PaymentForBill],
+    settings: MappingSettings,
+) -> BillOrder | Rejected | Parked:
+    """The order and products of an ar_invoices record (see module docstring)."""
+    label = record_label(STREAM_INVOICES, invoice)
+    summary = invoice_summary(invoice)
+    if isinstance(summary, Rejected):
+        return summary
+    customerid, id_problem = check_object_id(invoice.get("CUSTOMERID"))
+    if customerid is None:
+        return Rejected(
+            "customer_missing",
+            f"{label}: CUSTOMERID {id_problem}; every invoice needs its customer to become an "
+            "order",
+        )
+    currency, currency_problem = check_currency(summary.currency)
+    if currency is None:
+        return Rejected(
+            "currency_invalid",
+            f"{label}: currency {currency_problem}; set CURRENCY on the invoice in Intacct",
+        )
+    if summary.total is None:
+        return Rejected(
+            "total_missing",
+            f"{label}: TRX_TOTALENTERED and TOTALENTERED are empty; select them in the tap",
+        )
+    try:
+        processed_at = iso_date_midnight(invoice.get("WHENCREATED"))
+    except ValueError as exc:
+        return Rejected("date_invalid", f"{label}: WHENCREATED {exc}")
+    lines = invoice.get("lines") or []
+    if not isinstance(lines, list):
+        return Rejected("lines_invalid", f"{label}: 'lines' is not a list")
+    if not lines:
+        return Rejected(
+            "no_lines",
+            f"{label} has no GL lines, and Mailchimp refuses an order without lines; select "
+            "the invoice's lines in the tap or add lines to the invoice in Intacct",
+        )
+    order_lines: list[dict[str, Any]] = []
+    titles: dict[str, str | None] = {}
+    for index, line in enumerate(lines, start=1):
+        where = f"{label} line {index}"
+        if not isinstance(line, Mapping):
+            return Rejected("lines_invalid", f"{where} is not an object")
+        accountno, problem = check_object_id(line.get("ACCOUNTNO"))
+        if accountno is None:
+            return Rejected(
+                "line_account_invalid",
+                f"{where}: ACCOUNTNO {problem}; every line needs a GL account to become a product",
+            )
+        try:
+            trx_amount = to_decimal(line.get("TRX_AMOUNT"))
+            base_amount = to_decimal(line.get("AMOUNT"))
+        except ValueError as exc:
+            return Rejected("amount_invalid", f"{where}: amount {exc}")
+        if summary.transaction_currency:
+            price = trx_amount if trx_amount is not None else base_amount
+        else:
+            price = base_amount if base_amount is not None else trx_amount
+        if price is None:
+            return Rejected("line_amount_missing", f"{where}: TRX_AMOUNT and AMOUNT are empty")
+        line_recordno = as_recordno(line.get("RECORDNO"))
+        line_no = as_recordno(line.get("LINE_NO"))
+        if line_recordno is not None:
+            line_id = str(line_recordno)
+        elif line_no is not None:
+            line_id = f"line-{line_no}"
+        else:
+            line_id = f"line-{index}"
+        pid = product_id(accountno)
+        order_lines.append(
+            {
+                "id": line_id,
+                "product_id": pid,
+                "product_variant_id": pid,
+                "quantity": 1,
+                "price": price,
+            }
+        )
+        if not titles.get(accountno):
+            titles[accountno] = clean_text(line.get("ACCOUNTTITLE"))
+    if customer is None:
+        return Parked(
+            "customer_unknown",
+            f"{label}: customer {customerid} is not known yet (no customers record seen); "
+            "parked until the customer arrives",
+            waiting_kind="customer",
+            waiting_keys=(customerid,),
+        )
+    if customer.email is None:
+        return Rejected(
+            "customer_no_email",
+            f"{label}: customer {customerid} has no valid email ({customer.email_error}), so "
+            "its Mailchimp customer cannot exist; add an email to the customer in Intacct",
+        )
+    if not customer.active and settings.inactive_records == "ignore":
+        return Rejected(
+            "customer_inactive",
+            f"{label}: customer {customerid} is inactive and inactive_records is 'ignore', so "
+            "its Mailchimp customer is not written; set inactive_records to 'tag' or "
+            "'archive' to keep invoices of inactive customers",
+        )
+    payments = [p for p in payments_for_invoice if p.bill_recordno == summary.recordno]
+    body: dict[str, Any] = {
+        "id": invoice_order_id(summary.recordno),
+        "customer": {"id": customer.customer_id},
+        "currency_code": currency,
+        "order_total": summary.total,
+        "financial_status": order_financial_status(summary, payments, settings),
+    }
+    if processed_at:
+        body["processed_at_foreign"] = processed_at
+    updated = _latest([summary.when_modified, *(p.when_modified for p in payments)])
+    if updated:
+        body["updated_at_foreign"] = updated
+    body["lines"] = order_lines
+    products = tuple(
+        ObjectPayload(
+            kind="product",
+            object_id=product_id(accountno),
+            body={
+                "id": product_id(accountno),
+                "title": title or f"GL {accountno}",
+                "variants": [{"id": product_id(accountno), "title": title or f"GL {accountno}"}],
+            },
+        )
+        for accountno, title in titles.items()
+    )
+    return BillOrder(
+        bill=summary,
+        order=ObjectPayload(kind="order", object_id=invoice_order_id(summary.recordno), body=body),
+        products=products,
+    )
+
+
+def _settled(detail: Mapping[str, Any], pair_index: int) -> Decimal | None:
+    """The sum of the settling amounts of one side (0: transaction, 1: base); None if none set."""
+    total: Decimal | None = None
+    for pair in SETTLING_AMOUNTS:
+        value = to_decimal(detail.get(pair[pair_index]))
+        if value is not None:
+            total = value if total is None else total + value
+    return total
+
+
+def ar_payment_from_record(record: Mapping[str, Any]) -> PaymentRecord | Rejected | Skipped:
+    """Read an ar_payments record (see module docstring). Its allocations name invoices."""
+    details = record.get("details")
+    label = record_label(STREAM_AR_PAYMENTS, record)
+    if isinstance(details, list):
+        folded: list[Any] = []
+        for index, detail in enumerate(details, start=1):
+            if not isinstance(detail, Mapping):
+                folded.append(detail)
+                continue
+            try:
+                trx = _settled(detail, 0)
+                base = _settled(detail, 1)
+            except ValueError as exc:
+                return Rejected("amount_invalid", f"{label} detail {index}: {exc}")
+            folded.append({**detail, "TRX_PAYMENTAMOUNT": trx, "PAYMENTAMOUNT": base})
+        record = {**record, "details": folded}
+    result = payment_from_record(record)
+    if isinstance(result, Rejected | Skipped):
+        # The AP reader names its own stream; say which record this is.
+        reason = (
+            result.reason.replace(record_label(STREAM_PAYMENTS, record), label, 1)
+            .replace("applies to no bill", "applies to no invoice")
+            .replace("the bill paid", "the invoice paid")
+        )
+        return type(result)(result.code, reason)
+    return result

@@ -1,0 +1,316 @@
+"""Records deleted in Intacct: what leaves Mailchimp.
+
+tap-intacct sends a deleted record in its own stream as `{RECORDNO, _sdc_deleted_at}` (the
+Singer SDK's convention). `split_deletions` takes those out of a drained batch; the sink
+writes the live records first, then `process_deletions`:
+
+- customers / vendors: the record no longer counts for its address. When another live record
+  shares the address, only the deleted record's tag (`customer_tag` / `vendor_tag`) is
+  removed, and only if no live record of the same kind keeps it; the member stays as it is.
+  Otherwise `on_delete`: "archive" (DELETE the member: Mailchimp archives it), "tag" (its
+  tag removed, `deleted_tag` added), "ignore" (nothing).
+- ap_bills / ar_invoices: the order (`bill-<n>` / `invoice-<n>`) is deleted.
+- ap_payments / ar_payments: handled as a void: the payment's recorded allocations count
+  nothing from now on and the orders it paid get their status again (a PATCH when it
+  changes).
+
+Every deletion is one audit row with action "deleted" (the detail says what happened in
+Mailchimp), or "skipped" with the reason when there is nothing to do: a record the ledger
+never saw, a deletion already applied (a rerun, or the tap re-reading its lookback), a member
+never written, `on_delete: ignore`. Once a deletion reached Mailchimp, the record's source
+row is buried (`ledger.deletions`): live queries leave it out and a repeat finds it done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from target_mailchimp.api import MailchimpError, WriteResult
+from target_mailchimp.mapping import ContactRecord, subscriber_hash
+from target_mailchimp.mapping.common import (
+    STREAM_AR_PAYMENTS,
+    STREAM_BILLS,
+    STREAM_CUSTOMERS,
+    STREAM_INVOICES,
+    STREAM_PAYMENTS,
+    STREAM_VENDORS,
+    as_recordno,
+)
+from target_mailchimp.mapping.invoices import invoice_order_id
+from target_mailchimp.mapping.orders import order_id
+from target_mailchimp.sinks.base import Incoming
+from target_mailchimp.sinks.ecommerce import ORDER
+from target_mailchimp.sinks.members import MEMBER
+from target_mailchimp.sinks.recording import Outcome, SourceRef, is_fatal
+from target_mailchimp.sinks.run import RunContext
+
+DELETED_AT = "_sdc_deleted_at"
+CONTACT_STREAMS = (STREAM_CUSTOMERS, STREAM_VENDORS)
+DOCUMENT_STREAMS = {STREAM_BILLS: order_id, STREAM_INVOICES: invoice_order_id}
+PAYMENT_STREAMS = (STREAM_PAYMENTS, STREAM_AR_PAYMENTS)
+
+
+def split_deletions(incoming: Sequence[Incoming]) -> tuple[list[Incoming], list[Incoming]]:
+    """(live records, deletion records) of a drained batch."""
+    live: list[Incoming] = []
+    deleted: list[Incoming] = []
+    for item in incoming:
+        (deleted if item.record.get(DELETED_AT) else live).append(item)
+    return live, deleted
+
+
+def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming]) -> None:
+    """Apply the deletions of one stream (see module docstring)."""
+    recorder = ctx.recorder
+    seen: set[int] = set()
+    for item in deleted:
+        record = item.record
+        recordno = as_recordno(record.get("RECORDNO"))
+        ref = SourceRef(stream, None if recordno is None else str(recordno))
+        if recordno is None:
+            recorder.audit(
+                [ref],
+                Outcome("rejected", detail="a deletion without an integer RECORDNO"),
+                object_kind=None,
+                object_id=None,
+            )
+            continue
+        if recordno in seen:
+            continue
+        seen.add(recordno)
+        key = str(recordno)
+        data = ctx.ledger.source(stream, key)
+        if data is None:
+            why = (
+                "its deletion was already applied by an earlier run"
+                if ctx.ledger.buried(stream, key)
+                else "the ledger never saw this record, so nothing of it is in Mailchimp"
+            )
+            recorder.audit(
+                [ref],
+                Outcome("skipped", detail=f"deleted in Intacct; {why}"),
+                object_kind=_kind(stream),
+                object_id=None,
+            )
+            continue
+        ctx.ledger.unpark(stream, key)  # a parked record that is deleted waits for nothing
+        done = True
+        if stream in CONTACT_STREAMS:
+            done = _delete_contact(ctx, stream, ContactRecord.from_json(data))
+        elif stream in DOCUMENT_STREAMS:
+            done = _delete_order(ctx, ref, DOCUMENT_STREAMS[stream](recordno))
+        elif stream in PAYMENT_STREAMS:
+            _delete_payment(ctx, stream, ref, data, str(record.get(DELETED_AT)))
+        recorder.flush()
+        if done:
+            # Only once Mailchimp has it: a run killed before this point applies the deletion
+            # again when it resumes (a second DELETE finds nothing and says so).
+            ctx.ledger.bury(stream, key)
+    recorder.flush()
+
+
+def _call(ctx: RunContext, fn: Callable[..., WriteResult], *args: Any) -> WriteResult | None:
+    """One Mailchimp write; None in a dry run (nothing is sent, the audit says what would)."""
+    if ctx.dry_run:
+        return None
+    return ctx.call(fn, *args)
+
+
+def _deleted(action: str, result: WriteResult | None, detail: str) -> Outcome:
+    if result is None:
+        return Outcome(action, detail=f"dry run: {detail}")
+    return Outcome.from_result(action, result, detail)
+
+
+def _kind(stream: str) -> str:
+    return MEMBER if stream in CONTACT_STREAMS else ORDER
+
+
+def _failed(
+    ctx: RunContext, ref: SourceRef, kind: str, oid: str, err: Exception, *, what: str
+) -> None:
+    if isinstance(err, MailchimpError) and is_fatal(err):
+        raise ctx.fatal_error(err) from None
+    outcome = Outcome.from_error(err)
+    ctx.recorder.audit(
+        [ref],
+        Outcome(
+            outcome.action,
+            outcome.http_status,
+            outcome.request_id,
+            outcome.attempts,
+            f"deleted in Intacct, but {what} failed: {outcome.detail}",
+        ),
+        object_kind=kind,
+        object_id=oid,
+    )
+
+
+def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> bool:
+    recorder = ctx.recorder
+    mapping = ctx.mapping
+    ref = SourceRef(stream, str(contact.recordno), contact.source_id, contact.email)
+    email = contact.email
+    if email is None or contact.email_key is None:
+        recorder.audit(
+            [ref],
+            Outcome("skipped", detail="deleted in Intacct; it had no valid email, so no member"),
+            object_kind=MEMBER,
+            object_id=None,
+        )
+        return True
+    member_id = subscriber_hash(email)
+    state = ctx.ledger.object_states(MEMBER, [member_id]).get(member_id)
+    if state is None or not state.exists:
+        recorder.audit(
+            [ref],
+            Outcome("skipped", detail="deleted in Intacct; its member was never written"),
+            object_kind=MEMBER,
+            object_id=member_id,
+        )
+        return True
+    own_tag = mapping.customer_tag if contact.is_customer else mapping.vendor_tag
+    others = [
+        c
+        for c in ctx.ledger.contacts_for_emails([contact.email_key]).get(contact.email_key, [])
+        if (c.stream, c.recordno) != (contact.stream, contact.recordno)
+    ]
+    list_id = ctx.settings.list_id
+    if others:
+        same_kind = [c for c in others if c.stream == contact.stream]
+        names = ", ".join(f"{c.stream} RECORDNO {c.recordno}" for c in others[:3])
+        if same_kind:
+            recorder.audit(
+                [ref],
+                Outcome(
+                    "deleted",
+                    detail=f"deleted in Intacct; the member stays ({names} shares the address) "
+                    f"and keeps the tag {own_tag!r}",
+                ),
+                object_kind=MEMBER,
+                object_id=member_id,
+            )
+            return True
+        try:
+            result = _call(ctx, ctx.client.update_member_tags, list_id, email, {own_tag: False})
+        except MailchimpError as err:
+            _failed(ctx, ref, MEMBER, member_id, err, what=f"removing the tag {own_tag!r}")
+            return False
+        recorder.audit(
+            [ref],
+            _deleted(
+                "deleted",
+                result,
+                f"deleted in Intacct; the member stays ({names} shares the address); the tag "
+                f"{own_tag!r} was removed",
+            ),
+            object_kind=MEMBER,
+            object_id=member_id,
+        )
+        # The member's payload changed (tags): let the next write of the address send it.
+        ctx.ledger.forget_object(MEMBER, member_id)
+        return True
+    if mapping.on_delete == "ignore":
+        recorder.audit(
+            [ref],
+            Outcome("skipped", detail="deleted in Intacct; on_delete is 'ignore'"),
+            object_kind=MEMBER,
+            object_id=member_id,
+        )
+        return True
+    try:
+        if mapping.on_delete == "archive":
+            result = _call(ctx, ctx.client.archive_member, list_id, email)
+            what = (
+                "the member was archived"
+                if result is None or result.action == "archived"
+                else "the member was not in the audience any more"
+            )
+        else:
+            result = ctx.call(
+                ctx.client.update_member_tags,
+                list_id,
+                email,
+                {own_tag: False, mapping.deleted_tag: True},
+            )
+            what = f"the tag {own_tag!r} was removed and {mapping.deleted_tag!r} added"
+    except MailchimpError as err:
+        _failed(ctx, ref, MEMBER, member_id, err, what=f"on_delete '{mapping.on_delete}'")
+        return False
+    recorder.audit(
+        [ref],
+        _deleted("deleted", result, f"deleted in Intacct; {what}"),
+        object_kind=MEMBER,
+        object_id=member_id,
+    )
+    recorder.flush()
+    ctx.ledger.mark_deleted(MEMBER, member_id, ctx.run_id)
+    return True
+
+
+def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> bool:
+    recorder = ctx.recorder
+    state = ctx.ledger.object_states(ORDER, [oid]).get(oid)
+    if state is None or not state.exists:
+        recorder.audit(
+            [ref],
+            Outcome("skipped", detail=f"deleted in Intacct; order {oid} was never written"),
+            object_kind=ORDER,
+            object_id=oid,
+        )
+        return True
+    try:
+        result = _call(ctx, ctx.client.delete_order, ctx.mapping.store_id, oid)
+    except MailchimpError as err:
+        _failed(ctx, ref, ORDER, oid, err, what=f"deleting order {oid}")
+        return False
+    what = (
+        "deleted" if result is None or result.action == "deleted" else "already gone from Mailchimp"
+    )
+    recorder.audit(
+        [ref],
+        _deleted("deleted", result, f"deleted in Intacct; order {oid} {what}"),
+        object_kind=ORDER,
+        object_id=oid,
+    )
+    recorder.flush()
+    ctx.ledger.mark_deleted(ORDER, oid, ctx.run_id)
+    return True
+
+
+def _delete_payment(
+    ctx: RunContext, stream: str, ref: SourceRef, data: Any, deleted_at: str
+) -> None:
+    """A deleted payment counts as voided: its orders get their status again."""
+    from target_mailchimp.sinks.invoices import process_ar_payments  # noqa: PLC0415
+    from target_mailchimp.sinks.payments import process_payments  # noqa: PLC0415
+
+    allocations = list(data.get("allocations") or []) if isinstance(data, dict) else []
+    ctx.recorder.audit(
+        [ref],
+        Outcome(
+            "deleted",
+            detail="deleted in Intacct; counted as voided, so the orders it paid are re-evaluated",
+        ),
+        object_kind=None,
+        object_id=None,
+    )
+    if not allocations:
+        return
+    voided: dict[str, Any] = {
+        "RECORDNO": data.get("recordno"),
+        "RECORDID": data.get("recordid"),
+        "STATE": "Voided",
+        "WHENMODIFIED": deleted_at,
+        "details": [
+            {
+                "RECORDKEY": a.get("bill_recordno"),
+                "TRX_PAYMENTAMOUNT": a.get("trx_amount"),
+                "PAYMENTAMOUNT": a.get("base_amount"),
+            }
+            for a in allocations
+        ],
+    }
+    process = process_ar_payments if stream == STREAM_AR_PAYMENTS else process_payments
+    process(ctx, stream, [Incoming(voided)])

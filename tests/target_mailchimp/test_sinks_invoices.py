@@ -1,0 +1,183 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
+"""ar_invoices and ar_payments through the target: orders of the customers' e-commerce
+customers, the same status rule as bills (settled by any means -> paid), parking of invoices
+without their customer and payments without their invoice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from target_mailchimp.mapping import MappingSettings, order_financial_status
+from target_mailchimp.mapping.invoices import (
+    ar_payment_from_record,
+    invoice_summary,
+    invoice_to_order,
+)
+from target_mailchimp.mapping.payments import PaymentRecord
+from target_mailchimp.mapping.results import Rejected, Skipped
+from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
+    Singer,
+    _no_retry_waits,
+    bill,
+    customer,
+    ledger_of,
+    payment,
+    run_target,
+    sandbox,
+    target_config,
+    vendor,
+)
+
+
+def invoice(recordno: int, customerid: str, *args: Any, **kw: Any) -> dict[str, Any]:
+    """An ar_invoices record (shaped as a bill, with the customer's id)."""
+    record = bill(recordno, customerid, *args, **kw)
+    record["CUSTOMERID"] = record.pop("VENDORID")
+    record["RECORDID"] = f"AR-{recordno}"
+    return record
+
+
+def receipt(
+    recordno: int, applied: list[tuple[int, str]], *, state: str = "Complete", **amounts: str
+) -> dict[str, Any]:
+    """An ar_payments record; `amounts` adds settling amounts (e.g. TRX_DISCOUNTAMOUNT) to
+    each detail."""
+    record = payment(recordno, applied, state=state)
+    for detail in record["details"]:
+        for key, value in amounts.items():
+            detail[key] = float(value)
+            detail[key.removeprefix("TRX_")] = float(value)
+    return record
+
+
+def orders(sb: MailchimpSandbox) -> dict[str, Any]:
+    found: dict[str, Any] = sb.snapshot()["stores"].get("intacct", {}).get("orders", {})
+    return found
+
+
+def test_invoices_become_orders_of_their_customers(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s.record(
+        "ar_invoices",
+        invoice(
+            501,
+            "C1",
+            [("4000", "300.00", "Product Revenue"), ("4100", "20.50", "Service Revenue")],
+        ),
+        invoice(502, "C1", [("4000", "10.00", "Product Revenue")], state="Paid"),
+        invoice(503, "C1", [("4000", "10.00", "Product Revenue")], state="Reversed"),
+    )
+    result = run_target(cfg, s)
+    got = orders(sandbox)
+    o = got["invoice-501"]
+    assert o["customer"]["id"] == "customer-C1"
+    assert Decimal(str(o["order_total"])) == Decimal("320.50")
+    assert o["financial_status"] == "pending"
+    assert o["processed_at_foreign"].startswith("2024-03-02T00:00:00")
+    assert {line["product_id"] for line in o["lines"]} == {"gl-4000", "gl-4100"}
+    assert [Decimal(str(line["price"])) for line in o["lines"]] == [
+        Decimal("300.00"),
+        Decimal("20.50"),
+    ]
+    assert got["invoice-502"]["financial_status"] == "paid"
+    assert got["invoice-503"]["financial_status"] == "cancelled"
+    assert result.counts["order"] == {"created": 3}
+
+
+def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s.record(
+        "ar_invoices",
+        invoice(601, "C1", [("4000", "100.00", "Product Revenue")]),
+        invoice(602, "C1", [("4000", "100.00", "Product Revenue")]),
+        invoice(603, "C1", [("4000", "100.00", "Product Revenue")]),
+    )
+    # 90 cash + 10 discount settles 601; 60 cash + 40 inline credit settles 602;
+    # 50 cash leaves 603 pending.
+    s.record("ar_payments", receipt(701, [(601, "90.00")], TRX_DISCOUNTAMOUNT="10.00"))
+    s.record("ar_payments", receipt(702, [(602, "60.00")], TRX_INLINEAMOUNT="40.00"))
+    s.record("ar_payments", receipt(703, [(603, "50.00")]))
+    run_target(cfg, s)
+    got = orders(sandbox)
+    assert {k: v["financial_status"] for k, v in got.items()} == {
+        "invoice-601": "paid",
+        "invoice-602": "paid",
+        "invoice-603": "pending",
+    }
+    sandbox.reset_counters()
+    second = run_target(
+        cfg,
+        Singer().record(
+            "ar_payments", receipt(702, [(602, "60.00")], state="Voided", TRX_INLINEAMOUNT="40.00")
+        ),
+    )
+    assert orders(sandbox)["invoice-602"]["financial_status"] == "pending"
+    assert sandbox.count("PATCH", "/ecommerce/stores/intacct/orders/invoice-602") == 1
+    assert sandbox.count(writes_only=True) == 1
+    assert second.counts["order"] == {"updated": 1}
+
+
+def test_invoice_waits_for_its_customer_and_payment_for_its_invoice(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("ar_payments", receipt(801, [(901, "100.00")]))
+    s.record("ar_invoices", invoice(901, "C9", [("4000", "100.00", "Product Revenue")]))
+    first = run_target(cfg, s)
+    assert orders(sandbox) == {}
+    with ledger_of(cfg) as ledger:
+        parked = {(p.stream, p.source_key, p.waiting_kind) for p in ledger.parked()}
+    assert parked == {("ar_invoices", "901", "customer")}
+    assert "parked" in first.counts["order"]
+    run_target(cfg, Singer().record("customers", customer(9, "C9", "c9@x.com")))
+    o = orders(sandbox)["invoice-901"]
+    assert o["customer"]["id"] == "customer-C9"
+    assert o["financial_status"] == "paid"  # the payment recorded earlier counts
+    with ledger_of(cfg) as ledger:
+        assert ledger.parked() == []
+
+
+def test_bill_and_invoice_of_the_same_number_stay_apart(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s.record("vendors", vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", bill(40, "V1", [("6000", "10.00", "Supplies")]))
+    s.record("ar_invoices", invoice(40, "C1", [("4000", "10.00", "Product Revenue")]))
+    s.record("ar_payments", receipt(50, [(40, "10.00")]))
+    run_target(cfg, s)
+    got = orders(sandbox)
+    assert got["bill-40"]["financial_status"] == "pending"
+    assert got["invoice-40"]["financial_status"] == "paid"
+
+
+def test_the_status_is_the_bills_rule() -> None:
+    settings = MappingSettings()
+    record = invoice(5, "C1", [("4000", "100.00", "Revenue")], state="Partially Paid")
+    paid = ar_payment_from_record(receipt(6, [(5, "95.00")], TRX_POSTEDADVANCEAMOUNT="5.00"))
+    assert isinstance(paid, PaymentRecord)
+    summary = invoice_summary(record)
+    assert not isinstance(summary, Rejected)
+    assert order_financial_status(summary, paid.allocations, settings) == "paid"
+    result = invoice_to_order(record, None, paid.allocations, settings)
+    assert result.action == "parked"  # type: ignore[union-attr]
+
+
+def test_bad_ar_payments_name_their_stream() -> None:
+    empty = ar_payment_from_record({"RECORDNO": 7, "RECORDID": "R-7", "details": []})
+    assert isinstance(empty, Skipped)
+    assert empty.reason.startswith("ar_payments RECORDNO 7") and "invoice" in empty.reason
+    bad = ar_payment_from_record(
+        {"RECORDNO": 8, "details": [{"RECORDKEY": 1, "TRX_DISCOUNTAMOUNT": "abc"}]}
+    )
+    assert isinstance(bad, Rejected) and "ar_payments RECORDNO 8" in bad.reason
