@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 MELTANO_STAMP := .meltano/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit demo bench soak clean
+.PHONY: test lint typecheck unit demo bench soak clean docs
 
 $(STAMP): tap-intacct/pyproject.toml target-mailchimp/pyproject.toml requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -33,6 +33,9 @@ $(MELTANO_STAMP): $(STAMP) meltano.yml tap-intacct/pyproject.toml target-mailchi
 
 demo: $(MELTANO_STAMP)
 	$(BIN)/python -m tests.sandbox.demo
+
+docs: $(STAMP)
+	$(BIN)/python -m tests.docs_settings
 
 bench: $(MELTANO_STAMP)
 	$(BIN)/python -m tests.benchmarks --out bench-results --publish tests/benchmarks/RESULTS.md
