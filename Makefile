@@ -7,7 +7,7 @@ MELTANO_STAMP := .meltano/.installed
 BROWSER_STAMP := $(VENV)/.browser
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit demo bench soak clean browser
+.PHONY: test lint typecheck unit demo bench soak clean browser docs
 
 $(STAMP): tap-intacct/pyproject.toml target-mailchimp/pyproject.toml requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -57,6 +57,9 @@ demo: $(MELTANO_STAMP)
 .PHONY: sandbox
 sandbox: $(STAMP)
 	$(BIN)/python -m tests.sandbox.serve
+
+docs: $(STAMP)
+	$(BIN)/python -m tests.docs_settings
 
 bench: $(MELTANO_STAMP)
 	$(BIN)/python -m tests.benchmarks --out bench-results --publish tests/benchmarks/RESULTS.md

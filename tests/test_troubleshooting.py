@@ -1,4 +1,4 @@
-"""Every row of README's "Errors that stop a run" table, made to happen.
+"""Every row of the "Errors that stop a run" table (docs/troubleshooting.md), made to happen.
 
 Each scenario runs the real program in a subprocess (the tap, the target or the report) with
 a bad setting or against a sandbox made to fail, and checks what a user sees: exit code 1,
@@ -31,7 +31,7 @@ from tests.sandbox.intacct.data import generate_company
 from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.target_mailchimp.test_target_kit import Singer, bill, customer, vendor
-from tests.test_readme import _code_literal, _subsections, _tables
+from tests.test_docs import DOCS, _code_literal, _subsections, _tables
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -40,7 +40,9 @@ BIN = Path(sys.executable).parent
 def stopping_rows() -> list[tuple[str, str]]:
     """(message, raised by) of every row of 'Errors that stop a run'."""
     section = next(
-        s for s in _subsections("Troubleshooting") if s.title == "Errors that stop a run"
+        s
+        for s in _subsections("Troubleshooting", DOCS / "troubleshooting.md")
+        if s.title == "Errors that stop a run"
     )
     rows = []
     for header, body in _tables(section.body):

@@ -29,7 +29,7 @@ import pytest
 
 from tests.e2e.conftest import REPO_ROOT
 from tests.sandbox.launch import SandboxStartError, running_sandboxes
-from tests.test_readme import _section, fenced_blocks
+from tests.test_docs import _section, fenced_blocks
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (markdown table rows in the docstring)
 """The mapping from Intacct records to Mailchimp payloads: pure functions, no I/O.
 
 Nothing here talks to Mailchimp or to the ledger; every fact a function needs comes in as an
@@ -30,41 +29,8 @@ How a sink uses it (the ledger supplies what other records say):
 objects (an order's hash covers its financial status, so a payment that changes nothing writes
 nothing), and `dumps_exact(body)` writes request bodies with exact decimals.
 
-## Mapping
-
-| Mailchimp | field | from Intacct |
-|---|---|---|
-| audience member (`list_id`) | identity | lower-cased email; subscriber hash = MD5 of it; one member per address, merged from every customer and vendor record with that address |
-| | email_address | DISPLAYCONTACT.EMAIL1 when valid, else DISPLAYCONTACT.EMAIL2 (trimmed, case kept, IDN domain in punycode); no valid email: record rejected |
-| | status_if_new | setting `status_if_new` (default "subscribed"); `status` is never sent |
-| | merge_fields.FNAME / LNAME | DISPLAYCONTACT.FIRSTNAME / LASTNAME |
-| | merge_fields.COMPANY | DISPLAYCONTACT.COMPANYNAME, else NAME |
-| | merge_fields.PHONE | DISPLAYCONTACT.PHONE1 |
-| | merge_fields.ADDRESS | DISPLAYCONTACT.MAILADDRESS: ADDRESS1 -> addr1, ADDRESS2 -> addr2, CITY -> city, STATE -> state, ZIP -> zip, COUNTRYCODE (else COUNTRY) -> country; only when addr1, city, state and zip are all present |
-| | merge_fields.&lt;TAG&gt; | setting `merge_fields` {"TAG": "DOTTED.INTACCT.PATH"}, as text |
-| | merge order | customers before vendors, lowest RECORDNO first; each field takes the first non-empty value; empty values are not sent |
-| | tags | "Intacct customer" (`customer_tag`) for customers, "Intacct vendor" (`vendor_tag`) for vendors; the union over the address's records |
-| | inactive (STATUS inactive) | `inactive_records`: "ignore" (default; contributes nothing, record skipped), "tag" (written; tag "Intacct inactive" added while every record of the address is inactive, removed otherwise), "archive" (member archived when every record of the address is inactive, else written normally) |
-| e-commerce customer (`store_id`, default "intacct") | id | `customer-<CUSTOMERID>` / `vendor-<VENDORID>` (ids with '/' are rejected) |
-| | email_address, opt_in_status | the contact's email; `false` |
-| | company, first_name, last_name | COMPANYNAME (else NAME), FIRSTNAME, LASTNAME |
-| | address | ADDRESS1, ADDRESS2, CITY, STATE -> province, ZIP -> postal_code, COUNTRY, COUNTRYCODE -> country_code |
-| e-commerce order | id, customer | `bill-<RECORDNO>`; `{"id": "vendor-<VENDORID>"}` (vendor unknown: parked; vendor without email: rejected) |
-| | currency_code | CURRENCY (ISO 4217, else rejected); BASECURR when only base amounts are present |
-| | order_total | TRX_TOTALENTERED, else TOTALENTERED (exact decimal; zero and negative totals sent as they are) |
-| | financial_status | STATE through `financial_status_map` (Paid -> paid; Reversed, Reversal, Declined -> cancelled; other -> pending), then payments: non-voided payments covering a positive total -> paid; any payment recorded but not covering -> pending; cancelled stays cancelled |
-| | processed_at_foreign | WHENCREATED (bill date) at 00:00:00+00:00 |
-| | updated_at_foreign | latest WHENMODIFIED of the bill and its payments |
-| | lines[] | one per GL allocation line: id = line RECORDNO, product_id = product_variant_id = `gl-<ACCOUNTNO>`, quantity 1, price TRX_AMOUNT (else AMOUNT); a bill without lines is rejected |
-| e-commerce product | id, title, variants | `gl-<ACCOUNTNO>`, ACCOUNTTITLE (else "GL <ACCOUNTNO>"), one variant with the same id and title |
-| e-commerce order from ar_invoices | id, customer | `invoice-<RECORDNO>`; `{"id": "customer-<CUSTOMERID>"}` (customer unknown: parked); every other field as for bills (`mapping.invoices`) |
-| order PATCH from ar_payments | financial_status | the bills' rule over every AR payment of the invoice; cash, inline credits, credit memos, advances and discounts all settle it |
-| deletion (`_sdc_deleted_at`) | member / order | see `sinks.deletions`: members archived or tagged (`on_delete`), orders deleted, payments voided |
-| order PATCH from ap_payments | financial_status, updated_at_foreign | for each bill in details.RECORDKEY: the same status rule over every payment known for that bill (TRX_PAYMENTAMOUNT, else PAYMENTAMOUNT; STATE "Voided" counts nothing) |
-| Mailchimp-shaped streams | list_members, ecommerce_customers, ecommerce_products, ecommerce_orders | passed through after validation (required keys, email, currency, ids); a member's `status` becomes `status_if_new` |
-
-Text values are trimmed and truncated to 255 UTF-8 bytes without splitting a character.
-Money stays `Decimal` end to end; `dumps_exact` writes it as exact JSON numbers.
+The mapping itself, field by field, is documented once, in docs/mapping.md at the root of the
+repository (with the rule for an order's financial_status).
 """
 
 from target_mailchimp.mapping.common import (

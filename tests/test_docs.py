@@ -1,19 +1,18 @@
-"""The README stays honest: what it names exists, and what exists is in it.
+"""The README and docs/ stay honest: what they name exists, and what exists is in them.
 
-- the settings tables match each plugin's `--about` settings (names, defaults, required and
-  secret marks), every setting the plugins declare themselves is in a table, and so is every
-  setting meltano.yml declares;
-- `TAP_INTACCT_*` / `TARGET_MAILCHIMP_*` variables it names map to settings meltano.yml
+- docs/settings.md is what `make docs` generates from the plugins' `--about` (so it lists every
+  setting with its default), and every setting meltano.yml declares is a setting of the plugin;
+- `TAP_INTACCT_*` / `TARGET_MAILCHIMP_*` variables they name map to settings meltano.yml
   declares (Meltano ignores the others);
-- every `make` target it names is in the Makefile, every `tap-*` / `target-*` command it runs
-  is a declared console script, the `meltano run` blocks and environments it uses exist, the
-  `target-mailchimp-report` options it passes exist;
-- every error message its troubleshooting tables quote occurs in the source of the program
+- every `make` target they name is in the Makefile, every `tap-*` / `target-*` command they run
+  is a declared console script, the `meltano run` blocks and environments they use exist, the
+  `target-mailchimp-report` options they pass exist;
+- every error message the troubleshooting tables quote occurs in the source of the program
   that raises it (string literals read with `ast`, so messages split over several literals or
   around f-string values are still found);
-- the `meltano schedule list` line it quotes is what Meltano prints;
-- its section links and contents resolve, and the package READMEs name their distribution,
-  commands and extras.
+- the `meltano schedule list` line docs/operations.md quotes is what Meltano prints;
+- links between the pages and to their sections resolve, the README stays short, and the
+  package READMEs name their distribution, commands and extras.
 """
 
 from __future__ import annotations
@@ -41,9 +40,14 @@ from singer_sdk.helpers import capabilities as sdk_capabilities
 from tap_intacct.tap import TapIntacct
 from target_mailchimp.report.cli import build_parser
 from target_mailchimp.target import TargetMailchimp
+from tests import docs_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 README = REPO_ROOT / "README.md"
+DOCS = REPO_ROOT / "docs"
+#: The README and the pages of docs/, read together where a check is about all of them.
+PAGES = (README, *sorted(DOCS.glob("*.md")))
+README_MAX_BYTES = 15 * 1024
 BIN = Path(sys.executable).parent
 
 SDK_BUILTIN_SETTINGS = {
@@ -74,7 +78,7 @@ SOURCES = {
 }
 
 
-# --------------------------------------------------------------------------- reading the README
+# --------------------------------------------------------------------------- reading the pages
 
 
 @dataclass(frozen=True)
@@ -103,17 +107,22 @@ def _sections(text: str) -> list[Section]:
     return sections
 
 
-def _section(title: str) -> Section:
-    found = [s for s in _sections(README.read_text("utf-8")) if s.title == title]
-    assert len(found) == 1, f"README needs exactly one section titled {title!r}"
+def all_text() -> str:
+    """The README and every page of docs/, one after the other."""
+    return "\n\n".join(page.read_text("utf-8") for page in PAGES)
+
+
+def _section(title: str, page: Path = README) -> Section:
+    found = [s for s in _sections(page.read_text("utf-8")) if s.title == title]
+    assert len(found) == 1, f"{page.name} needs exactly one section titled {title!r}"
     return found[0]
 
 
-def _subsections(title: str) -> list[Section]:
+def _subsections(title: str, page: Path) -> list[Section]:
     """The section `title` and every section below it, up to the next one of its level."""
     out: list[Section] = []
     inside: Section | None = None
-    for section in _sections(README.read_text("utf-8")):
+    for section in _sections(page.read_text("utf-8")):
         if inside is None:
             if section.title == title:
                 inside = section
@@ -122,7 +131,7 @@ def _subsections(title: str) -> list[Section]:
             break
         else:
             out.append(section)
-    assert out, f"README has no section titled {title!r}"
+    assert out, f"{page.name} has no section titled {title!r}"
     return out
 
 
@@ -156,28 +165,6 @@ def _code_literal(cell: str) -> str | None:
     """The text of a cell that is exactly one `code span`, else None."""
     match = re.fullmatch(r"`([^`]+)`", cell.strip())
     return match[1] if match else None
-
-
-@dataclass(frozen=True)
-class SettingRow:
-    name: str
-    default: str
-    description: str
-
-
-def readme_settings(plugin: str) -> dict[str, SettingRow]:
-    """The rows of the settings table(s) of `plugin`."""
-    rows: dict[str, SettingRow] = {}
-    for header, table in _tables(_section(f"{plugin} settings").body):
-        if header[:1] != ["Setting"]:
-            continue
-        for row in table:
-            name = _code_literal(row[0])
-            assert name, f"{plugin} settings row without a `setting` name: {row}"
-            assert name not in rows, f"{plugin} setting {name} is listed twice"
-            rows[name] = SettingRow(name, row[1], row[2] if len(row) > 2 else "")
-    assert rows, f"README has no settings table under '{plugin} settings'"
-    return rows
 
 
 FENCE = re.compile(r"^([ \t]*)```(\w*)\n(.*?)^[ \t]*```", re.M | re.S)
@@ -255,12 +242,21 @@ def meltano_settings(plugin: str) -> set[str]:
 
 
 def makefile_targets() -> set[str]:
+    """Rule names of the Makefile, file targets with their variables expanded."""
     text = (REPO_ROOT / "Makefile").read_text("utf-8")
-    return {
+    variables: dict[str, str] = dict(re.findall(r"^([A-Z_]+)\s*:=\s*(\S+)", text, re.M))
+
+    def expand(value: str) -> str:
+        for _ in range(3):  # variables defined through other variables
+            value = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m[1], m[0]), value)
+        return value
+
+    names = {
         name
         for m in re.finditer(r"^([A-Za-z0-9_.$() /-]+?)\s*::?(?!=)", text, re.M)
         for name in m[1].split()
     }
+    return {expand(n) for n in names}
 
 
 def console_scripts() -> set[str]:
@@ -299,72 +295,51 @@ def in_source(package: str, message: str) -> bool:
 # --------------------------------------------------------------------------- settings
 
 
-def _about_default(spec: dict[str, Any]) -> str | None:
-    if "default" not in spec:
-        return None
-    value = spec["default"]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def test_settings_page_is_what_make_docs_generates() -> None:
+    committed = (DOCS / "settings.md").read_text("utf-8")
+    assert committed == docs_settings.render(), (
+        "docs/settings.md is not what the plugins' --about says: run `make docs` and commit it"
+    )
 
 
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))
-def test_settings_tables_match_about(plugin: str) -> None:
-    rows = readme_settings(plugin)
-    settings = about(plugin)
-    props = settings["properties"]
-    required = set(settings.get("required", []))
-
-    unknown = sorted(set(rows) - set(props))
-    assert not unknown, f"README lists {plugin} settings that --about does not: {unknown}"
-
-    # The SDK appends its built-in settings to the class's schema once a plugin is built,
-    # so which ones are "own" depends on test order unless the built-ins are taken out.
+def test_the_settings_page_lists_every_setting_of_the_plugin(plugin: str) -> None:
+    page = _section(plugin, DOCS / "settings.md").body
+    listed = {row[0] for header, rows in _tables(page) if header[:1] == ["Setting"] for row in rows}
     own = set(PLUGINS[plugin].config_jsonschema["properties"]) - SDK_BUILTIN_SETTINGS
-    missing = sorted(own - set(rows))
-    assert not missing, f"{plugin} settings missing from the README's table: {missing}"
+    assert own, plugin
+    assert own <= listed, f"{plugin} settings missing from docs/settings.md: {own - listed}"
+    for name in own:
+        assert _about_row(plugin, name) is not None
 
-    for name, row in rows.items():
-        spec = props[name]
-        marked_required = "**required**" in row.default
-        assert marked_required == (name in required), (
-            f"{plugin} {name}: README says required={marked_required}, --about says "
-            f"{name in required}"
-        )
-        marked_secret = "*secret*" in row.default.lower() or "*secret*" in row.description.lower()
-        assert marked_secret == bool(spec.get("secret")), (
-            f"{plugin} {name}: README says secret={marked_secret}, --about says "
-            f"{bool(spec.get('secret'))}"
-        )
-        literal = _code_literal(row.default)
-        if literal is not None:
-            assert _about_default(spec) == literal, (
-                f"{plugin} {name}: README default `{literal}`, --about default "
-                f"{spec.get('default')!r}"
-            )
-        elif "default" in spec and not marked_required:
-            # A default the README words differently must still be named in the row.
-            shown = _about_default(spec)
-            assert shown is not None
-            assert shown in row.default or shown in row.description or "below" in row.default, (
-                f"{plugin} {name}: --about default {shown!r} is not shown in the README"
-            )
+
+def _about_row(plugin: str, name: str) -> dict[str, Any] | None:
+    spec: dict[str, Any] | None = about(plugin)["properties"].get(name)
+    return spec
 
 
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))
-def test_meltano_settings_are_in_the_readme(plugin: str) -> None:
+def test_meltano_settings_are_settings_of_the_plugin(plugin: str) -> None:
     declared = meltano_settings(plugin)
     assert declared, f"meltano.yml declares no settings for {plugin}"
-    missing = sorted(declared - set(readme_settings(plugin)))
-    assert not missing, f"meltano.yml settings of {plugin} missing from the README: {missing}"
+    unknown = sorted(n for n in declared if _about_row(plugin, n) is None)
+    assert not unknown, f"meltano.yml declares {plugin} settings the plugin does not: {unknown}"
+    page = (DOCS / "settings.md").read_text("utf-8")
+    missing = sorted(n for n in declared if f"| {n} |" not in page)
+    assert not missing, f"meltano.yml settings of {plugin} missing from docs/settings.md: {missing}"
+
+
+def test_readme_stays_short() -> None:
+    size = len(README.read_bytes())
+    assert size <= README_MAX_BYTES, (
+        f"README.md is {size} bytes; keep it under {README_MAX_BYTES} and move detail to docs/"
+    )
 
 
 def test_environment_variables_name_settings_meltano_declares() -> None:
-    text = README.read_text("utf-8")
+    text = all_text()
     names = set(re.findall(r"\b((?:TAP_INTACCT|TARGET_MAILCHIMP)_[A-Z0-9_]*[A-Z0-9])\b", text))
-    assert names, "the README shows no TAP_INTACCT_* / TARGET_MAILCHIMP_* variable"
+    assert names, "the docs show no TAP_INTACCT_* / TARGET_MAILCHIMP_* variable"
     for name in sorted(names):
         prefix = next(p for p in ENV_PREFIXES if name.startswith(p))
         if name in PROGRAM_VARIABLES:
@@ -374,7 +349,7 @@ def test_environment_variables_name_settings_meltano_declares() -> None:
         plugin = ENV_PREFIXES[prefix]
         setting = name.removeprefix(prefix).lower()
         assert setting in meltano_settings(plugin), (
-            f"README uses {name}, but meltano.yml declares no {plugin} setting {setting!r}, "
+            f"the docs use {name}, but meltano.yml declares no {plugin} setting {setting!r}, "
             "so Meltano would ignore the variable"
         )
 
@@ -383,12 +358,12 @@ def test_environment_variables_name_settings_meltano_declares() -> None:
 
 
 def test_make_targets_exist() -> None:
-    text = README.read_text("utf-8")
+    text = all_text()
     code = "\n".join([c for _, c in fenced_blocks(text)] + inline_code(text))
-    named = set(re.findall(r"(?<![\w-])make ([a-z][\w-]*)", code))
+    named = set(re.findall(r"(?<![\w-])make ([a-z.][\w./-]*[\w])", code))
     assert {"demo", "test"} <= named
     missing = sorted(named - makefile_targets())
-    assert not missing, f"README names make targets the Makefile lacks: {missing}"
+    assert not missing, f"the docs name make targets the Makefile lacks: {missing}"
 
 
 def test_demo_and_test_come_first() -> None:
@@ -401,14 +376,14 @@ def test_demo_and_test_come_first() -> None:
 def test_console_commands_are_declared_scripts() -> None:
     scripts = console_scripts()
     used = set()
-    for line in shell_lines(README.read_text("utf-8")):
+    for line in shell_lines(all_text()):
         for words in commands(line):
             program = Path(words[0]).name
             if re.match(r"^(tap|target)-", program):
                 used.add(program)
     assert {"tap-intacct", "target-mailchimp", "target-mailchimp-report"} <= used
     undeclared = sorted(used - scripts)
-    assert not undeclared, f"README runs commands no package declares: {undeclared}"
+    assert not undeclared, f"the docs run commands no package declares: {undeclared}"
     for script in used:
         assert (BIN / script).exists(), f"{script} is declared but not installed in {BIN}"
 
@@ -423,7 +398,7 @@ def _readme_environments(text: str) -> set[str]:
 
 
 def test_meltano_invocations_name_existing_blocks_and_environments() -> None:
-    text = README.read_text("utf-8")
+    text = all_text()
     project = meltano_project()
     blocks = {p["name"] for kind in project["plugins"].values() for p in kind}
     blocks |= {j["name"] for j in project.get("jobs", [])}
@@ -460,7 +435,7 @@ def test_meltano_invocations_name_existing_blocks_and_environments() -> None:
 
 def test_report_options_exist() -> None:
     options = {opt for action in build_parser()._actions for opt in action.option_strings if opt}
-    text = README.read_text("utf-8")
+    text = all_text()
     used: set[str] = set()
     for line in shell_lines(text):
         for words in commands(line):
@@ -468,18 +443,21 @@ def test_report_options_exist() -> None:
                 used.update(w.split("=", 1)[0] for w in words[1:] if w.startswith("--"))
     used |= set(
         re.findall(
-            r"`(--[a-z-]+)[ `]", _section("The audit trail, the run summary and the report").body
+            r"`(--[a-z-]+)[ `]",
+            _section(
+                "The audit trail, the run summary and the report", DOCS / "how-it-works.md"
+            ).body,
         )
     )
-    assert used, "the README shows no target-mailchimp-report option"
+    assert used, "the docs show no target-mailchimp-report option"
     unknown = sorted(used - options)
     assert not unknown, f"target-mailchimp-report has no options {unknown}"
 
 
 def test_schedule_list_output_is_quoted_as_meltano_prints_it(tmp_path: Path) -> None:
-    body = _section("Meltano project").body
+    body = _section("Meltano project", DOCS / "operations.md").body
     quoted = re.search(r"^# (\[@\w+\] job .+)$", body, re.M)
-    assert quoted, "the README quotes no `meltano schedule list` output"
+    assert quoted, "docs/operations.md quotes no `meltano schedule list` output"
     env = {
         **os.environ,
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
@@ -496,7 +474,7 @@ def test_schedule_list_output_is_quoted_as_meltano_prints_it(tmp_path: Path) -> 
     ).stdout
     assert quoted[1] in out.splitlines()
     for schedule in meltano_project()["schedules"]:
-        assert f"`{schedule['name']}`" in README.read_text("utf-8")
+        assert f"`{schedule['name']}`" in all_text()
 
 
 # --------------------------------------------------------------------------- troubleshooting
@@ -505,7 +483,7 @@ def test_schedule_list_output_is_quoted_as_meltano_prints_it(tmp_path: Path) -> 
 def troubleshooting_messages() -> list[tuple[str, str]]:
     """(message, package) of every row of the troubleshooting tables."""
     out = []
-    for section in _subsections("Troubleshooting"):
+    for section in _subsections("Troubleshooting", DOCS / "troubleshooting.md"):
         for header, rows in _tables(section.body):
             by = header.index("Raised by") if "Raised by" in header else None
             for row in rows:
@@ -525,8 +503,8 @@ def test_troubleshooting_covers_both_plugins() -> None:
 @pytest.mark.parametrize(("message", "package"), troubleshooting_messages())
 def test_troubleshooting_message_occurs_in_source(message: str, package: str) -> None:
     assert in_source(package, message), (
-        f"the README quotes {message!r} as raised by {package}, but no string in its source "
-        "holds it"
+        f"docs/troubleshooting.md quotes {message!r} as raised by {package}, but no string in "
+        "its source holds it"
     )
 
 
@@ -555,13 +533,33 @@ def _slug(title: str) -> str:
     return text.replace(" ", "-")
 
 
-def test_internal_links_and_contents_resolve() -> None:
+LINK = re.compile(r"\]\(([^)\s]*)\)")
+
+
+def _anchors(page: Path) -> set[str]:
+    return {_slug(s.title) for s in _sections(page.read_text("utf-8")) if s.title}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_links_between_pages_and_to_sections_resolve(page: Path) -> None:
+    broken = []
+    for target in LINK.findall(page.read_text("utf-8")):
+        if re.match(r"^[a-z]+:", target):
+            continue  # an outside address, not checked
+        path_part, _, anchor = target.partition("#")
+        linked = (page.parent / path_part).resolve() if path_part else page
+        if not linked.exists() or (
+            anchor and linked.suffix == ".md" and anchor not in _anchors(linked)
+        ):
+            broken.append(target)
+    assert not broken, f"{page.name} links to what does not exist: {broken}"
+
+
+def test_readme_contents_list_every_section_and_docs_every_page() -> None:
     text = README.read_text("utf-8")
-    anchors = {_slug(s.title) for s in _sections(text) if s.title}
-    links = re.findall(r"\]\(#([^)]+)\)", text)
-    assert links
-    broken = sorted(set(links) - anchors)
-    assert not broken, f"README links to missing sections: {broken}"
     contents = re.findall(r"\]\(#([^)]+)\)", _section("Contents").body)
     listed = {_slug(s.title) for s in _sections(text) if s.level == 2 and s.title != "Contents"}
     assert listed <= set(contents), f"sections missing from Contents: {listed - set(contents)}"
+    index = _section("Documentation").body
+    unlisted = sorted(p.name for p in DOCS.glob("*.md") if f"(docs/{p.name})" not in index)
+    assert not unlisted, f"docs pages missing from the README's Documentation list: {unlisted}"
