@@ -31,7 +31,7 @@ from target_mailchimp.mapping import (
     payment_order_patch,
 )
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mailchimp-schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "sandbox" / "reference" / "mailchimp-schemas"
 DEFAULT = MappingSettings()
 VENDOR = ContactRecord(
     stream="vendors", recordno=5, source_id="V-5", active=True, email="ap@vendor.example"

@@ -52,12 +52,12 @@ nothing), and `dumps_exact(body)` writes request bodies with exact decimals.
 | e-commerce order | id, customer | `bill-<RECORDNO>`; `{"id": "vendor-<VENDORID>"}` (vendor unknown: parked; vendor without email: rejected) |
 | | currency_code | CURRENCY (ISO 4217, else rejected); BASECURR when only base amounts are present |
 | | order_total | TRX_TOTALENTERED, else TOTALENTERED (exact decimal; zero and negative totals sent as they are) |
-| | financial_status | STATE through `financial_status_map` (Paid -> paid; Reversed, Reversal, Declined -> cancelled; other -> pending), then payments: non-voided payments covering a positive total -> paid; any payment recorded but not covering -> pending; cancelled stays cancelled |
+| | financial_status | the rule of `settlement.settlement_status`: cancelled when STATE maps to cancelled (Reversed, Reversal, Declined); paid when Intacct says the bill is settled (TOTALDUE 0 with a positive total, or STATE Paid) unless a newer voided payment took it back, or when payments that moved money (cash, credits, inline, advances) cover the total and are newer than the bill; else pending |
 | | processed_at_foreign | WHENCREATED (bill date) at 00:00:00+00:00 |
 | | updated_at_foreign | latest WHENMODIFIED of the bill and its payments |
 | | lines[] | one per GL allocation line: id = line RECORDNO, product_id = product_variant_id = `gl-<ACCOUNTNO>`, quantity 1, price TRX_AMOUNT (else AMOUNT); a bill without lines is rejected |
 | e-commerce product | id, title, variants | `gl-<ACCOUNTNO>`, ACCOUNTTITLE (else "GL <ACCOUNTNO>"), one variant with the same id and title |
-| order PATCH from ap_payments | financial_status, updated_at_foreign | for each bill in details.RECORDKEY: the same status rule over every payment known for that bill (TRX_PAYMENTAMOUNT, else PAYMENTAMOUNT; STATE "Voided" counts nothing) |
+| order PATCH from ap_payments | financial_status, updated_at_foreign | for each bill in details.RECORDKEY: the same status rule over every payment known for that bill (payment, adjustment, inline and advance amounts; draft, submitted, approved-but-unpaid and declined payments settle nothing; Voided/Reversed take back) |
 | Mailchimp-shaped streams | list_members, ecommerce_customers, ecommerce_products, ecommerce_orders | passed through after validation (required keys, email, currency, ids); a member's `status` becomes `status_if_new` |
 
 Text values are trimmed and truncated to 255 UTF-8 bytes without splitting a character.
@@ -94,6 +94,7 @@ from target_mailchimp.mapping.orders import (
     BillSummary,
     bill_summary,
     bill_to_order,
+    bill_version,
     order_financial_status,
     order_id,
     payment_order_patch,
@@ -109,6 +110,11 @@ from target_mailchimp.mapping.payloads import ObjectPayload
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord, payment_from_record
 from target_mailchimp.mapping.results import Outcome, Parked, Rejected, Skipped
 from target_mailchimp.mapping.settings import DEFAULT_FINANCIAL_STATUS_MAP, MappingSettings
+from target_mailchimp.mapping.settlement import (
+    DocumentFacts,
+    Settlement,
+    settlement_status,
+)
 
 __all__ = [
     "BUILTIN_MERGE_FIELDS",
@@ -117,6 +123,7 @@ __all__ = [
     "BillOrder",
     "BillSummary",
     "ContactRecord",
+    "DocumentFacts",
     "MappingSettings",
     "MemberPayload",
     "ObjectPayload",
@@ -125,9 +132,11 @@ __all__ = [
     "PaymentForBill",
     "PaymentRecord",
     "Rejected",
+    "Settlement",
     "Skipped",
     "bill_summary",
     "bill_to_order",
+    "bill_version",
     "check_currency",
     "check_email",
     "check_object_id",
@@ -153,6 +162,7 @@ __all__ = [
     "product_from_mailchimp",
     "product_id",
     "required_merge_fields",
+    "settlement_status",
     "subscriber_hash",
     "truncate_utf8",
 ]

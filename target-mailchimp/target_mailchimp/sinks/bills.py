@@ -24,10 +24,12 @@ from target_mailchimp.mapping import (
     Rejected,
     bill_summary,
     bill_to_order,
+    bill_version,
     clean_text,
     order_id,
 )
 from target_mailchimp.mapping.common import as_recordno
+from target_mailchimp.mapping.settlement import older_version
 from target_mailchimp.sinks.base import Incoming, MailchimpSink
 from target_mailchimp.sinks.ecommerce import ORDER
 from target_mailchimp.sinks.orders import BillWork, write_bill_orders
@@ -62,6 +64,11 @@ def process_bills(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) ->
         recorder.flush()
         return
     ctx.ledger.record_bills(list(bills.values()), run_id=ctx.run_id)
+    # The ledger keeps the newest version of each bill: an older one arriving late (another
+    # run, a replay) is written from the newest facts, so nothing goes back in time.
+    for recordno, stored in ctx.ledger.bills(bills).items():
+        if older_version(bill_version(bills[recordno]), bill_version(stored)):
+            bills[recordno] = stored
     vendor_ids = {v for b in bills.values() if (v := clean_text(b.get("VENDORID")))}
     vendors = ctx.ledger.vendors(vendor_ids)
     payments = ctx.ledger.payments_for_bills(bills)
