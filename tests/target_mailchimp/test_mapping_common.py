@@ -16,6 +16,7 @@ from target_mailchimp.mapping.common import (
     check_email,
     check_object_id,
     clean_text,
+    email_key,
     get_path,
     iso_date_midnight,
     iso_datetime,
@@ -39,6 +40,52 @@ from target_mailchimp.mapping.common import (
 )
 def test_valid_emails(raw: str, expected: str) -> None:
     assert check_email(raw) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # IDNA 2008, non-transitional UTS #46: ß stays ß (never "ss").
+        ("rechnung@straße.de", "rechnung@xn--strae-oqa.de"),
+        ("Rechnung@STRAßE.DE", "Rechnung@xn--strae-oqa.de"),
+        ("fatura@türkiye.com.tr", "fatura@xn--trkiye-3ya.com.tr"),
+        ("info@İstanbul.tr", "info@xn--istanbul-o0e.tr"),
+        ("info@ελλάδα.gr", "info@xn--hxakic4aa.gr"),
+        ("info@ΕΛΛΆΔΑ.gr", "info@xn--hxakic4aa.gr"),
+        ("info@ς.gr", "info@xn--3xa.gr"),
+        ("info@пример.рф", "info@xn--e1afmkfd.xn--p1ai"),
+        ("info@ПРИМЕР.РФ", "info@xn--e1afmkfd.xn--p1ai"),
+        ("info@xn--strae-oqa.de", "info@xn--strae-oqa.de"),
+    ],
+)
+def test_international_domains_are_idna_2008(raw: str, expected: str) -> None:
+    email, problem = check_email(raw)
+    assert (email, problem) == (expected, None)
+    assert "strasse" not in email.lower()
+
+
+def test_unicode_and_punycode_forms_are_one_member() -> None:
+    forms = ["rechnung@straße.de", "Rechnung@STRAßE.de", "RECHNUNG@XN--STRAE-OQA.DE"]
+    keys = set()
+    for raw in forms:
+        email, problem = check_email(raw)
+        assert problem is None and email is not None
+        keys.add(email_key(email))
+    assert keys == {"rechnung@xn--strae-oqa.de"}
+    assert email_key(check_email("rechnung@strasse.de")[0] or "") not in keys
+
+
+@pytest.mark.parametrize(
+    "raw", ["hi@i❤.ws", "hi@😀.com", "hi@xn--zz.de", "hi@a‍b.de", "straße@straße.de"]
+)
+def test_domains_idna_2008_refuses_and_local_parts_are_rejected(raw: str) -> None:
+    email, problem = check_email(raw)
+    assert email is None and problem
+    if raw.startswith("straße"):
+        assert "non-ASCII" in problem
+    else:
+        assert "IDNA 2008" in problem or "control character" in problem
+    assert raw.split("@")[1] not in problem  # no personal data in the reason
 
 
 @pytest.mark.parametrize(
