@@ -25,7 +25,7 @@ from target_mailchimp.mapping import (
     subscriber_hash,
 )
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mailchimp-schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "sandbox" / "reference" / "mailchimp-schemas"
 DEFAULT = MappingSettings()
 
 

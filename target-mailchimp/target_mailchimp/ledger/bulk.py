@@ -54,7 +54,44 @@ class WriteRecord:
     request_id: str | None = None
 
 
-class BulkMixin(LedgerBase):
+class OrderLinesMixin(LedgerBase):
+    """The line ids last written to each order (`order_lines` table)."""
+
+    def order_lines(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
+        """{order id: line ids last written} for the orders whose lines are recorded."""
+        keys = sorted(set(order_ids))
+        out: dict[str, set[str]] = {}
+        with self._tx(write=False) as conn:
+            for part in _chunks(keys):
+                for row in conn.execute(
+                    select(t.order_lines.c.order_id, t.order_lines.c.line_id).where(
+                        t.order_lines.c.order_id.in_(part)
+                    )
+                ).all():
+                    out.setdefault(row.order_id, set()).add(row.line_id)
+        return out
+
+    def record_order_lines(
+        self, lines: Mapping[str, Iterable[str]], run_id: str | None = None
+    ) -> None:
+        """Replace the recorded line ids of each order in `lines`."""
+        if not lines:
+            return
+        run_id = run_id or self._run_id
+        keys = sorted(lines)
+        rows = [
+            {"order_id": oid, "line_id": lid, "run_id": run_id}
+            for oid in keys
+            for lid in sorted(set(lines[oid]))
+        ]
+        with self._tx() as conn:
+            for part in _chunks(keys):
+                conn.execute(t.order_lines.delete().where(t.order_lines.c.order_id.in_(part)))
+            if rows:
+                conn.execute(insert(t.order_lines), rows)
+
+
+class BulkMixin(OrderLinesMixin):
     """Batch forms of the per-record calls (see module docstring)."""
 
     # ------------------------------------------------------------------ objects

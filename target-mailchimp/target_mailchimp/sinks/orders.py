@@ -13,6 +13,11 @@ payments processors:
    (`BillWork.status_only`) sends only financial_status and updated_at_foreign when the
    order exists. The ledger hash always covers the whole order, so a bill re-sent with
    nothing new writes nothing.
+4. Lines mirror the bill's GL lines: a PATCH with `lines` updates and adds lines by id but
+   never removes one, so the lines written before (ledger `order_lines`; read from
+   Mailchimp for an order the ledger has no lines for) that the bill no longer has are
+   deleted after the write (`DELETE .../orders/{id}/lines/{line_id}`), keeping the order
+   visible throughout; the audit row of the write names the removed lines.
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ def write_bill_orders(
         ctx, PRODUCT, list(products.values()), stream, audit_unchanged=False
     )
 
+    previous_lines = ctx.ledger.order_lines(w.order_id for w in ready if not w.status_only)
     order_works: list[ObjectWork] = []
     for work in ready:
         failed = [
@@ -104,11 +110,17 @@ def write_bill_orders(
                 f"{outcome.detail})",
             )
             continue
+        stale: tuple[str, ...] | None = ()
+        if not work.status_only:
+            before = previous_lines.get(work.order_id)
+            current = {str(line["id"]) for line in work.order.order.body["lines"]}
+            stale = None if before is None else tuple(sorted(before - current))
         order_works.append(
             ObjectWork(
                 work.order.order,
                 list(work.refs),
                 patch=work.order.patch_body() if work.status_only else None,
+                stale_lines=stale,
             )
         )
     outcomes.update(write_objects(ctx, ORDER, order_works, stream))
