@@ -115,13 +115,26 @@ class TargetMailchimp(Target):
         th.Property(
             "status_if_new",
             th.StringType,
-            default="subscribed",
             allowed_values=list(STATUS_IF_NEW_VALUES),
             title="Status of new members",
             description=(
-                "Status given to addresses new to the audience (use 'pending' for double "
-                "opt-in). Existing members keep their status: the target never sends one, so "
-                "it never re-subscribes anyone."
+                "Must be set (no default: consent is the operator's decision). Status given "
+                "to addresses new to the audience: 'subscribed' (marketing email, only with "
+                "their consent), 'transactional' (order and account email only), 'pending' "
+                "(double opt-in: Mailchimp asks them to confirm first) or 'unsubscribed'. "
+                "Existing members keep their status: the target never sends one, so it never "
+                "re-subscribes anyone."
+            ),
+        ),
+        th.Property(
+            "vendor_status_if_new",
+            th.StringType,
+            allowed_values=list(STATUS_IF_NEW_VALUES),
+            title="Status of new members from vendors",
+            description=(
+                "status_if_new for addresses from vendors (default: status_if_new), e.g. "
+                "'transactional' while customers are 'subscribed'. An address that is also a "
+                "customer's gets status_if_new."
             ),
         ),
         th.Property(

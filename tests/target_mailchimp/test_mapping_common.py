@@ -264,9 +264,42 @@ def test_settings_defaults_and_validation() -> None:
     with pytest.raises(ValueError, match="store_id"):
         MappingSettings(store_id="a/b")
     cfg = MappingSettings.from_config(
-        {"api_key": "x", "list_id": "L", "vendor_tag": "Supplier", "store_id": None}
+        {
+            "api_key": "x",
+            "list_id": "L",
+            "vendor_tag": "Supplier",
+            "store_id": None,
+            "status_if_new": "pending",
+        }
     )
     assert cfg.vendor_tag == "Supplier" and cfg.store_id == "intacct"
+    assert cfg.status_if_new == "pending" and cfg.vendor_status_if_new is None
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_consent_has_no_default(value: str | None) -> None:
+    config = {"api_key": "x", "list_id": "L"}
+    if value is not None:
+        config["status_if_new"] = value
+    with pytest.raises(ValueError, match="status_if_new") as err:
+        MappingSettings.from_config(config)
+    message = str(err.value)
+    assert "\n" not in message
+    for word in ("'subscribed'", "'transactional'", "'pending'", "vendor_status_if_new"):
+        assert word in message
+
+
+def test_vendor_status_and_shared_addresses() -> None:
+    cfg = MappingSettings.from_config(
+        {"status_if_new": "subscribed", "vendor_status_if_new": "transactional"}
+    )
+    assert cfg.status_if_new_for(customer=True, vendor=False) == "subscribed"
+    assert cfg.status_if_new_for(customer=False, vendor=True) == "transactional"
+    assert cfg.status_if_new_for(customer=True, vendor=True) == "subscribed"
+    same = MappingSettings.from_config({"status_if_new": "pending"})
+    assert same.status_if_new_for(customer=False, vendor=True) == "pending"
+    with pytest.raises(ValueError, match="vendor_status_if_new"):
+        MappingSettings.from_config({"status_if_new": "pending", "vendor_status_if_new": "x"})
 
 
 def test_text_drops_control_characters_and_keeps_the_rest() -> None:

@@ -36,7 +36,7 @@ nothing), and `dumps_exact(body)` writes request bodies with exact decimals.
 |---|---|---|
 | audience member (`list_id`) | identity | lower-cased email; subscriber hash = MD5 of it; one member per address, merged from every customer and vendor record with that address |
 | | email_address | DISPLAYCONTACT.EMAIL1 when valid, else DISPLAYCONTACT.EMAIL2 (trimmed, case kept, IDN domain in punycode); no valid email: record rejected |
-| | status_if_new | setting `status_if_new` (default "subscribed"); `status` is never sent |
+| | status_if_new | setting `status_if_new` (required, no default); addresses only vendors have: `vendor_status_if_new`; `status` is never sent |
 | | merge_fields.FNAME / LNAME | DISPLAYCONTACT.FIRSTNAME / LASTNAME |
 | | merge_fields.COMPANY | DISPLAYCONTACT.COMPANYNAME, else NAME |
 | | merge_fields.PHONE | DISPLAYCONTACT.PHONE1 |
