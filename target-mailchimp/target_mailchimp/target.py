@@ -250,6 +250,17 @@ class TargetMailchimp(Target):
             ),
         ),
         th.Property(
+            "max_park_days",
+            th.NumberType,
+            default=7,
+            title="Max park days",
+            description=(
+                "Days a bill may wait for its vendor (or a payment for its bill) before it is "
+                "rejected with its reason into the audit trail. A bill rejected or parked "
+                "because of its vendor is retried when that vendor arrives or changes."
+            ),
+        ),
+        th.Property(
             "batch_operations",
             th.StringType,
             default="auto",

@@ -5,7 +5,9 @@ payments processors:
 
 1. A bill's order needs its vendor's e-commerce customer in Mailchimp: if the ledger has
    never written `vendor-<VENDORID>` successfully (its write was rejected, or its records
-   were skipped), the bill is rejected with that reason instead of being sent.
+   were skipped), the bill is rejected with that reason instead of being sent, and kept in
+   the ledger's parking (`keep_for_vendor`) so it is retried when the vendor arrives or
+   changes.
 2. The GL products (`gl-<ACCOUNTNO>`) the orders use are written before any of them
    (synchronously; each product once, deduped by the ledger). An order whose product could
    not be written is rejected with the product's reason.
@@ -22,10 +24,12 @@ payments processors:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from target_mailchimp.mapping import BillOrder
+from target_mailchimp.mapping import BillOrder, clean_text
+from target_mailchimp.mapping.common import STREAM_BILLS, as_recordno
 from target_mailchimp.sinks.ecommerce import (
     CUSTOMER,
     ORDER,
@@ -60,10 +64,48 @@ def _reject(ctx: RunContext, work: BillWork, detail: str) -> Outcome:
     return outcome
 
 
+#: Appended to the reason of a bill rejected because of its vendor.
+VENDOR_RETRY_NOTE = "; it is retried automatically when the vendor arrives or changes"
+
+#: Mapping codes of bills rejected because of their vendor (kept for a retry).
+VENDOR_REJECTION_CODES = frozenset({"vendor_no_email", "vendor_inactive"})
+
+
+def keep_for_vendor(
+    ctx: RunContext,
+    bill: Mapping[str, Any],
+    reason: str,
+    *,
+    code: str = "vendor_rejected",
+) -> str | None:
+    """Keep a bill rejected because of its vendor in the parking, ready again when the vendor
+    arrives or changes (`ledger.parking.VENDOR_CHANGE_CODES`); returns its key."""
+    recordno = as_recordno(bill.get("RECORDNO"))
+    vendorid = clean_text(bill.get("VENDORID"))
+    if recordno is None or vendorid is None:
+        return None
+    ctx.ledger.park(
+        STREAM_BILLS,
+        str(recordno),
+        code=code,
+        reason=reason,
+        waiting_kind="vendor",
+        waiting_keys=[vendorid],
+        record=bill,
+        source_id=clean_text(bill.get("RECORDID")),
+        run_id=ctx.run_id,
+    )
+    return str(recordno)
+
+
 def write_bill_orders(
-    ctx: RunContext, stream: str, works: Sequence[BillWork]
+    ctx: RunContext,
+    stream: str,
+    works: Sequence[BillWork],
+    kept: set[str] | None = None,
 ) -> dict[str, Outcome]:
-    """Write bill orders (see module docstring)."""
+    """Write bill orders (see module docstring); the keys of bills kept for their vendor
+    (rejected because its e-commerce customer is missing) are added to `kept`."""
     outcomes: dict[str, Outcome] = {}
     if not works:
         return outcomes
@@ -73,14 +115,16 @@ def write_bill_orders(
         state = customers.get(work.customer_id)
         if state is None or not state.exists:
             last = f" (its last write was {state.last_action})" if state is not None else ""
-            outcomes[work.order_id] = _reject(
-                ctx,
-                work,
+            reason = (
                 f"the vendor's e-commerce customer {work.customer_id} is not in Mailchimp"
                 f"{last}, so order {work.order_id} cannot be linked to it; fix the vendor's "
-                "record in Intacct (see its audit row) and the bill is written on its next "
-                "change or with full_refresh",
+                "record in Intacct (see its audit row)" + VENDOR_RETRY_NOTE
             )
+            outcomes[work.order_id] = _reject(ctx, work, reason)
+            record = ctx.ledger.bill(work.order.bill.recordno)
+            key = keep_for_vendor(ctx, record, reason) if record is not None else None
+            if key is not None and kept is not None:
+                kept.add(key)
         else:
             ready.append(work)
 

@@ -21,6 +21,10 @@ DEFAULT_STORE_NAME = "Sage Intacct"
 DEFAULT_STORE_CURRENCY = "USD"
 
 
+#: Days a record may wait for its vendor or bill before it is rejected (`max_park_days`).
+DEFAULT_MAX_PARK_DAYS = 7
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """What one target run does besides mapping (see the target's config schema)."""
@@ -38,6 +42,7 @@ class RunSettings:
     batch_poll_interval: float = 5.0
     batch_timeout: float = 1800.0
     validate_records: bool = True
+    max_park_days: float = DEFAULT_MAX_PARK_DAYS
 
     def use_batches(self, count: int) -> bool:
         """Whether `count` writes of one kind go through /batches."""
@@ -72,6 +77,15 @@ class RunSettings:
                 "setting 'max_rejected_records' must be a whole number of 0 or more "
                 f"(or unset for no limit); got {max_rejected!r}"
             )
+        park_days = get("max_park_days", DEFAULT_MAX_PARK_DAYS)
+        if (
+            isinstance(park_days, bool)
+            or not isinstance(park_days, int | float | Decimal)
+            or park_days <= 0
+        ):
+            raise ConfigurationError(
+                f"setting 'max_park_days' must be a positive number of days; got {park_days!r}"
+            )
         currency, problem = check_currency(get("store_currency", DEFAULT_STORE_CURRENCY))
         if currency is None:
             raise ConfigurationError(f"setting 'store_currency' {problem}")
@@ -104,4 +118,5 @@ class RunSettings:
             batch_poll_interval=float(get("batch_poll_interval", 5.0)),
             batch_timeout=float(get("batch_timeout", 1800.0)),
             validate_records=bool(get("validate_records", True)),
+            max_park_days=float(park_days),
         )
