@@ -356,7 +356,7 @@ def singer(records: list[tuple[str, dict[str, Any]]]) -> Singer:
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -397,6 +397,30 @@ def test_same_facts_in_any_order_give_the_same_status(  # noqa: PLR0917
         writes.runs.append([])
         run_target(cfg, singer(order))
         assert mailchimp.count(writes_only=True) == 0, writes.runs[-1]
+
+
+def test_older_versions_later_in_one_batch_change_nothing(
+    sandbox: MailchimpSandbox, writes: Writes, tmp_path: Path
+) -> None:
+    """Newest versions first, older ones after them in the same run: the newest facts win."""
+    cfg = target_config(sandbox, tmp_path, status_if_new="subscribed")
+    pay = payment(502, cash="100", modified=stamp(3))
+    void = dict(pay, STATE="Voided", WHENMODIFIED=stamp(5))
+    facts = [
+        ("ap_bills", bill(state="Paid", due="0", modified=stamp(3))),
+        ("ap_payments", void),
+        ("ap_bills", bill(state="Posted", due="100", modified=stamp(5))),
+        ("ap_payments", pay),
+        ("ap_bills", bill(modified=stamp(0))),
+    ]
+    writes.runs.append([])
+    run_target(cfg, singer(facts))
+    assert orders_of(sandbox)["bill-77"]["financial_status"] == "pending"
+    assert writes.runs[-1] == ["pending"]
+
+
+def orders_of(sb: MailchimpSandbox) -> dict[str, Any]:
+    return sb.snapshot()["stores"]["intacct"]["orders"]
 
 
 def test_payment_before_its_bill_over_two_runs(

@@ -24,7 +24,7 @@ The rule (first that applies):
 3. the settlements that count (not reversed) cover a positive `total`, and either the document
    does not say what is due (`total_due` unknown) or one of them is newer than the document:
    `paid`;
-4. else `status_for_state(state)`, with "paid" read as "pending" (something is still due).
+4. else `status_for_state(state)`: "pending" by default (something is still due).
 
 "Newer" compares `when` stamps; a settlement whose stamp or whose document's stamp is missing
 counts as newer (a payment always follows the document it pays), an equal stamp does not
@@ -171,7 +171,7 @@ def settlement_status(
         document.total_due is None or any(s.amount > 0 and _newer(s, when) for s in counted)
     ):
         return PAID
-    return PENDING if mapped == PAID else mapped
+    return mapped
 
 
 def older_version(incoming: tuple[bool, str | None], stored: tuple[bool, str | None]) -> bool:

@@ -66,7 +66,10 @@ def process_bills(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) ->
                 [ref], Outcome("rejected", detail=summary.reason), object_kind=ORDER, object_id=oid
             )
             continue
-        bills[summary.recordno] = record
+        other = bills.get(summary.recordno)
+        # A version older than one already in this batch never replaces it.
+        if other is None or not older_version(bill_version(record), bill_version(other)):
+            bills[summary.recordno] = record
         refs.setdefault(summary.recordno, []).append(ref)
     if not bills:
         recorder.flush()
