@@ -73,6 +73,9 @@ class IntacctStream(Stream):
 
     intacct_object: ClassVar[str]
     child: ClassVar[ChildSpec | None] = None
+    #: False for the customers and vendors that transactions refer to: ``start_date`` limits
+    #: transactions only, so their first run reads every customer and vendor.
+    limited_by_start_date: ClassVar[bool] = True
 
     stream_name: ClassVar[str]
     primary_keys = (keyset.KEY,)
@@ -243,7 +246,11 @@ class IntacctStream(Stream):
             keyset.Bookmark.from_state(state) if incremental else keyset.Bookmark(),
             now=tap.run_started_at,
             tz=tz,
-            start_date=keyset.parse_utc(self.config.get("start_date")),
+            start_date=(
+                keyset.parse_utc(self.config.get("start_date"))
+                if self.limited_by_start_date
+                else None
+            ),
             lookback=dt.timedelta(minutes=float(self.config.get("lookback_minutes", 10) or 0)),
             incremental=incremental,
         )
@@ -480,6 +487,7 @@ class CustomersStream(IntacctStream):
 
     stream_name = "customers"
     intacct_object = "CUSTOMER"
+    limited_by_start_date = False
 
 
 class VendorsStream(IntacctStream):
@@ -487,6 +495,7 @@ class VendorsStream(IntacctStream):
 
     stream_name = "vendors"
     intacct_object = "VENDOR"
+    limited_by_start_date = False
 
 
 class APBillsStream(IntacctStream):

@@ -127,9 +127,10 @@ class TapIntacct(Tap):
             th.DateTimeType,
             title="Start date",
             description=(
-                "Read records modified at or after this instant (ISO 8601; UTC when it has no "
-                "offset) on the first run. Empty: all history. Later runs start from the bookmark "
-                "unless this is later."
+                "Read transactions (bills, payments) modified at or after this instant (ISO "
+                "8601; UTC when it has no offset) on the first run; customers and vendors are "
+                "always read in full on their first run. Empty: all history. Later runs start "
+                "from the bookmark unless this is later."
             ),
         ),
         th.Property(

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from target_mailchimp.api import TransportStats
 from target_mailchimp.ledger import AuditRow, Ledger
+from target_mailchimp.ledger.parking import VENDOR_CHANGE_CODES
 
 ACTIONS = (
     "created",
@@ -95,7 +96,10 @@ def build_report(
 ) -> RunReport:
     """Collect a run's report from the ledger."""
     problems = ledger.rejected(run_id)
-    parked: Counter[tuple[str, str]] = Counter((p.stream, p.code) for p in ledger.parked())
+    # Bills kept for a vendor change were rejected (counted there), not waiting.
+    parked: Counter[tuple[str, str]] = Counter(
+        (p.stream, p.code) for p in ledger.parked() if p.code not in VENDOR_CHANGE_CODES
+    )
     return RunReport(
         run_id=run_id,
         status=status,

@@ -130,13 +130,26 @@ class TargetMailchimp(Target):
         th.Property(
             "status_if_new",
             th.StringType,
-            default="subscribed",
             allowed_values=list(STATUS_IF_NEW_VALUES),
             title="Status of new members",
             description=(
-                "Status given to addresses new to the audience (use 'pending' for double "
-                "opt-in). Existing members keep their status: the target never sends one, so "
-                "it never re-subscribes anyone."
+                "Must be set (no default: consent is the operator's decision). Status given "
+                "to addresses new to the audience: 'subscribed' (marketing email, only with "
+                "their consent), 'transactional' (order and account email only), 'pending' "
+                "(double opt-in: Mailchimp asks them to confirm first) or 'unsubscribed'. "
+                "Existing members keep their status: the target never sends one, so it never "
+                "re-subscribes anyone."
+            ),
+        ),
+        th.Property(
+            "vendor_status_if_new",
+            th.StringType,
+            allowed_values=list(STATUS_IF_NEW_VALUES),
+            title="Status of new members from vendors",
+            description=(
+                "status_if_new for addresses from vendors (default: status_if_new), e.g. "
+                "'transactional' while customers are 'subscribed'. An address that is also a "
+                "customer's gets status_if_new."
             ),
         ),
         th.Property(
@@ -284,6 +297,17 @@ class TargetMailchimp(Target):
             description=(
                 "Fail the run (after its state is emitted) when more records than this are "
                 "rejected. Default: no limit."
+            ),
+        ),
+        th.Property(
+            "max_park_days",
+            th.NumberType,
+            default=7,
+            title="Max park days",
+            description=(
+                "Days a bill may wait for its vendor (or a payment for its bill) before it is "
+                "rejected with its reason into the audit trail. A bill rejected or parked "
+                "because of its vendor is retried when that vendor arrives or changes."
             ),
         ),
         th.Property(

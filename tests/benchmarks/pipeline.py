@@ -137,7 +137,8 @@ def mailchimp_process(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Mailchimp sandbox did not start ({proc.returncode})")
             time.sleep(0.05)
-        yield json.loads(config_file.read_text("utf-8"))
+        # Consent is explicit (no default): the sandbox's made-up people are subscribed.
+        yield {**json.loads(config_file.read_text("utf-8")), "status_if_new": "subscribed"}
     finally:
         proc.terminate()
         try:

@@ -40,7 +40,7 @@ def measure(ctx: Context) -> list[Figure]:
         ledger = ctx.path(f"{tag}-ledger.sqlite")
         ledger.unlink(missing_ok=True)
         with MailchimpSandbox(latency=latency) as mc:
-            config = mc.target_config(**FAST_POLLS)
+            config = mc.target_config(status_if_new="subscribed", **FAST_POLLS)
             first = run_target(ctx, config, source, f"{tag}-1", ledger=ledger)
             first_writes = mc.count(writes_only=True)
             mc.reset_counters()

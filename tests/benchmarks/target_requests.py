@@ -82,7 +82,7 @@ def account_runs(
     ledger = ctx.path(f"{name}-ledger.sqlite")
     ledger.unlink(missing_ok=True)
     with MailchimpSandbox() as mc:
-        config = mc.target_config(**FAST_POLLS, **settings)
+        config = mc.target_config(status_if_new="subscribed", **FAST_POLLS, **settings)
         first = run_target(ctx, config, contacts, f"{name}-contacts", ledger=ledger)
         contact_calls, after_contacts = calls(mc), held(mc)
         contact_stats = mc.stats

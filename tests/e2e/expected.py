@@ -18,6 +18,14 @@ from tests.sandbox.intacct.data import Company
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _CANCELLED = {"reversed", "reversal", "declined"}
+_NO_MONEY = {"draft", "submitted", "unapproved", "partially approved", "approved", "declined"}
+_REVERSED = {"voided", "reversed", "reversal"}
+_SETTLING = (
+    ("PAYMENTAMOUNT", "TRX_PAYMENTAMOUNT"),
+    ("ADJUSTMENTAMOUNT", "TRX_ADJUSTMENTAMOUNT"),
+    ("INLINEAMOUNT", "TRX_INLINEAMOUNT"),
+    ("POSTEDADVANCEAMOUNT", "TRX_POSTEDADVANCEAMOUNT"),
+)
 
 
 def contact_email(record: dict[str, Any]) -> str | None:
@@ -34,6 +42,29 @@ def mapped_status(state: str | None) -> str:
         return "paid"
     if (state or "").lower() in _CANCELLED:
         return "cancelled"
+    return "pending"
+
+
+def settled_status(
+    mapped: str,
+    total: Decimal,
+    due: Decimal | None,
+    when: Any,
+    payments: list[tuple[Decimal, bool, Any]],
+) -> str:
+    """README "Bill state to financial_status": the newest facts decide."""
+    if mapped == "cancelled":
+        return mapped
+
+    def newer(stamp: Any) -> bool:
+        return stamp is None or when is None or stamp > when
+
+    covered = total > 0 and sum(a for a, rev, _ in payments if not rev) >= total
+    if mapped == "paid" or (due is not None and due == 0 and total > 0):
+        taken_back = any(rev and newer(w) for _, rev, w in payments)
+        return "pending" if taken_back and not covered else "paid"
+    if covered and (due is None or any(a > 0 and not rev and newer(w) for a, rev, w in payments)):
+        return "paid"
     return "pending"
 
 
@@ -64,28 +95,38 @@ def expected_state(company: Company) -> Expected:
             if obj == "VENDOR":
                 active_vendors[rec["VENDORID"]] = key
 
-    paid_by_bill: dict[int, Decimal] = defaultdict(Decimal)
-    payments_by_bill: dict[int, int] = defaultdict(int)
+    # Per bill: (amount settled, reversed, payment WHENMODIFIED) of every payment detail.
+    facts: dict[int, list[tuple[Decimal, bool, Any]]] = defaultdict(list)
     for pay in company.records("APPYMT", typed=True):
-        voided = (pay.get("STATE") or "").lower() == "voided"
+        state = (pay.get("STATE") or "").lower()
+        reversed_ = state in _REVERSED
+        moved = not reversed_ and (
+            state not in _NO_MONEY or (state == "approved" and pay.get("WHENPAID") is not None)
+        )
         for detail in company.payment_details(pay["RECORDNO"]):
-            bill_no = int(detail["RECORDKEY"])
-            payments_by_bill[bill_no] += 1
-            if not voided:
-                amount = detail.get("TRX_PAYMENTAMOUNT") or detail.get("PAYMENTAMOUNT") or "0"
-                paid_by_bill[bill_no] += Decimal(amount)
+            amount = Decimal(0)
+            for base, trx in _SETTLING:
+                value = detail.get(trx)
+                if value in (None, ""):
+                    value = detail.get(base)
+                if value not in (None, ""):
+                    amount += abs(Decimal(value)) if base != "PAYMENTAMOUNT" else Decimal(value)
+            facts[int(detail["RECORDKEY"])].append(
+                (amount if moved else Decimal(0), reversed_, pay.get("WHENMODIFIED"))
+            )
 
     for bill in company.records("APBILL", typed=True):
         lines = company.lines(bill["RECORDNO"])
         if not lines or bill["VENDORID"] not in active_vendors:
             continue
         total = bill.get("TRX_TOTALENTERED")
+        due = bill.get("TRX_TOTALDUE")
         if total is None:
-            total = bill["TOTALENTERED"]
-        status = mapped_status(bill.get("STATE"))
+            total, due = bill["TOTALENTERED"], bill.get("TOTALDUE")
         no = bill["RECORDNO"]
-        if status != "cancelled" and payments_by_bill.get(no):
-            status = "paid" if total > 0 and paid_by_bill[no] >= total else "pending"
+        status = settled_status(
+            mapped_status(bill.get("STATE")), total, due, bill.get("WHENMODIFIED"), facts[no]
+        )
         accounts = {str(line["ACCOUNTNO"]) for line in lines}
         exp.orders[f"bill-{no}"] = {
             "customer": f"vendor-{bill['VENDORID']}",

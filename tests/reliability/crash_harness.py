@@ -196,6 +196,7 @@ def crash_env(
             page_size=page_size, timezone="America/Los_Angeles", max_retries=2
         )
         target_config = mc.target_config(
+            status_if_new="subscribed",
             ledger_url=f"sqlite:///{workdir / 'ledger.sqlite'}",
             batch_size_rows=batch_size_rows,
             batch_operations=batch_operations,

@@ -28,6 +28,9 @@ from tests.sandbox.intacct import Company, IntacctSandbox
 from tests.sandbox.mailchimp import MailchimpSandbox, subscriber_hash
 
 WHEN = dt.datetime(2024, 5, 1, 9, 0, 0)
+#: Payments are made after the bills they pay (the bills' own facts are left as posted, so
+#: the newer payments are what settles them: README "Bill state to financial_status").
+PAID_WHEN = WHEN + dt.timedelta(hours=1)
 LONG_NAME = "Ünïcødé Lõng Nåme " * 20  # about 460 UTF-8 bytes
 CTRL_NAME = "Ctrl\x01Co\x0bmp\ufffeany\x1f Ltd"
 MARKUP = 'Ben & Jerry\'s <Deli> "Best"'
@@ -204,7 +207,7 @@ def build_company() -> tuple[Company, Case]:
                 "CURRENCY": "USD",
                 "BASECURR": "USD",
             },
-            when=WHEN,
+            when=PAID_WHEN,
         )
         for bill_no, amount in applied:
             add(
@@ -216,7 +219,7 @@ def build_company() -> tuple[Company, Case]:
                     "PAYMENTAMOUNT": Decimal(amount),
                     "CURRENCY": "USD",
                 },
-                when=WHEN,
+                when=PAID_WHEN,
             )
         payments[key] = no
 

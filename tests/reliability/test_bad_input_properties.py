@@ -217,6 +217,7 @@ def test_any_input_is_accounted_for_and_never_crashes_the_run(
     n = next(_runs)
     tmp: Path = tmp_path_factory.mktemp(f"prop{n}")
     config = mc.target_config(
+        status_if_new="subscribed",
         ledger_url=f"sqlite:///{tmp / 'ledger.sqlite'}",
         store_id=f"prop{n}",
         max_retries=1,

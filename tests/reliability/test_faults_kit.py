@@ -117,6 +117,7 @@ def run_pipeline(
     tap_cfg = intacct.tap_config(timezone=PACIFIC, page_size=25, max_retries=max_retries)
     tap_cfg.update(tap_config or {})
     tgt_cfg = mc.target_config(
+        status_if_new="subscribed",
         ledger_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
         max_retries=max_retries,
         request_timeout=5,

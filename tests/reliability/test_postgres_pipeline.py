@@ -35,7 +35,9 @@ def test_two_runs_share_a_postgres_ledger(
         assert writes_first > 0
 
         mc.reset_counters()
-        config = mc.target_config(ledger_url=pg_ledger_url, max_retries=2)
+        config = mc.target_config(
+            status_if_new="subscribed", ledger_url=pg_ledger_url, max_retries=2
+        )
         (tmp_path / "target.json").write_text(json.dumps(config))
         second = subprocess.run(
             [str(TARGET), "--config", str(tmp_path / "target.json")],

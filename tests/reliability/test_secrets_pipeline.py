@@ -124,7 +124,7 @@ def test_no_secret_reaches_any_output(
         mc.faults.add("500", path_prefix="/ecommerce")
 
         tap_config = intacct.tap_config(max_retries=8)
-        target_config = mc.target_config(max_retries=8)
+        target_config = mc.target_config(status_if_new="subscribed", max_retries=8)
         env = {
             **os.environ,
             **plugin_env("TAP_INTACCT", tap_config),

@@ -212,6 +212,13 @@ def test_start_date_limits_the_first_run(sandbox: IntacctSandbox, baseline: TapR
     )
     assert sorted(run.keys("ap_bills")) == expected
     assert 0 < len(expected) < len(bills)
+    # Transactions only: every customer and vendor a bill may refer to is read.
+    for contacts in ("customers", "vendors"):
+        assert sorted(run.keys(contacts)) == sorted(baseline.keys(contacts))
+    payments = baseline.records("ap_payments")
+    assert sorted(run.keys("ap_payments")) == sorted(
+        r["RECORDNO"] for r in payments if r["WHENMODIFIED"] is None or r["WHENMODIFIED"] >= start
+    )
     # With a bookmark, a later start_date still wins; an earlier one does not rewind.
     ordered = [r for r in bills if r["WHENMODIFIED"]]
     mark = ordered[3]

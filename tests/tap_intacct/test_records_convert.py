@@ -165,6 +165,12 @@ def test_child_items_convert_with_integer_keys() -> None:
         "ENTRYKEY": None,
         "PAYMENTAMOUNT": Decimal("0.10"),
         "TRX_PAYMENTAMOUNT": Decimal("0.20"),
+        "ADJUSTMENTAMOUNT": None,
+        "TRX_ADJUSTMENTAMOUNT": None,
+        "INLINEAMOUNT": None,
+        "TRX_INLINEAMOUNT": None,
+        "POSTEDADVANCEAMOUNT": None,
+        "TRX_POSTEDADVANCEAMOUNT": None,
         "CURRENCY": None,
     }
 

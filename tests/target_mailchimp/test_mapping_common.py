@@ -16,6 +16,7 @@ from target_mailchimp.mapping.common import (
     check_email,
     check_object_id,
     clean_text,
+    email_key,
     get_path,
     iso_date_midnight,
     iso_datetime,
@@ -40,6 +41,52 @@ from target_mailchimp.mapping.currencies import currency_codes
 )
 def test_valid_emails(raw: str, expected: str) -> None:
     assert check_email(raw) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # IDNA 2008, non-transitional UTS #46: ß stays ß (never "ss").
+        ("rechnung@straße.de", "rechnung@xn--strae-oqa.de"),
+        ("Rechnung@STRAßE.DE", "Rechnung@xn--strae-oqa.de"),
+        ("fatura@türkiye.com.tr", "fatura@xn--trkiye-3ya.com.tr"),
+        ("info@İstanbul.tr", "info@xn--istanbul-o0e.tr"),
+        ("info@ελλάδα.gr", "info@xn--hxakic4aa.gr"),
+        ("info@ΕΛΛΆΔΑ.gr", "info@xn--hxakic4aa.gr"),
+        ("info@ς.gr", "info@xn--3xa.gr"),
+        ("info@пример.рф", "info@xn--e1afmkfd.xn--p1ai"),
+        ("info@ПРИМЕР.РФ", "info@xn--e1afmkfd.xn--p1ai"),
+        ("info@xn--strae-oqa.de", "info@xn--strae-oqa.de"),
+    ],
+)
+def test_international_domains_are_idna_2008(raw: str, expected: str) -> None:
+    email, problem = check_email(raw)
+    assert (email, problem) == (expected, None)
+    assert "strasse" not in email.lower()
+
+
+def test_unicode_and_punycode_forms_are_one_member() -> None:
+    forms = ["rechnung@straße.de", "Rechnung@STRAßE.de", "RECHNUNG@XN--STRAE-OQA.DE"]
+    keys = set()
+    for raw in forms:
+        email, problem = check_email(raw)
+        assert problem is None and email is not None
+        keys.add(email_key(email))
+    assert keys == {"rechnung@xn--strae-oqa.de"}
+    assert email_key(check_email("rechnung@strasse.de")[0] or "") not in keys
+
+
+@pytest.mark.parametrize(
+    "raw", ["hi@i❤.ws", "hi@😀.com", "hi@xn--zz.de", "hi@a‍b.de", "straße@straße.de"]
+)
+def test_domains_idna_2008_refuses_and_local_parts_are_rejected(raw: str) -> None:
+    email, problem = check_email(raw)
+    assert email is None and problem
+    if raw.startswith("straße"):
+        assert "non-ASCII" in problem
+    else:
+        assert "IDNA 2008" in problem or "control character" in problem
+    assert raw.split("@")[1] not in problem  # no personal data in the reason
 
 
 @pytest.mark.parametrize(
@@ -232,9 +279,42 @@ def test_settings_defaults_and_validation() -> None:
     with pytest.raises(ValueError, match="store_id"):
         MappingSettings(store_id="a/b")
     cfg = MappingSettings.from_config(
-        {"api_key": "x", "list_id": "L", "vendor_tag": "Supplier", "store_id": None}
+        {
+            "api_key": "x",
+            "list_id": "L",
+            "vendor_tag": "Supplier",
+            "store_id": None,
+            "status_if_new": "pending",
+        }
     )
     assert cfg.vendor_tag == "Supplier" and cfg.store_id == "intacct"
+    assert cfg.status_if_new == "pending" and cfg.vendor_status_if_new is None
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_consent_has_no_default(value: str | None) -> None:
+    config = {"api_key": "x", "list_id": "L"}
+    if value is not None:
+        config["status_if_new"] = value
+    with pytest.raises(ValueError, match="status_if_new") as err:
+        MappingSettings.from_config(config)
+    message = str(err.value)
+    assert "\n" not in message
+    for word in ("'subscribed'", "'transactional'", "'pending'", "vendor_status_if_new"):
+        assert word in message
+
+
+def test_vendor_status_and_shared_addresses() -> None:
+    cfg = MappingSettings.from_config(
+        {"status_if_new": "subscribed", "vendor_status_if_new": "transactional"}
+    )
+    assert cfg.status_if_new_for(customer=True, vendor=False) == "subscribed"
+    assert cfg.status_if_new_for(customer=False, vendor=True) == "transactional"
+    assert cfg.status_if_new_for(customer=True, vendor=True) == "subscribed"
+    same = MappingSettings.from_config({"status_if_new": "pending"})
+    assert same.status_if_new_for(customer=False, vendor=True) == "pending"
+    with pytest.raises(ValueError, match="vendor_status_if_new"):
+        MappingSettings.from_config({"status_if_new": "pending", "vendor_status_if_new": "x"})
 
 
 def test_text_drops_control_characters_and_keeps_the_rest() -> None:

@@ -396,3 +396,29 @@ def test_orders_listing_pages(shop: Shop) -> None:
     snap = shop.mc.snapshot()["stores"][STORE]
     assert set(snap["orders"]) == {f"B{i}" for i in range(5)}
     assert snap["customers"]["V-1"]["orders_count"] == 5
+
+
+def test_order_line_endpoints(shop: Shop) -> None:
+    """List, add, get, update and delete order lines; a PATCH of the order with `lines`
+    updates and adds lines by id but never removes one (the sandbox's stated assumption)."""
+    seed_catalog(shop)
+    shop.s.post(shop.url("orders"), json=order())
+    line2 = {"id": "2", "product_id": "GL-4000", "product_variant_id": "GL-4000", "quantity": 2}
+    assert shop.s.post(shop.url("orders", "BILL-1", "lines"), json={**line2, "price": 5}).ok
+    dup = shop.s.post(shop.url("orders", "BILL-1", "lines"), json={**line2, "price": 5})
+    problem(dup, 400, "Bad Request")
+    got = shop.s.get(shop.url("orders", "BILL-1", "lines", "2")).json()
+    assert (got["id"], got["quantity"], got["price"]) == ("2", 2, 5)
+    patched = shop.s.patch(shop.url("orders", "BILL-1", "lines", "2"), json={"price": 7.25})
+    assert patched.json()["price"] == 7.25
+    # PATCH of the order with only line 2: line 1 stays.
+    resp = shop.s.patch(
+        shop.url("orders", "BILL-1"), json={"lines": [{**line2, "price": 9}], "order_total": 9}
+    )
+    assert [line["id"] for line in resp.json()["lines"]] == ["1", "2"]
+    # Removing a line takes its own DELETE.
+    assert shop.s.delete(shop.url("orders", "BILL-1", "lines", "1")).status_code == 204
+    listed = shop.s.get(shop.url("orders", "BILL-1", "lines")).json()
+    assert [line["id"] for line in listed["lines"]] == ["2"] and listed["total_items"] == 1
+    assert shop.s.get(shop.url("orders", "BILL-1", "lines", "1")).status_code == 404
+    assert shop.s.delete(shop.url("orders", "BILL-1", "lines", "1")).status_code == 404

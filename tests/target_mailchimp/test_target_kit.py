@@ -286,6 +286,7 @@ def run_target(
 def target_config(sb: MailchimpSandbox, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     """A config for the sandbox with the test's own ledger and fast batches."""
     base = {
+        "status_if_new": "subscribed",
         "ledger_url": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
         "max_retries": 2,
         "request_timeout": 5,

@@ -38,6 +38,7 @@ CONFIG = {
     # Nothing may be sent: none of these tests gets as far as a write.
     "api_url": "http://127.0.0.1:9/3.0",
     "list_id": "a1b2c3d4e5",
+    "status_if_new": "pending",
     "ledger_url": f"sqlite:///{_LEDGER_DIR / 'ledger.sqlite'}",
     "max_retries": 0,
 }

@@ -647,6 +647,31 @@ class MailchimpClient:
                 )
         return self._create("orders", store_id, order, self._order_patch, update_if_exists=True)
 
+    def order_line_ids(self, store_id: str, order_id: str) -> list[str] | None:
+        """``GET .../orders/{order_id}/lines``: the ids of the order's lines (None: no order)."""
+        data = self._get_or_none(
+            f"/ecommerce/stores/{_seg(store_id)}/orders/{_seg(order_id)}/lines",
+            params={"count": 1000},
+        )
+        if data is None:
+            return None
+        return [str(line["id"]) for line in data.get("lines") or [] if "id" in line]
+
+    def delete_order_line(self, store_id: str, order_id: str, line_id: str) -> bool:
+        """``DELETE .../orders/{order_id}/lines/{line_id}``; False when it was already gone.
+
+        A PATCH of the order with ``lines`` updates and adds lines by id but never removes
+        one, so a line that left the source document is deleted here.
+        """
+        try:
+            self.request(
+                "DELETE",
+                f"/ecommerce/stores/{_seg(store_id)}/orders/{_seg(order_id)}/lines/{_seg(line_id)}",
+            )
+        except NotFound:
+            return False
+        return True
+
     def get_order(self, store_id: str, order_id: str) -> dict[str, Any] | None:
         result: dict[str, Any] | None = self._get_or_none(
             f"/ecommerce/stores/{_seg(store_id)}/orders/{_seg(order_id)}"

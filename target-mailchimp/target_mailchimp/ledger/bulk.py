@@ -28,7 +28,9 @@ from target_mailchimp.mapping.common import (
 )
 from target_mailchimp.mapping.contacts import ContactRecord
 from target_mailchimp.mapping.jsonexact import dumps_exact, jsonable, loads_exact
+from target_mailchimp.mapping.orders import bill_version
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord
+from target_mailchimp.mapping.settlement import older_version
 
 #: Keys per IN (...) clause (SQLite allows 999 bound parameters in old builds).
 CHUNK = 500
@@ -52,7 +54,44 @@ class WriteRecord:
     request_id: str | None = None
 
 
-class BulkMixin(LedgerBase):
+class OrderLinesMixin(LedgerBase):
+    """The line ids last written to each order (`order_lines` table)."""
+
+    def order_lines(self, order_ids: Iterable[str]) -> dict[str, set[str]]:
+        """{order id: line ids last written} for the orders whose lines are recorded."""
+        keys = sorted(set(order_ids))
+        out: dict[str, set[str]] = {}
+        with self._tx(write=False) as conn:
+            for part in _chunks(keys):
+                for row in conn.execute(
+                    select(t.order_lines.c.order_id, t.order_lines.c.line_id).where(
+                        t.order_lines.c.order_id.in_(part)
+                    )
+                ).all():
+                    out.setdefault(row.order_id, set()).add(row.line_id)
+        return out
+
+    def record_order_lines(
+        self, lines: Mapping[str, Iterable[str]], run_id: str | None = None
+    ) -> None:
+        """Replace the recorded line ids of each order in `lines`."""
+        if not lines:
+            return
+        run_id = run_id or self._run_id
+        keys = sorted(lines)
+        rows = [
+            {"order_id": oid, "line_id": lid, "run_id": run_id}
+            for oid in keys
+            for lid in sorted(set(lines[oid]))
+        ]
+        with self._tx() as conn:
+            for part in _chunks(keys):
+                conn.execute(t.order_lines.delete().where(t.order_lines.c.order_id.in_(part)))
+            if rows:
+                conn.execute(insert(t.order_lines), rows)
+
+
+class BulkMixin(OrderLinesMixin):
     """Batch forms of the per-record calls (see module docstring)."""
 
     # ------------------------------------------------------------------ objects
@@ -254,8 +293,25 @@ class BulkMixin(LedgerBase):
                         out[contact.source_id] = contact
         return out
 
+    def _stored_data(self, conn: Connection, stream: str, keys: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for part in _chunks(sorted(keys)):
+            for row in conn.execute(
+                select(t.source_records.c.source_key, t.source_records.c.data).where(
+                    t.source_records.c.stream == stream,
+                    t.source_records.c.source_key.in_(part),
+                )
+            ).all():
+                out[row.source_key] = loads_exact(row.data)
+        return out
+
     def record_bills(self, bills: Sequence[Mapping[str, Any]], run_id: str | None = None) -> None:
-        """`record_bill` for many ap_bills records (the last of a repeated RECORDNO wins)."""
+        """`record_bill` for many ap_bills records: the newest version of each is kept.
+
+        A version older than the one stored (or than another in `bills`) by WHENMODIFIED is
+        ignored (`settlement.older_version`), so the stored bill never depends on the order
+        versions arrive in; otherwise the last of a repeated RECORDNO wins.
+        """
         run_id = run_id or self._run_id
         now = self._clock()
         latest: dict[str, Mapping[str, Any]] = {}
@@ -265,7 +321,19 @@ class BulkMixin(LedgerBase):
                 raise ValueError(
                     f"an ap_bills record needs an integer RECORDNO, got {bill.get('RECORDNO')!r}"
                 )
-            latest[str(recordno)] = bill
+            key = str(recordno)
+            other = latest.get(key)
+            if other is None or not older_version(bill_version(bill), bill_version(other)):
+                latest[key] = bill
+        if not latest:
+            return
+        with self._tx(write=False) as conn:
+            stored = self._stored_data(conn, STREAM_BILLS, list(latest))
+        for key, old in stored.items():
+            if isinstance(old, Mapping) and older_version(
+                bill_version(latest[key]), bill_version(old)
+            ):
+                del latest[key]
         if not latest:
             return
         rows = [
@@ -284,10 +352,28 @@ class BulkMixin(LedgerBase):
             self._store_sources(conn, STREAM_BILLS, rows)
 
     def record_payments(self, payments: Sequence[PaymentRecord], run_id: str | None = None) -> None:
-        """`record_payment` for many payments: stores each and replaces its allocations."""
+        """`record_payment` for many payments: stores each and replaces its allocations.
+
+        Only the newest version of a payment is kept: a voided one, else the latest
+        WHENMODIFIED (`settlement.older_version`); an older version is ignored.
+        """
         run_id = run_id or self._run_id
         now = self._clock()
-        latest = {str(p.recordno): p for p in payments}
+        latest: dict[str, PaymentRecord] = {}
+        for p in payments:
+            other = latest.get(str(p.recordno))
+            if other is None or not older_version(_payment_version(p), _payment_version(other)):
+                latest[str(p.recordno)] = p
+        if not latest:
+            return
+        with self._tx(write=False) as conn:
+            stored = self._stored_data(conn, STREAM_PAYMENTS, list(latest))
+        for key, old in stored.items():
+            if isinstance(old, Mapping) and older_version(
+                _payment_version(latest[key]),
+                (bool(old.get("voided")), _text_or_none(old.get("when_modified"))),
+            ):
+                del latest[key]
         if not latest:
             return
         rows = [
@@ -418,3 +504,7 @@ def _text_or_none(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _payment_version(payment: PaymentRecord) -> tuple[bool, str | None]:
+    return (payment.voided, payment.when_modified)

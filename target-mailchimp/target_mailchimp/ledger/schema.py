@@ -13,6 +13,8 @@
   needs (a ContactRecord, the bill record, the payment's allocations).
 - `payment_allocations`: (payment RECORDNO, bill RECORDNO) -> amounts and voided flag, so
   payments can be summed per bill with a plain indexed query.
+- `order_lines`: (order id, line id) of the lines last written to each order, so lines that
+  left the source document are deleted from the order (a PATCH never removes a line).
 - `parked`: records waiting for another record (bills for their vendor, payments for their
   bill), with the full record JSON.
 - `audit`: one row per record and object per run: what happened and why, and the ids the
@@ -150,6 +152,15 @@ payment_allocations = Table(
     Column("when_modified", String(64)),
     PrimaryKeyConstraint("payment_key", "bill_key"),
     Index("ix_payment_allocations_bill_key", "bill_key"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", _ID, nullable=False),
+    Column("line_id", _ID, nullable=False),
+    Column("run_id", _RUN_ID),
+    PrimaryKeyConstraint("order_id", "line_id"),
 )
 
 parked = Table(

@@ -20,6 +20,7 @@ from target_mailchimp.mapping.common import (
 from target_mailchimp.mapping.contacts import ContactRecord
 from target_mailchimp.mapping.jsonexact import dumps_exact, jsonable, loads_exact
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord
+from target_mailchimp.mapping.settlement import older_version
 
 
 def payment_data(payment: PaymentRecord) -> str:
@@ -151,12 +152,21 @@ class SourcesMixin(LedgerBase):
         return vendor.email if vendor is not None else None
 
     def record_bill(self, bill: Mapping[str, Any], run_id: str | None = None) -> None:
-        """Store an ap_bills record (all of it: the order is rebuilt from it on payments)."""
+        """Store an ap_bills record (all of it: the order is rebuilt from it on payments).
+
+        A version older (by WHENMODIFIED) than the stored one is ignored.
+        """
         recordno = as_recordno(bill.get("RECORDNO"))
         if recordno is None:
             raise ValueError(
                 f"an ap_bills record needs an integer RECORDNO, got {bill.get('RECORDNO')!r}"
             )
+        stored = self.source(STREAM_BILLS, str(recordno))
+        if isinstance(stored, Mapping) and older_version(
+            (False, _text_or_none(bill.get("WHENMODIFIED"))),
+            (False, _text_or_none(stored.get("WHENMODIFIED"))),
+        ):
+            return
         self.record_source(
             STREAM_BILLS,
             str(recordno),
@@ -172,8 +182,17 @@ class SourcesMixin(LedgerBase):
         return dict(value) if value is not None else None
 
     def record_payment(self, payment: PaymentRecord, run_id: str | None = None) -> None:
-        """Store an ap_payments record and replace its allocations to bills."""
+        """Store an ap_payments record and replace its allocations to bills.
+
+        A version older than the stored one (`settlement.older_version`) is ignored.
+        """
         key = str(payment.recordno)
+        stored = self.source(STREAM_PAYMENTS, key)
+        if isinstance(stored, Mapping) and older_version(
+            (payment.voided, payment.when_modified),
+            (bool(stored.get("voided")), _text_or_none(stored.get("when_modified"))),
+        ):
+            return
         with self._tx() as conn:
             self._upsert(
                 conn,

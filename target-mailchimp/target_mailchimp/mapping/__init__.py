@@ -63,6 +63,7 @@ from target_mailchimp.mapping.orders import (
     BillSummary,
     bill_summary,
     bill_to_order,
+    bill_version,
     order_financial_status,
     order_id,
     payment_order_patch,
@@ -78,6 +79,11 @@ from target_mailchimp.mapping.payloads import ObjectPayload
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord, payment_from_record
 from target_mailchimp.mapping.results import Outcome, Parked, Rejected, Skipped
 from target_mailchimp.mapping.settings import DEFAULT_FINANCIAL_STATUS_MAP, MappingSettings
+from target_mailchimp.mapping.settlement import (
+    DocumentFacts,
+    Settlement,
+    settlement_status,
+)
 
 __all__ = [
     "BUILTIN_MERGE_FIELDS",
@@ -86,6 +92,7 @@ __all__ = [
     "BillOrder",
     "BillSummary",
     "ContactRecord",
+    "DocumentFacts",
     "MappingSettings",
     "MemberPayload",
     "ObjectPayload",
@@ -94,9 +101,11 @@ __all__ = [
     "PaymentForBill",
     "PaymentRecord",
     "Rejected",
+    "Settlement",
     "Skipped",
     "bill_summary",
     "bill_to_order",
+    "bill_version",
     "check_currency",
     "check_email",
     "check_object_id",
@@ -122,6 +131,7 @@ __all__ = [
     "product_from_mailchimp",
     "product_id",
     "required_merge_fields",
+    "settlement_status",
     "subscriber_hash",
     "truncate_utf8",
 ]

@@ -40,6 +40,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import idna
+
 STREAM_CUSTOMERS = "customers"
 STREAM_VENDORS = "vendors"
 STREAM_BILLS = "ap_bills"
@@ -64,6 +66,31 @@ _TLD_RE = re.compile(r"^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$")
 
 def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def _ascii_domain(domain: str) -> tuple[str | None, str | None]:
+    """The ASCII (punycode) form of a domain under IDNA 2008 with UTS #46 mapping.
+
+    Non-transitional: ß, ς and the joiners keep their meaning (straße.de is xn--strae-oqa.de,
+    never strasse.de). An ASCII domain is kept as written; its punycode labels must decode.
+    """
+    if domain.isascii() and not any(
+        label.lower().startswith("xn--") for label in domain.split(".")
+    ):
+        return domain, None
+    try:
+        if domain.isascii():
+            idna.decode(domain.rstrip("."))
+            return domain, None
+        trailing = "." if domain.endswith(".") else ""
+        ascii_domain = idna.encode(domain.rstrip("."), uts46=True, transitional=False)
+        return ascii_domain.decode("ascii") + trailing, None
+    except (idna.IDNAError, UnicodeError):
+        # The library's message quotes the label: personal data stays out of the reason.
+        return None, (
+            "has an internationalized domain that IDNA 2008 does not allow (symbols such as "
+            "emoji, or a malformed xn-- label)"
+        )
 
 
 def check_email(value: Any) -> tuple[str | None, str | None]:
@@ -104,12 +131,9 @@ def check_email(value: Any) -> tuple[str | None, str | None]:
         return None, "has a misplaced '.' before the '@'"
     if len(local.encode()) > LOCAL_PART_MAX_BYTES:
         return None, f"has more than {LOCAL_PART_MAX_BYTES} characters before the '@'"
-    ascii_domain = domain
-    if any(ord(ch) > 127 for ch in domain):
-        try:
-            ascii_domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None, "has an invalid internationalized domain"
+    ascii_domain, problem = _ascii_domain(domain)
+    if ascii_domain is None:
+        return None, problem
     if ascii_domain.endswith("."):
         return None, "has a domain ending in '.'"
     labels = ascii_domain.split(".")

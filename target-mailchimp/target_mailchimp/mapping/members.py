@@ -196,7 +196,10 @@ def member_payload(
     assert email_address is not None
     body: dict[str, Any] = {
         "email_address": email_address,
-        "status_if_new": settings.status_if_new,
+        "status_if_new": settings.status_if_new_for(
+            customer=any(c.is_customer for c in ordered),
+            vendor=any(not c.is_customer for c in ordered),
+        ),
     }
     if merge:
         body["merge_fields"] = merge

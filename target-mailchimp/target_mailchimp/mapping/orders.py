@@ -2,18 +2,17 @@
 """E-commerce orders (and their GL products) from AP bills; order status from payments.
 
 - `bill_summary(record) -> BillSummary | Rejected`: the bill facts the status needs.
-- `order_financial_status(bill, payments_for_bill, settings) -> str`: THE status rule, used
-  for bills and payments alike:
-  1. mapped = `settings.financial_status_for(STATE)`; if mapped is "cancelled": "cancelled";
-  2. elif payments are recorded for the bill, the non-voided ones sum to at least the order
-     total, and the total is > 0: "paid";
-  3. elif any payment (voided or not) is recorded for the bill: "pending" (payments are
-     authoritative once known, so voiding a payment takes the order back to pending even
-     while the bill's STATE still says Paid);
-  4. else mapped.
-  Amounts are compared in the bill's currency: TRX_PAYMENTAMOUNT against TRX_TOTALENTERED,
-  PAYMENTAMOUNT against TOTALENTERED. A payment appearing twice counts once (a voided
-  version wins, since Intacct never un-voids a payment).
+- `order_financial_status(bill, payments_for_bill, settings) -> str`: THE status rule
+  (`settlement.settlement_status`, shared with every document that is owed and settled),
+  used for bills and payments alike. Its facts: the bill's total and total due in the bill's
+  currency (TRX_TOTALENTERED/TRX_TOTALDUE, else TOTALENTERED/TOTALDUE), STATE mapped by
+  `settings.financial_status_for`, WHENMODIFIED; and per payment the amount it settled by any
+  means (TRX_ amounts for TRX totals, base amounts otherwise), whether it was voided, and its
+  WHENMODIFIED. In short: cancelled for reversed/declined bills; paid when Intacct says the
+  bill is settled (total due 0 with a positive total, or Paid) unless a newer voided payment
+  took that back, or when payments that moved money cover the total and are newer than the
+  bill (or the bill does not say what is due); pending otherwise. A payment appearing twice
+  counts once (a voided version wins, since Intacct never un-voids a payment, then the newest).
 - `bill_to_order(bill, vendor, payments_for_bill, settings) -> BillOrder | Rejected | Parked`:
   the order and the products its lines need. `vendor` is the bill vendor's `ContactRecord`
   from the ledger, or None when no vendors record with that VENDORID was seen (-> Parked,
@@ -70,6 +69,11 @@ from target_mailchimp.mapping.payloads import ObjectPayload
 from target_mailchimp.mapping.payments import PaymentForBill
 from target_mailchimp.mapping.results import Parked, Rejected
 from target_mailchimp.mapping.settings import MappingSettings
+from target_mailchimp.mapping.settlement import (
+    DocumentFacts,
+    settlement_status,
+    settlement_version,
+)
 
 ORDER_PREFIX = "bill-"
 PRODUCT_PREFIX = "gl-"
@@ -97,6 +101,13 @@ class BillSummary:
     total: Decimal | None
     transaction_currency: bool
     when_modified: str | None
+    total_due: Decimal | None = None
+
+    def facts(self) -> DocumentFacts:
+        """The bill as a document of the status rule."""
+        return DocumentFacts(
+            total=self.total, total_due=self.total_due, state=self.state, when=self.when_modified
+        )
 
 
 def bill_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
@@ -111,14 +122,18 @@ def bill_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
     try:
         trx_total = to_decimal(record.get("TRX_TOTALENTERED"))
         base_total = to_decimal(record.get("TOTALENTERED"))
+        trx_due = to_decimal(record.get("TRX_TOTALDUE"))
+        base_due = to_decimal(record.get("TOTALDUE"))
     except ValueError as exc:
         return Rejected("amount_invalid", f"{label}: total {exc}")
     if trx_total is not None:
         total: Decimal | None = trx_total
+        total_due = trx_due
         transaction = True
         currency = clean_text(record.get("CURRENCY")) or clean_text(record.get("BASECURR"))
     else:
         total = base_total
+        total_due = base_due
         transaction = False
         currency = clean_text(record.get("BASECURR")) or clean_text(record.get("CURRENCY"))
     try:
@@ -134,13 +149,23 @@ def bill_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
         total=total,
         transaction_currency=transaction,
         when_modified=when_modified,
+        total_due=total_due,
     )
 
 
-def _payment_version(payment: PaymentForBill) -> tuple[bool, str, Decimal, Decimal]:
+def bill_version(record: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """The version of an ap_bills record for `settlement.older_version`: its WHENMODIFIED."""
+    value = record.get("WHENMODIFIED")
+    if isinstance(value, datetime):
+        return (False, value.isoformat())
+    return (False, None if value is None else str(value))
+
+
+def _payment_version(payment: PaymentForBill) -> tuple[bool, datetime, Decimal, Decimal]:
     # A voided version wins (Intacct never un-voids), then the latest; amounts break ties so
     # the choice never depends on input order.
-    return (payment.voided, payment.when_modified or "", payment.trx_amount, payment.base_amount)
+    voided, stamp, trx = settlement_version(payment.settlement(True))
+    return (voided, stamp, trx, payment.base_amount)
 
 
 def _unique_payments(
@@ -161,7 +186,7 @@ def order_financial_status(
     payments_for_bill: Iterable[PaymentForBill],
     settings: MappingSettings,
 ) -> str:
-    """The order's financial_status (rule in the module docstring).
+    """The order's financial_status (`settlement.settlement_status` on the bill's facts).
 
     `bill` is a `BillSummary` or an ap_bills record. Payments for other bills are ignored.
     """
@@ -170,19 +195,12 @@ def order_financial_status(
         if isinstance(summary, Rejected):
             return settings.financial_status_for(clean_text(bill.get("STATE")))
         bill = summary
-    mapped = settings.financial_status_for(bill.state)
-    if mapped == "cancelled":
-        return "cancelled"
     payments = _unique_payments(bill.recordno, payments_for_bill)
-    if payments:
-        paid = sum(
-            (p.amount(bill.transaction_currency) for p in payments if not p.voided),
-            Decimal(0),
-        )
-        if bill.total is not None and bill.total > 0 and paid >= bill.total:
-            return "paid"
-        return "pending"
-    return mapped
+    return settlement_status(
+        bill.facts(),
+        [p.settlement(bill.transaction_currency) for p in payments],
+        settings.financial_status_for,
+    )
 
 
 def _updated_at(bill: BillSummary, payments: Iterable[PaymentForBill]) -> str | None:

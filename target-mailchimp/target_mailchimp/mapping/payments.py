@@ -1,20 +1,30 @@
-"""AP payments: what each payment applies to which bill.
+"""AP payments: what each payment settled of which bill.
 
 `payment_from_record(record) -> PaymentRecord | Rejected | Skipped` reads an `ap_payments`
 record. Its `details` are grouped by RECORDKEY (the RECORDNO of the bill paid) into one
-`PaymentForBill` per bill with the summed amounts:
+`PaymentForBill` per bill with the summed amounts the payment settled, by every means: cash
+(PAYMENTAMOUNT), credits/debit memos (ADJUSTMENTAMOUNT), negative bills and discounts applied
+inline (INLINEAMOUNT) and advances (POSTEDADVANCEAMOUNT); each with its `TRX_` counterpart:
 
-- `trx_amount`: sum of TRX_PAYMENTAMOUNT (a detail without it counts its PAYMENTAMOUNT),
+- `trx_amount`: sum of the TRX_ amounts (a detail without them counts its base amounts),
   compared with bills whose total is in transaction currency (TRX_TOTALENTERED);
-- `base_amount`: sum of PAYMENTAMOUNT (a detail without it counts its TRX_PAYMENTAMOUNT),
+- `base_amount`: sum of the base amounts (a detail without them counts its TRX_ amounts),
   compared with bills whose total is TOTALENTERED.
-- `voided`: the payment's STATE is "Voided" (case-insensitive); voided payments are kept (the
-  ledger replaces the earlier version of the payment) but count as nothing paid.
+- Only payments that moved money settle anything (`settlement.payment_moved_money`): draft,
+  submitted, unapproved, partially approved, approved but unpaid (no WHENPAID) and declined
+  payments are kept with both amounts 0.
+- `voided`: the payment's STATE is Voided or Reversed (case-insensitive): money it had moved
+  was taken back; kept with its amounts (the ledger replaces the earlier version), which the
+  status rule counts as nothing.
+
+Credit amounts are read as amounts applied: their sign is ignored (the reference does not
+say whether Intacct reports them positive or negative).
 
 Rejected when RECORDNO is missing, a detail has no RECORDKEY or no amount, or an amount is
 not a number. Skipped when the payment has no details (it applies to no bill).
-The ledger stores the allocations (`Ledger.record_payment`) and gives them back per bill
-(`Ledger.payments_for_bill`); `order_financial_status` in `orders` turns them into a status.
+The ledger stores the allocations (`Ledger.record_payment`, keeping the newest version of a
+payment) and gives them back per bill (`Ledger.payments_for_bill`); `order_financial_status`
+in `orders` turns them into a status with the rule in `settlement`.
 """
 
 from __future__ import annotations
@@ -33,8 +43,20 @@ from target_mailchimp.mapping.common import (
     to_decimal,
 )
 from target_mailchimp.mapping.results import Rejected, Skipped
+from target_mailchimp.mapping.settlement import (
+    Settlement,
+    payment_moved_money,
+    payment_reversed,
+)
 
-VOIDED_STATES = frozenset({"voided"})
+#: Detail fields that settle a bill, base-currency name first, then the TRX_ name.
+SETTLING_AMOUNTS: tuple[tuple[str, str, bool], ...] = (
+    # (base field, transaction field, is a credit applied)
+    ("PAYMENTAMOUNT", "TRX_PAYMENTAMOUNT", False),
+    ("ADJUSTMENTAMOUNT", "TRX_ADJUSTMENTAMOUNT", True),
+    ("INLINEAMOUNT", "TRX_INLINEAMOUNT", True),
+    ("POSTEDADVANCEAMOUNT", "TRX_POSTEDADVANCEAMOUNT", True),
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,15 @@ class PaymentForBill:
     def amount(self, transaction_currency: bool) -> Decimal:
         """The amount in the bill's currency: transaction amounts for TRX totals."""
         return self.trx_amount if transaction_currency else self.base_amount
+
+    def settlement(self, transaction_currency: bool) -> Settlement:
+        """This allocation as a fact of the status rule (`settlement.settlement_status`)."""
+        return Settlement(
+            key=self.payment_recordno,
+            amount=self.amount(transaction_currency),
+            reversed=self.voided,
+            when=self.when_modified,
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -92,7 +123,8 @@ def payment_from_record(record: Mapping[str, Any]) -> PaymentRecord | Rejected |
             f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
         )
     state = clean_text(record.get("STATE"))
-    voided = state is not None and state.casefold() in VOIDED_STATES
+    voided = payment_reversed(state)
+    moved = payment_moved_money(state, record.get("WHENPAID"))
     try:
         when_modified = iso_datetime(record.get("WHENMODIFIED"))
     except ValueError:
@@ -120,19 +152,33 @@ def payment_from_record(record: Mapping[str, Any]) -> PaymentRecord | Rejected |
                 f"{where}: RECORDKEY (the bill paid) is missing or not an integer "
                 f"({detail.get('RECORDKEY')!r}); select RECORDKEY in the payment details",
             )
-        try:
-            trx_value = to_decimal(detail.get("TRX_PAYMENTAMOUNT"))
-            base_value = to_decimal(detail.get("PAYMENTAMOUNT"))
-        except ValueError as exc:
-            return Rejected("amount_invalid", f"{where}: {exc}")
-        if trx_value is None and base_value is None:
+        trx_add = Decimal(0)
+        base_add = Decimal(0)
+        found = False
+        for base_field, trx_field, credit in SETTLING_AMOUNTS:
+            try:
+                trx_value = to_decimal(detail.get(trx_field))
+                base_value = to_decimal(detail.get(base_field))
+            except ValueError as exc:
+                return Rejected("amount_invalid", f"{where}: {exc}")
+            if trx_value is None and base_value is None:
+                continue
+            found = True
+            trx_part = trx_value if trx_value is not None else base_value
+            base_part = base_value if base_value is not None else trx_value
+            assert trx_part is not None and base_part is not None
+            if credit:
+                trx_part, base_part = abs(trx_part), abs(base_part)
+            trx_add += trx_part
+            base_add += base_part
+        if not found:
             return Rejected(
                 "amount_missing",
-                f"{where}: neither TRX_PAYMENTAMOUNT nor PAYMENTAMOUNT is set",
+                f"{where}: none of TRX_PAYMENTAMOUNT, PAYMENTAMOUNT or the credit amounts "
+                "(ADJUSTMENTAMOUNT, INLINEAMOUNT, POSTEDADVANCEAMOUNT) is set",
             )
-        trx_add = trx_value if trx_value is not None else base_value
-        base_add = base_value if base_value is not None else trx_value
-        assert trx_add is not None and base_add is not None
+        if not moved and not voided:
+            trx_add = base_add = Decimal(0)
         trx[bill_no] = trx.get(bill_no, Decimal(0)) + trx_add
         base[bill_no] = base.get(bill_no, Decimal(0)) + base_add
     allocations = tuple(

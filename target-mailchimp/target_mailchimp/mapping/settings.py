@@ -33,6 +33,15 @@ STATUS_IF_NEW_VALUES: tuple[str, ...] = (
     "unsubscribed",
 )
 
+#: The one line a run stops with when `status_if_new` is not set.
+CONSENT_REQUIRED = (
+    "setting 'status_if_new' is required (no default: consent is the operator's decision): "
+    "'subscribed' adds new addresses as subscribers who get marketing email (only with their "
+    "consent), 'transactional' adds them for order and account email only (no marketing), "
+    "'pending' sends them a confirmation email first (double opt-in); "
+    "'vendor_status_if_new' may differ for vendors; see docs/consent.md"
+)
+
 #: Intacct AP bill STATE -> Mailchimp order financial_status. States not listed map to
 #: `financial_status_default` ("pending"). Keys are compared case-insensitively.
 DEFAULT_FINANCIAL_STATUS_MAP: Mapping[str, str] = MappingProxyType(
@@ -70,9 +79,14 @@ def _frozen_map(value: Mapping[str, str] | None, setting: str) -> Mapping[str, s
 class MappingSettings:
     """How Intacct records become Mailchimp payloads.
 
-    - `status_if_new`: status given to addresses new to the audience ("subscribed"; use
-      "pending" on double opt-in audiences). Existing members keep their status: the
-      mapping never sends `status`.
+    - `status_if_new`: status given to addresses new to the audience from customers
+      ("subscribed", "pending" for double opt-in, "transactional", "unsubscribed"). A target
+      config must set it (`from_config` refuses a config without it: `CONSENT_REQUIRED`); the
+      dataclass default only serves code that builds settings itself. Existing members keep
+      their status: the mapping never sends `status`.
+    - `vendor_status_if_new`: the same for addresses only vendors have (None:
+      `status_if_new`). An address that is also a customer's is a customer's; Mailchimp applies
+      status_if_new only when it creates the member, so the records known then decide.
     - `customer_tag` / `vendor_tag`: tags added to members coming from customers / vendors.
     - `inactive_records`: "ignore" (inactive records contribute nothing), "tag" (written and
       tagged `inactive_tag` while every record for the address is inactive), "archive" (the
@@ -93,6 +107,7 @@ class MappingSettings:
     """
 
     status_if_new: str = "subscribed"
+    vendor_status_if_new: str | None = None
     customer_tag: str = "Intacct customer"
     vendor_tag: str = "Intacct vendor"
     inactive_records: InactiveMode = "ignore"
@@ -111,6 +126,13 @@ class MappingSettings:
             raise ValueError(
                 f"setting 'status_if_new' must be one of {', '.join(STATUS_IF_NEW_VALUES)}; "
                 f"got {self.status_if_new!r}"
+            )
+        if self.vendor_status_if_new is not None and (
+            self.vendor_status_if_new not in STATUS_IF_NEW_VALUES
+        ):
+            raise ValueError(
+                "setting 'vendor_status_if_new' must be one of "
+                f"{', '.join(STATUS_IF_NEW_VALUES)}; got {self.vendor_status_if_new!r}"
             )
         if self.inactive_records not in INACTIVE_MODES:
             raise ValueError(
@@ -154,6 +176,13 @@ class MappingSettings:
         ):
             raise ValueError("setting 'financial_status_default' must be a non-empty string")
 
+    def status_if_new_for(self, *, customer: bool, vendor: bool) -> str:
+        """`status_if_new` of an address: a customer's when any record is a customer's, else
+        (vendors only) `vendor_status_if_new`, which defaults to `status_if_new`."""
+        if vendor and not customer:
+            return self.vendor_status_if_new or self.status_if_new
+        return self.status_if_new
+
     def financial_status_for(self, state: str | None) -> str:
         """The financial_status the map gives an Intacct STATE (case-insensitive)."""
         if state is not None:
@@ -165,7 +194,12 @@ class MappingSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MappingSettings:
-        """Build settings from a target config; keys that are not settings are ignored."""
+        """Build settings from a target config; keys that are not settings are ignored.
+
+        `status_if_new` must be set: a config without it raises `CONSENT_REQUIRED`.
+        """
+        if config.get("status_if_new") in (None, ""):
+            raise ValueError(CONSENT_REQUIRED)
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in config.items() if k in names and v is not None}
         return cls(**kwargs)

@@ -6,9 +6,11 @@ became ready):
 1. Records that do not match the schema or lack the facts of a bill are rejected.
 2. Every bill is stored in the ledger (payments rebuild the order from it later).
 3. `bill_to_order` with the vendor and payments the ledger knows: rejected (reason in the
-   audit trail), parked when no vendors record with its VENDORID was seen yet (stored in the
-   ledger at once, so a STATE emitted later never outruns it; retried at the end of this run
-   and of every later run, and audited "parked" if still waiting at the end), or an order.
+   audit trail; a bill rejected because of its vendor, no email or inactive, is also kept in
+   the parking and retried when the vendor arrives or changes), parked when no vendors
+   record with its VENDORID was seen yet (stored in the ledger at once, so a STATE emitted
+   later never outruns it; retried at the end of this run and of every later run, audited
+   "parked" if still waiting at the end, rejected after `max_park_days`), or an order.
 4. Orders are written by `orders.write_bill_orders` (vendor customer check, products, orders).
 5. Bills that reached a final outcome leave the parking.
 """
@@ -24,13 +26,21 @@ from target_mailchimp.mapping import (
     Rejected,
     bill_summary,
     bill_to_order,
+    bill_version,
     clean_text,
     order_id,
 )
 from target_mailchimp.mapping.common import as_recordno
+from target_mailchimp.mapping.settlement import older_version
 from target_mailchimp.sinks.base import Incoming, MailchimpSink
 from target_mailchimp.sinks.ecommerce import ORDER
-from target_mailchimp.sinks.orders import BillWork, write_bill_orders
+from target_mailchimp.sinks.orders import (
+    VENDOR_REJECTION_CODES,
+    VENDOR_RETRY_NOTE,
+    BillWork,
+    keep_for_vendor,
+    write_bill_orders,
+)
 from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import ParkedNote, RunContext
 
@@ -56,12 +66,20 @@ def process_bills(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) ->
                 [ref], Outcome("rejected", detail=summary.reason), object_kind=ORDER, object_id=oid
             )
             continue
-        bills[summary.recordno] = record
+        other = bills.get(summary.recordno)
+        # A version older than one already in this batch never replaces it.
+        if other is None or not older_version(bill_version(record), bill_version(other)):
+            bills[summary.recordno] = record
         refs.setdefault(summary.recordno, []).append(ref)
     if not bills:
         recorder.flush()
         return
     ctx.ledger.record_bills(list(bills.values()), run_id=ctx.run_id)
+    # The ledger keeps the newest version of each bill: an older one arriving late (another
+    # run, a replay) is written from the newest facts, so nothing goes back in time.
+    for recordno, stored in ctx.ledger.bills(bills).items():
+        if older_version(bill_version(bills[recordno]), bill_version(stored)):
+            bills[recordno] = stored
     vendor_ids = {v for b in bills.values() if (v := clean_text(b.get("VENDORID")))}
     vendors = ctx.ledger.vendors(vendor_ids)
     payments = ctx.ledger.payments_for_bills(bills)
@@ -71,13 +89,18 @@ def process_bills(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) ->
         vendor = vendors.get(clean_text(record.get("VENDORID")) or "")
         result = bill_to_order(record, vendor, payments.get(recordno, []), ctx.mapping)
         if isinstance(result, Rejected):
+            vendor_caused = result.code in VENDOR_REJECTION_CODES
+            reason = result.reason + (VENDOR_RETRY_NOTE if vendor_caused else "")
             recorder.audit(
                 refs[recordno],
-                Outcome("rejected", detail=result.reason),
+                Outcome("rejected", detail=reason),
                 object_kind=ORDER,
                 object_id=order_id(recordno),
             )
-            final.add(recordno)
+            if vendor_caused:
+                keep_for_vendor(ctx, record, reason)
+            else:
+                final.add(recordno)
         elif isinstance(result, Parked):
             ref = refs[recordno][-1]
             ctx.ledger.park_outcome(
@@ -88,9 +111,10 @@ def process_bills(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) ->
             assert isinstance(result, BillOrder)
             works.append(BillWork(result, refs[recordno]))
             final.add(recordno)
-    write_bill_orders(ctx, stream, works)
+    kept: set[str] = set()
+    write_bill_orders(ctx, stream, works, kept)
     recorder.flush()
-    leave_parking(ctx, stream, {str(n) for n in final})
+    leave_parking(ctx, stream, {str(n) for n in final} - kept)
 
 
 def leave_parking(ctx: RunContext, stream: str, keys: set[str]) -> None:

@@ -38,6 +38,7 @@ COPIED_TABLES = (
     ledger_schema.source_records,
     ledger_schema.payment_allocations,
     ledger_schema.parked,
+    ledger_schema.order_lines,
 )
 COPY_CHUNK = 5000
 

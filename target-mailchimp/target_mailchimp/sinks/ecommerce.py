@@ -47,6 +47,10 @@ class ObjectWork:
     refs: list[SourceRef] = field(default_factory=list)
     #: Orders only: a status-only PATCH body to send when the order exists (payments).
     patch: dict[str, Any] | None = None
+    #: Orders only: ids of lines written before that the payload no longer has (deleted
+    #: after the write, since a PATCH never removes a line); None when the ledger does not
+    #: know the order's lines (they are read from Mailchimp if the order exists).
+    stale_lines: tuple[str, ...] | None = ()
 
     @property
     def object_id(self) -> str:
@@ -59,10 +63,13 @@ def merge_works(works: Sequence[ObjectWork]) -> list[ObjectWork]:
     for work in works:
         current = merged.get(work.object_id)
         if current is None:
-            merged[work.object_id] = ObjectWork(work.payload, list(work.refs), work.patch)
+            merged[work.object_id] = ObjectWork(
+                work.payload, list(work.refs), work.patch, work.stale_lines
+            )
         else:
             current.payload = work.payload
             current.patch = work.patch
+            current.stale_lines = work.stale_lines
             current.refs.extend(r for r in work.refs if r not in current.refs)
     return list(merged.values())
 
@@ -115,44 +122,90 @@ def write_objects(
         return outcomes
 
     leftovers = pending
+    lines_written: dict[str, list[str]] = {}
     if kind in (CUSTOMER, ORDER) and ctx.settings.use_batches(len(pending)):
-        done, leftovers = write_with_batches(ctx, kind, pending, known)
+        # Orders that lose lines need their line deletes after the write: one by one.
+        batchable = [w for w in pending if not _needs_line_deletes(w, known)]
+        done, leftovers = write_with_batches(ctx, kind, batchable, known)
+        leftovers = leftovers + [w for w in pending if _needs_line_deletes(w, known)]
         for work in pending:
             if work.object_id in done:
                 outcomes[work.object_id] = done[work.object_id]
                 record(ctx, kind, work, done[work.object_id])
+                if kind == ORDER and work.patch is None and done[work.object_id].written:
+                    lines_written[work.object_id] = _line_ids(work)
         ctx.recorder.flush()
 
     store_id = ctx.settings.store_id
 
-    def send(work: ObjectWork) -> tuple[str, WriteResult]:
+    def send(work: ObjectWork) -> tuple[str, WriteResult, str | None, bool]:
         exists = _exists(known, work.object_id)
         body = work.payload.body
         if kind == CUSTOMER:
             result = ctx.client.upsert_customer(store_id, body)
-            return ("updated" if exists else "created"), result
+            return ("updated" if exists else "created"), result, None, False
         if kind == PRODUCT:
             result = ctx.client.create_or_update_product(store_id, body)
-            return result.action, result
+            return result.action, result, None, False
         if work.patch is not None and exists:
             try:
                 result = ctx.client.update_order(store_id, work.object_id, work.patch)
-                return "updated", result
+                return "updated", result, None, False
             except NotFound:
                 exists = False  # gone from Mailchimp: create it whole
         result = ctx.client.create_or_update_order(store_id, body, prefer_update=exists)
-        return result.action, result
+        removed = _remove_stale_lines(ctx, store_id, work, existed=result.action != "created")
+        detail = f"removed lines no longer on the source: {', '.join(removed)}" if removed else None
+        return result.action, result, detail, True
 
-    def sent(work: ObjectWork, result: tuple[str, WriteResult] | Exception) -> None:
+    def sent(
+        work: ObjectWork, result: tuple[str, WriteResult, str | None, bool] | Exception
+    ) -> None:
         if isinstance(result, Exception):
             outcome = Outcome.from_error(result)
         else:
-            outcome = Outcome.from_result(result[0], result[1])
+            outcome = Outcome.from_result(result[0], result[1], detail=result[2])
+            if result[3]:  # the whole order (with its lines) was written
+                lines_written[work.object_id] = _line_ids(work)
         outcomes[work.object_id] = outcome
         record(ctx, kind, work, outcome)
 
     ctx.call_all(send, leftovers, sent)
+    if lines_written:
+        ctx.ledger.record_order_lines(lines_written, run_id=ctx.run_id)
     return outcomes
+
+
+def _line_ids(work: ObjectWork) -> list[str]:
+    lines = work.payload.body.get("lines") or []
+    return [str(line["id"]) for line in lines if isinstance(line, Mapping) and "id" in line]
+
+
+def _needs_line_deletes(work: ObjectWork, known: Mapping[str, ObjectState]) -> bool:
+    if work.payload.kind != ORDER:
+        return False
+    if work.stale_lines is None:
+        return _exists(known, work.object_id)
+    return bool(work.stale_lines)
+
+
+def _remove_stale_lines(
+    ctx: RunContext, store_id: str, work: ObjectWork, *, existed: bool
+) -> list[str]:
+    """Delete the order's lines that its payload no longer has; the ids deleted."""
+    current = set(_line_ids(work))
+    stale = work.stale_lines
+    if stale is None:
+        if not existed:
+            return []
+        stale = tuple(ctx.client.order_line_ids(store_id, work.object_id) or ())
+    removed = []
+    for line_id in stale:
+        if line_id not in current and ctx.client.delete_order_line(
+            store_id, work.object_id, line_id
+        ):
+            removed.append(line_id)
+    return removed
 
 
 def _exists(known: Mapping[str, ObjectState], object_id: str) -> bool:

@@ -31,6 +31,7 @@ from target_mailchimp.mapping import (
     order_id,
     payment_from_record,
 )
+from target_mailchimp.mapping.settlement import older_version
 from target_mailchimp.sinks.base import Incoming, MailchimpSink
 from target_mailchimp.sinks.bills import leave_parking
 from target_mailchimp.sinks.ecommerce import ORDER
@@ -61,8 +62,14 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
                 object_id=None,
             )
             continue
-        payments[payment.recordno] = payment
-        raw[payment.recordno] = item.record
+        other = payments.get(payment.recordno)
+        # A version older than one already in this batch (a voided one is newer than any
+        # that is not) never replaces it.
+        if other is None or not older_version(
+            (payment.voided, payment.when_modified), (other.voided, other.when_modified)
+        ):
+            payments[payment.recordno] = payment
+            raw[payment.recordno] = item.record
         refs.setdefault(payment.recordno, []).append(ref)
     if not payments:
         recorder.flush()

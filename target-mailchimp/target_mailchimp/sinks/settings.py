@@ -21,6 +21,10 @@ DEFAULT_STORE_NAME = "Sage Intacct"
 DEFAULT_STORE_CURRENCY = "USD"
 
 
+#: Days a record may wait for its vendor or bill before it is rejected (`max_park_days`).
+DEFAULT_MAX_PARK_DAYS = 7
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """What one target run does besides mapping (see the target's config schema)."""
@@ -40,6 +44,7 @@ class RunSettings:
     validate_records: bool = True
     intacct_company_id: str = ""
     intacct_entity_id: str = ""
+    max_park_days: float = DEFAULT_MAX_PARK_DAYS
 
     @property
     def scope(self) -> LedgerScope:
@@ -80,6 +85,15 @@ class RunSettings:
             raise ConfigurationError(
                 "setting 'max_rejected_records' must be a whole number of 0 or more "
                 f"(or unset for no limit); got {max_rejected!r}"
+            )
+        park_days = get("max_park_days", DEFAULT_MAX_PARK_DAYS)
+        if (
+            isinstance(park_days, bool)
+            or not isinstance(park_days, int | float | Decimal)
+            or park_days <= 0
+        ):
+            raise ConfigurationError(
+                f"setting 'max_park_days' must be a positive number of days; got {park_days!r}"
             )
         currency, problem = check_currency(get("store_currency", DEFAULT_STORE_CURRENCY))
         if currency is None:
@@ -122,4 +136,5 @@ class RunSettings:
             batch_timeout=float(get("batch_timeout", 1800.0)),
             validate_records=bool(get("validate_records", True)),
             **scope_ids,
+            max_park_days=float(park_days),
         )

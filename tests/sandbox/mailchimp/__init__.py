@@ -136,8 +136,11 @@ Decisions where the reference is silent or unsure (each can be revisited):
   status, except transactional -> subscribed when opt_in_status becomes true. Forgotten
   addresses create the customer but no contact; fake ones are refused.
 * Orders: relations checked before writing; an unknown customer id with an email creates the
-  customer. PATCH merges ``lines`` by line id and replaces ``promos``. Body ``id`` must match
-  the path id on PUT/PATCH. Money stays numeric (3.0.41 schema).
+  customer. PATCH merges ``lines`` by line id (updates and adds, never removes: removing a
+  line takes ``DELETE .../orders/{id}/lines/{line_id}``; the reference marks the merge rule
+  UNSURE, mailchimp-marketing-api.md "Orders", and lists the line endpoints [S3b]) and
+  replaces ``promos``. Deleting a line leaves ``order_total`` as it was. Body ``id`` must
+  match the path id on PUT/PATCH. Money stays numeric (3.0.41 schema).
 * Batch results: one worker runs batches one at a time; ``errored_operations`` counts status
   >= 400; a 204 operation's ``response`` is ``""``; result URLs do not expire. Operation paths
   are relative to /3.0 (a path starting with ``/3.0`` is a 404); ``DELETE`` is accepted.
