@@ -397,11 +397,22 @@ def _readme_environments(text: str) -> set[str]:
     return names
 
 
+def _documented_plugins(text: str) -> set[str]:
+    """Plugins the docs themselves tell the reader to add (`plugins:` YAML blocks)."""
+    names: set[str] = set()
+    for lang, content in fenced_blocks(text):
+        if lang == "yaml" and content.lstrip().startswith("plugins:"):
+            data = yaml.safe_load(content)
+            for kind in (data.get("plugins") or {}).values():
+                names.update(p["name"] for p in kind or [])
+    return names
+
+
 def test_meltano_invocations_name_existing_blocks_and_environments() -> None:
     text = all_text()
     project = meltano_project()
     blocks = {p["name"] for kind in project["plugins"].values() for p in kind}
-    blocks |= {j["name"] for j in project.get("jobs", [])}
+    blocks |= {j["name"] for j in project.get("jobs", [])} | _documented_plugins(text)
     environments = {e["name"] for e in project["environments"]} | _readme_environments(text)
     with_value = {"--environment", "--state-id-suffix", "--run-id", "--timeout", "--cwd"}
     seen_run = False
