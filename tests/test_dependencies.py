@@ -36,7 +36,8 @@ PLUGINS = {
     "tap-intacct": "tap_intacct",
     "target-mailchimp": "target_mailchimp",
 }
-FIRST_PARTY = {"tap_intacct", "target_mailchimp", "tests"}
+#: The project's own packages (intacct_fleet: the Dagster code location in orchestration/).
+FIRST_PARTY = {"tap_intacct", "target_mailchimp", "tests", "intacct_fleet"}
 #: Extras loaded by another library, never imported by our code: distribution -> why.
 LOADED_BY_NAME = {"psycopg": "SQLAlchemy loads it for postgresql+psycopg:// ledger URLs"}
 #: SDK modules that import an optional dependency of the SDK: module -> the extra.
