@@ -405,6 +405,15 @@ def _target_plain_http(request: pytest.FixtureRequest, tmp: Path) -> Any:
     return run_target(tmp, cfg, contacts())
 
 
+@scenario("setting 'status_if_new' is required")
+def _no_consent(request: pytest.FixtureRequest, tmp: Path) -> Any:
+    sb = _fx(request, "mailchimp")
+    cfg = target_cfg(sb, tmp)
+    cfg.pop("status_if_new", None)
+    cfg.pop("vendor_status_if_new", None)
+    return run_target(tmp, cfg, contacts())
+
+
 @scenario("Mailchimp refused the request")
 def _key_refused(request: pytest.FixtureRequest, tmp: Path) -> Any:
     sb = _fx(request, "mailchimp")
