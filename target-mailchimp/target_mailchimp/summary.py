@@ -126,10 +126,17 @@ def render(report: RunReport) -> str:
             lines.append(
                 kind.ljust(width) + "".join(str(counts.get(a, 0)).rjust(11) for a in ACTIONS)
             )
+    elif report.status == "failed":
+        lines.append("nothing was written to Mailchimp or recorded in the ledger before it failed")
     else:
         lines.append(
             "no records arrived: nothing changed in Intacct since the last run, "
             "so everything in Mailchimp is unchanged"
+        )
+    if report.status == "failed" and kinds:
+        lines.append(
+            "The run FAILED: the counts above are what it wrote and recorded before the "
+            "failure; the next run continues from the last state emitted"
         )
     if report.stats is not None:
         s = report.stats

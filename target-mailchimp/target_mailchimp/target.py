@@ -33,8 +33,9 @@ from target_mailchimp.api import MailchimpError
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
 from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALUES
-from target_mailchimp.reader import Reader
+from target_mailchimp.reader import BadInputLineError, Reader
 from target_mailchimp.sinks import (
+    BatchMessageError,
     RunContext,
     RunSettings,
     TargetError,
@@ -334,11 +335,55 @@ class TargetMailchimp(Target):
             return
         super()._write_state_message(state)
 
+    def _process_batch_message(self, message_dict: dict[str, Any]) -> None:
+        """A BATCH message: its files (the SDK's JSONL, plain or gzip) are read and written.
+
+        Every buffered record is drained first, so the batch's records follow them as they
+        would as RECORD lines. Another format, or files that cannot be read, stop the run
+        with one line naming the stream.
+        """
+        stream = message_dict.get("stream")
+        encoding = message_dict.get("encoding")
+        manifest = message_dict.get("manifest")
+        fmt = encoding.get("format") if isinstance(encoding, dict) else None
+        compression = encoding.get("compression") if isinstance(encoding, dict) else None
+        if not isinstance(stream, str) or not isinstance(manifest, list):
+            raise BatchMessageError(
+                "a BATCH message without its stream or manifest (a list of files) was read; "
+                "the tap's output is not Singer's BATCH extension"
+            )
+        if fmt != "jsonl" or compression not in (None, "none", "gzip"):
+            raise BatchMessageError(
+                f"the BATCH message of stream {stream!r} holds {fmt!r} files"
+                f"{f' ({compression})' if compression else ''}; target-mailchimp reads the "
+                "SDK's JSONL batch files, plain or gzip. Set the tap's batch_config encoding "
+                "to jsonl, or turn BATCH messages off in the tap"
+            )
+        self.drain_all()
+        try:
+            super()._process_batch_message(message_dict)
+        except CLEAN_ERRORS:
+            raise
+        except Exception as exc:
+            raise BatchMessageError(
+                f"the files of the BATCH message of stream {stream!r} could not be read "
+                f"({type(exc).__name__}); check that the tap's batch files are where its "
+                "manifest says and are the SDK's JSONL"
+            ) from None
+
     # ------------------------------------------------------------------ lifecycle
 
     def process_lines(self, file_input: IO[str] | None) -> Any:  # type: ignore[misc]
         try:
             return super().process_lines(file_input)
+        except BadInputLineError as exc:
+            # What came before the bad line is written and its state emitted; nothing after.
+            try:
+                self.drain_all()
+            except Exception:  # the bad line is the error to report
+                self.logger.warning("Records before the bad input line could not be written")
+            self._fail(exc)
+            raise
         except BaseException as exc:
             self._fail(exc)
             raise

@@ -26,6 +26,7 @@ from target_mailchimp.sinks.base import Incoming, MailchimpSink
 from target_mailchimp.sinks.bills import BillsSink, process_bills
 from target_mailchimp.sinks.contacts import ContactsSink, process_contacts
 from target_mailchimp.sinks.errors import (
+    BatchMessageError,
     ConfigurationError,
     DryRunWriteError,
     MailchimpUnavailableError,
@@ -79,6 +80,7 @@ def sink_class_for(stream: str) -> type[MailchimpSink]:
 __all__ = [
     "ACCEPTED_STREAMS",
     "SINK_CLASSES",
+    "BatchMessageError",
     "BillsSink",
     "ConfigurationError",
     "ContactsSink",

@@ -218,6 +218,7 @@ class RunContext:
         self.finished = True
         self.status = status
         try:
+            self.release_store()
             self.recorder.flush()
         finally:
             try:
@@ -381,6 +382,33 @@ class RunContext:
         )
         self._store_backfill = False
         self.logger.info("Store %s: backfill finished, is_syncing set to false", store_id)
+
+    def release_store(self) -> None:
+        """A run that ends without finishing the store's first backfill: is_syncing off.
+
+        Its automations stay paused only while a run is writing; the backfill is not marked
+        done, so the next run sets is_syncing again while it writes. A failure to reach
+        Mailchimp here is logged, never raised over the run's own outcome.
+        """
+        if not (self._store_ready and self._store_backfill) or self.dry_run:
+            return
+        self._store_backfill = False
+        store_id = self.settings.store_id
+        try:
+            self.client.set_store_syncing(store_id, False)
+        except Exception as exc:  # the run's own error matters more
+            self.logger.warning(
+                "Store %s: is_syncing could not be set back to false (%s); the next run "
+                "sets it when it ends",
+                store_id,
+                type(exc).__name__,
+            )
+            return
+        self.logger.info(
+            "Store %s: the run ended before the first backfill finished; is_syncing set back "
+            "to false (the next run continues the backfill)",
+            store_id,
+        )
 
     # ------------------------------------------------------------------ parking
 
