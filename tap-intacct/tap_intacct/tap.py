@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from importlib import resources
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
@@ -16,6 +18,7 @@ from tap_intacct.gateway.config import GatewayConfig
 from tap_intacct.output import FastSingerWriter
 from tap_intacct.records import resolve_timezone
 from tap_intacct.streams import STREAM_TYPES, IntacctStream
+from tap_intacct.strict import settings_problems
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
@@ -99,21 +102,21 @@ class TapIntacct(Tap):
         ),
         th.Property(
             "session_refresh_minutes",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0, maximum=50),
             default=45,
             title="Session refresh (minutes)",
             description="Renew the API session after this many minutes (sessions expire after 50).",
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=300,
             title="Request timeout (seconds)",
             description="Seconds to wait for one gateway response.",
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=5,
             title="Max retries",
             description="Retries of a request after a transient fault, with exponential backoff.",
@@ -175,6 +178,19 @@ class TapIntacct(Tap):
         self._gateway: IntacctGateway | None = None
         self._run_started_at: dt.datetime | None = None
         super().__init__(*args, **kwargs)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Strict settings first (unknown keys, ranges: `strict`), then the SDK's checks."""
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        problems = settings_problems(self.config, schema)
+        if problems and raise_errors:
+            raise ConfigValidationError(
+                f"tap-intacct settings refused: {'; '.join(problems)}",
+                errors=problems,
+                schema=schema,
+            )
+        return problems + super()._validate_config(raise_errors=raise_errors)
 
     @property
     def gateway(self) -> IntacctGateway:

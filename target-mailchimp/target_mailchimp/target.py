@@ -23,6 +23,7 @@ How a run goes:
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
@@ -36,6 +37,7 @@ from target_mailchimp.mapping.settings import INACTIVE_MODES, STATUS_IF_NEW_VALU
 from target_mailchimp.reader import BadInputLineError, Reader
 from target_mailchimp.sinks import (
     BatchMessageError,
+    ConfigurationError,
     RunContext,
     RunSettings,
     TargetError,
@@ -45,6 +47,7 @@ from target_mailchimp.sinks import (
 )
 from target_mailchimp.sinks.base import MailchimpSink
 from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
+from target_mailchimp.strict import settings_problems
 from target_mailchimp.summary import RunReport, build_report, distinct_records, render
 
 if TYPE_CHECKING:
@@ -52,6 +55,9 @@ if TYPE_CHECKING:
 
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
+
+#: Mailchimp's order financial statuses (those its notifications know).
+FINANCIAL_STATUSES = ("paid", "pending", "refunded", "cancelled")
 
 #: Errors that end a run with one clear line instead of a traceback.
 CLEAN_ERRORS = (TargetError, LedgerError, MailchimpError)
@@ -94,21 +100,21 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "max_concurrency",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=10),
             default=8,
             title="Max concurrency",
             description="Requests in flight at once (Mailchimp allows 10 per account).",
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=120,
             title="Request timeout (seconds)",
             description="Seconds to wait for one Mailchimp response.",
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=5,
             title="Max retries",
             description="Retries of a request after a transient fault, with exponential backoff.",
@@ -191,7 +197,9 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "financial_status_map",
-            th.ObjectType(additional_properties=th.StringType),
+            th.ObjectType(
+                additional_properties=th.StringType(allowed_values=list(FINANCIAL_STATUSES))
+            ),
             title="Financial status map",
             description=(
                 "Intacct bill STATE -> order financial_status, merged over the default "
@@ -230,7 +238,7 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "max_rejected_records",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             title="Max rejected records",
             description=(
                 "Fail the run (after its state is emitted) when more records than this are "
@@ -251,7 +259,7 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "batch_threshold",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=DEFAULT_BATCH_THRESHOLD,
             title="Batch threshold",
             description=(
@@ -261,14 +269,14 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "batch_poll_interval",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=5,
             title="Batch poll interval (seconds)",
             description="First wait between polls of a batch (doubling up to a minute).",
         ),
         th.Property(
             "batch_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=1800,
             title="Batch timeout (seconds)",
             description="How long to wait for one batch before the run fails.",
@@ -298,6 +306,15 @@ class TargetMailchimp(Target):
         self._dry_run_state_noted = False
         if validate_config:
             RunSettings.from_config(self.config)  # a bad setting stops before any input
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Strict settings first (unknown keys, ranges: `strict`), then the SDK's checks."""
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        problems = settings_problems(self.config, schema)
+        if problems and raise_errors:
+            raise ConfigurationError("; ".join(problems))
+        return problems + super()._validate_config(raise_errors=raise_errors)
 
     # ------------------------------------------------------------------ sinks
 
