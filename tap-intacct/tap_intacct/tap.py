@@ -12,6 +12,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_intacct import logsafe
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
 from tap_intacct.gateway.config import GatewayConfig
@@ -177,6 +178,7 @@ class TapIntacct(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._gateway: IntacctGateway | None = None
         self._run_started_at: dt.datetime | None = None
+        logsafe.install()  # every log line: secrets masked, control characters escaped
         super().__init__(*args, **kwargs)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Target
 from singer_sdk import typing as th
 
+from target_mailchimp import logsafe
 from target_mailchimp.api import MailchimpError
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
@@ -292,6 +293,7 @@ class TargetMailchimp(Target):
         setup_mapper: bool = True,
         message_reader: Any = None,
     ) -> None:
+        logsafe.install()  # every log line: secrets masked, control characters escaped
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
