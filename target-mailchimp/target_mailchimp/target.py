@@ -12,7 +12,10 @@ How a run goes:
 - STATE: the SDK emits the tap's latest STATE, unchanged, only from `drain_all`, after every
   sink has drained; each drain finishes its writes and ledger entries before it returns.
   So no STATE ever gets ahead of what is in Mailchimp or recorded in the ledger (rejected,
-  skipped or parked). Nothing of the target's own goes into state.
+  skipped or parked). Nothing of the target's own goes into state. Every sink drains (and
+  STATE follows) when a sink fills up, and at least every `state_interval_seconds` (default
+  30; checked at each record and each STATE), so a killed run resumes close to where it was.
+  A state equal to the last one emitted is not emitted again.
 - End of input: the last drain (and STATE), then parked records whose vendor or bill arrived
   are written, the store's first backfill ends (`is_syncing` false), the run is recorded and
   its summary printed. Past `max_rejected_records` the run then fails (after the STATE).
@@ -56,6 +59,9 @@ if TYPE_CHECKING:
 
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
+
+#: Default of `state_interval_seconds`.
+DEFAULT_STATE_INTERVAL = 30
 
 #: Mailchimp's order financial statuses (those its notifications know).
 FINANCIAL_STATUSES = ("paid", "pending", "refunded", "cancelled")
@@ -282,6 +288,17 @@ class TargetMailchimp(Target):
             title="Batch timeout (seconds)",
             description="How long to wait for one batch before the run fails.",
         ),
+        th.Property(
+            "state_interval_seconds",
+            th.NumberType(exclusive_minimum=0),
+            default=DEFAULT_STATE_INTERVAL,
+            title="State interval (seconds)",
+            description=(
+                "Write every buffered record and emit the tap's state of what is written at "
+                "least this often (and after each drained batch), so a killed run resumes "
+                "close to where it was."
+            ),
+        ),
     ).to_dict()
 
     def __init__(
@@ -303,6 +320,11 @@ class TargetMailchimp(Target):
         )
         # Sinks drain one after the other (dependencies first); concurrency is inside a sink.
         self.max_parallelism = 1
+        interval = self.config.get("state_interval_seconds") or DEFAULT_STATE_INTERVAL
+        # The SDK drains every sink (and emits STATE) once records waited this long.
+        self._MAX_RECORD_AGE_IN_MINUTES = float(interval) / 60
+        self._sink_drains = 0
+        self._state_emitted: dict[str, Any] | None = None
         self._run: RunContext | None = None
         self.report: RunReport | None = None
         self._dry_run_state_noted = False
@@ -334,6 +356,7 @@ class TargetMailchimp(Target):
         """Drain `sink`, after the sinks it depends on (lower rank) that hold records."""
         if sink.current_size == 0:
             return
+        self._sink_drains += 1
         rank = _rank(sink)
         others: Iterable[Sink] = (*self._sinks_to_clear, *self._sinks_active.values())
         for other in others:
@@ -341,12 +364,31 @@ class TargetMailchimp(Target):
                 super().drain_one(other)
         super().drain_one(sink)
 
+    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
+        """A record; when it filled its sink (which drained), every sink drains and STATE
+        follows, so the state of what is written moves after each drained batch."""
+        drains = self._sink_drains
+        full_drain_at = self._last_full_drain_at
+        super()._process_record_message(message_dict)
+        if self._sink_drains != drains and self._last_full_drain_at == full_drain_at:
+            self.drain_all()
+
+    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
+        """A STATE; once `state_interval_seconds` passed, every sink drains and it is emitted
+        (also when no record came since: a tap reading pages with nothing new)."""
+        super()._process_state_message(message_dict)
+        if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
+            self.drain_all()
+
     def _write_state_message(self, state: dict[str, Any]) -> None:
         """Pass the tap's STATE on, except in a dry run.
 
         A dry run writes nothing, so its bookmarks must not move: Meltano would store them
         and the next real run would start after records that never reached Mailchimp.
         """
+        if state == self._state_emitted:
+            return  # emitted already (a periodic drain with no new state)
+        self._state_emitted = copy.deepcopy(state)
         if self.config.get("dry_run"):
             if not self._dry_run_state_noted:
                 self.logger.info("Dry run: the tap's STATE is not passed on (bookmarks stay put)")
