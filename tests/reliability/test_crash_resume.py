@@ -20,7 +20,10 @@ plus the stale-batch test); `make soak` (`pytest -m soak`) runs `test_crash_resu
 
 from __future__ import annotations
 
+import gzip
 import random
+import re
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -329,3 +332,75 @@ def test_batch_of_a_killed_run_never_overwrites_a_newer_write_soak(
 
 
 __all__ = ["meltano_installed"]  # the fixture (`meltano install` once), for the meltano kinds
+
+
+# ------------------------------------------------------------------ periodic state
+
+
+def _records_read(env: CrashEnv) -> int:
+    """Input records the last run read: those with an audit row of that run."""
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{env.ledger_path}?mode=ro", uri=True)) as conn:
+        (run_id,) = conn.execute(
+            "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT DISTINCT stream, source_key FROM audit WHERE run_id = ? AND source_key "
+            "IS NOT NULL AND stream IN ('customers', 'vendors', 'ap_bills', 'ap_payments')",
+            (run_id,),
+        ).fetchall()
+    return len(rows)
+
+
+def _timed_env(tmp: Path) -> AbstractContextManager[CrashEnv]:
+    # Buffers large enough never to fill: only state_interval_seconds makes STATE move.
+    return crash_env(
+        tmp, seed=3, sizes=SIZES, page_size=10, batch_size_rows=5000, batch_operations="never"
+    )
+
+
+_DATA = re.compile(rb'<data listtype="(CUSTOMER|VENDOR|APBILL|APPYMT)"[^>]*? count="(\d+)"')
+
+
+def _records_served(env: CrashEnv) -> Callable[[], int]:
+    """A counter of the customers, vendors, bills and payments Intacct has answered so far."""
+    seen: dict[int, int] = {}
+
+    def count() -> int:
+        for record in list(env.intacct.requests):
+            if record.index in seen or record.response is None:
+                continue
+            body = record.response
+            if body[:2] == b"\x1f\x8b":
+                body = gzip.decompress(body)
+            seen[record.index] = sum(int(m.group(2)) for m in _DATA.finditer(body))
+        return sum(seen.values())
+
+    return count
+
+
+@pytest.mark.slow
+def test_a_run_killed_after_two_thirds_rereads_at_most_half_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real target (no test-only drains), its state every 0.2 s: killed once Intacct has
+    answered two thirds of the records, the resumed run reads at most half of them (the
+    third it never got, and little more)."""
+    total = sum(SIZES.values())
+    with _timed_env(tmp_path) as env:
+        env.intacct.latency = 0.2  # Intacct is the slow side, as in real runs
+        env.intacct.keep_responses = True  # the kill counts the records answered
+        env.target_config["state_interval_seconds"] = 0.2
+        served = _records_served(env)
+        monkeypatch.setattr(env, "counter", lambda _name: served)
+        plan = KillPlan("target", "intacct-records", after=total * 2 // 3)
+        killed = run_piped(env, plan, frequent_state=False)
+        assert killed.killed and killed.state_emitted, killed.tail()
+        assert served() < total, "the kill came after the extraction"
+        resumed = run_piped(env, frequent_state=False)
+        assert _ok(resumed)
+        check_synced(env)
+        again = _records_read(env)
+        assert again <= total // 2, f"the resumed run read {again} of {total} records again"
