@@ -13,9 +13,14 @@ waits for a batch; the whole `meltano run` at a request of either sandbox; and t
 target and meltano during an incremental run (after a full run and changes in Intacct: bill
 states, names, new and voided payments).
 
-`make test` runs a short version (`test_crash_resume_short`, 4 trials: one of each victim,
-plus the stale-batch test); `make soak` (`pytest -m soak`) runs `test_crash_resume_soak`,
-3 trials of each of the 10 kinds (30), and 3 more stale-batch trials (33 in all).
+A kill right after a POST /batches (`target-after-batch-submit`) also checks the resume's
+cost: its Mailchimp calls are at most those of a clean run (the killed run's batches are
+recovered from their results, not sent again).
+
+`make test` runs a short version (`test_crash_resume_short`, 5 trials: one of each victim
+and one right after a /batches submit, plus the stale-batch test); `make soak`
+(`pytest -m soak`) runs `test_crash_resume_soak`, 3 trials of each of the 11 kinds (33), and
+3 more stale-batch trials (36 in all).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ KINDS: dict[str, tuple[str, str, bool, bool, int]] = {
     "meltano": ("meltano", "mailchimp", False, False, 1),
     "meltano-incremental": ("meltano", "mailchimp", True, False, 1),
     "meltano-intacct": ("meltano", "intacct", False, False, 1),
+    "target-after-batch-submit": ("target", "mailchimp-batches-open", False, False, 1),
 }
 
 
@@ -168,6 +174,7 @@ def _clean_counts(tmp: Path, s: Settings, incremental: bool, meltano: bool) -> d
             _CLEAN_COUNTS[key] = {
                 "intacct": len(env.intacct.requests),
                 "mailchimp": len(env.mc.requests),
+                "mailchimp-batches": env.counter("mailchimp-batches")(),
             }
     return _CLEAN_COUNTS[key]
 
@@ -184,7 +191,7 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
     drawn = Settings.draw(rng)
     s = settings or drawn
     meltano = victim == "meltano"
-    if counter == "ledger-open-batches":
+    if counter in ("ledger-open-batches", "mailchimp-batches-open"):
         # killed while it waits for a batch: the target must send some through /batches
         s = replace(s, batch_operations="auto")
     if meltano:
@@ -211,6 +218,8 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
             remaining = max(2, remaining - after)
             if counter == "ledger-open-batches":  # batches open now, not a running count
                 before, after = 0, 1
+            elif counter == "mailchimp-batches-open":  # right after the k-th POST /batches
+                before, after = 0, rng.randint(1, max(1, clean.get("mailchimp-batches", 1)))
             else:
                 before = env.counter(counter)()
             plan = KillPlan(victim, counter, before + after, during_write=during_write)
@@ -225,9 +234,21 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
             if victim == "tap":
                 # the target saw the end of its input: it drains, emits STATE, ends cleanly
                 assert killed.returncodes["target"] == 0, killed.tail()
+        calls_before = len(env.mc.requests)
+        left_open = env.counter("ledger-open-batches")()
         resumed = run(env)
         assert _ok(resumed)
-        notes.append(f"resume {resumed.seconds:.1f}s")
+        calls = len(env.mc.requests) - calls_before
+        notes.append(f"resume {resumed.seconds:.1f}s, {calls} Mailchimp calls")
+        if counter in ("mailchimp-batches-open", "ledger-open-batches"):
+            # The killed run's batches are read, not sent again: the resume costs no more
+            # calls than a clean run of everything (sending them again one by one, after
+            # "already exists", would cost many times that).
+            assert calls <= clean["mailchimp"], (calls, clean["mailchimp"], resumed.tail())
+            notes.append(f"{left_open} batches left open")
+            if left_open:
+                target_log = resumed.stderr["target"]
+                assert "recorded from its results" in target_log or "cancelled" in target_log
         check_synced(env)
         statuses = run_statuses(env)
         assert statuses[-1] == "succeeded", statuses
@@ -249,7 +270,13 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
     return "; ".join(notes)
 
 
-SHORT = [("target", 11), ("tap", 12), ("target-during-write", 13), ("meltano", 14)]
+SHORT = [
+    ("target", 11),
+    ("tap", 12),
+    ("target-during-write", 13),
+    ("meltano", 14),
+    ("target-after-batch-submit", 21),
+]
 #: One set of settings for the short trials, so one clean run calibrates the piped ones.
 SHORT_SETTINGS = Settings(
     company_seed=3, page_size=25, batch_size_rows=20, batch_operations="auto", drain_every=30
