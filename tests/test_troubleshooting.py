@@ -363,6 +363,12 @@ def _value_misfit(request: pytest.FixtureRequest, tmp: Path) -> Any:
     )
 
 
+@scenario("tap-intacct settings refused")
+def _tap_unknown_setting(request: pytest.FixtureRequest, tmp: Path) -> Any:
+    sb = _fx(request, "intacct")
+    return run_tap(tmp, tap_cfg(sb, page_sise=100))
+
+
 @scenario("Unknown timezone")
 def _timezone(request: pytest.FixtureRequest, tmp: Path) -> Any:
     sb = _fx(request, "intacct")
@@ -573,10 +579,28 @@ def _too_many_rejected(request: pytest.FixtureRequest, tmp: Path) -> Any:
     return run_target(tmp, target_cfg(sb, tmp, max_rejected_records=0), s.text())
 
 
-@scenario("Unable to parse line as JSON")
+@scenario("is not a Singer message")
 def _bad_json(request: pytest.FixtureRequest, tmp: Path) -> Any:
     sb = _fx(request, "mailchimp")
     return run_target(tmp, target_cfg(sb, tmp), contacts() + "this is not json\n")
+
+
+@scenario("unknown setting")
+def _target_unknown_setting(request: pytest.FixtureRequest, tmp: Path) -> Any:
+    sb = _fx(request, "mailchimp")
+    return run_target(tmp, target_cfg(sb, tmp, status_if_neww="pending"), contacts())
+
+
+@scenario("BATCH message")
+def _batch_format(request: pytest.FixtureRequest, tmp: Path) -> Any:
+    sb = _fx(request, "mailchimp")
+    batch = {
+        "type": "BATCH",
+        "stream": "customers",
+        "encoding": {"format": "parquet", "compression": "none"},
+        "manifest": [str(tmp / "customers.parquet")],
+    }
+    return run_target(tmp, target_cfg(sb, tmp), contacts() + json.dumps(batch) + "\n")
 
 
 @scenario("does not accept the stream")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from importlib import resources
@@ -10,13 +11,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
 
+from tap_intacct import logsafe
 from tap_intacct.cli import OneLineErrorCommand
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
 from tap_intacct.gateway.config import GatewayConfig
 from tap_intacct.records import resolve_timezone
 from tap_intacct.streams import STREAM_TYPES, IntacctStream
+from tap_intacct.strict import settings_problems
 
 if TYPE_CHECKING:
     import click
@@ -103,21 +107,21 @@ class TapIntacct(Tap):
         ),
         th.Property(
             "session_refresh_minutes",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0, maximum=50),
             default=45,
             title="Session refresh (minutes)",
             description="Renew the API session after this many minutes (sessions expire after 50).",
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=300,
             title="Request timeout (seconds)",
             description="Seconds to wait for one gateway response.",
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=5,
             title="Max retries",
             description="Retries of a request after a transient fault, with exponential backoff.",
@@ -192,6 +196,7 @@ class TapIntacct(Tap):
         self._run_started_at: dt.datetime | None = None
         #: Why AUDITHISTORY cannot be read (set on the first refusal; later streams skip it).
         self.deletions_unavailable: str | None = None
+        logsafe.install()  # every log line: secrets masked, control characters escaped
         super().__init__(*args, **kwargs)
 
     @classmethod
@@ -200,6 +205,19 @@ class TapIntacct(Tap):
         command = super().get_singer_command()
         command.__class__ = OneLineErrorCommand
         return command
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Strict settings first (unknown keys, ranges: `strict`), then the SDK's checks."""
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        problems = settings_problems(self.config, schema)
+        if problems and raise_errors:
+            raise ConfigValidationError(
+                f"tap-intacct settings refused: {'; '.join(problems)}",
+                errors=problems,
+                schema=schema,
+            )
+        return problems + super()._validate_config(raise_errors=raise_errors)
 
     @property
     def gateway(self) -> IntacctGateway:

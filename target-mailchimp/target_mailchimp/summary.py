@@ -9,8 +9,9 @@
   one per record and object);
 - the HTTP calls made to Mailchimp (and retries);
 - the records still parked in the ledger, per stream and reason;
-- the rejected and failed records with their reasons (the first `max_listed`; the audit
-  trail has them all: `Ledger.rejected(run_id)`).
+- the rejected and failed records with their ids and reasons (the first `max_listed`; the
+  audit trail has them all: `Ledger.rejected(run_id)`); no email, and every value with its
+  control characters escaped, so no input can forge a line of the summary.
 
 A dry run says so in its first line: the counts are what a real run would do.
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from target_mailchimp.api import TransportStats
 from target_mailchimp.ledger import AuditRow, Ledger
 from target_mailchimp.ledger.parking import VENDOR_CHANGE_CODES
+from target_mailchimp.logsafe import LogText, escape_controls
 
 ACTIONS = (
     "created",
@@ -116,26 +118,28 @@ def build_report(
 
 
 def _row_text(row: AuditRow) -> str:
+    """One problem row: ids, action and reason (no email: the log holds ids only)."""
     who = [row.stream]
     if row.source_key is not None:
         who.append(f"RECORDNO {row.source_key}" if row.stream in _INTACCT else row.source_key)
     if row.source_id and row.source_id != row.source_key:
         who.append(f"({row.source_id})")
-    if row.email:
-        who.append(f"<{row.email}>")
     target = row.object_kind or "record"
     if row.object_id:
         target += f" {row.object_id}"
     status = f" HTTP {row.http_status}" if row.http_status else ""
     request = f" [request {row.request_id}]" if row.request_id else ""
-    return f"{' '.join(who)} -> {target}: {row.action}{status}{request}: {row.detail or ''}"
+    # Every value is escaped: a newline in an Intacct id cannot start a line of its own.
+    return escape_controls(
+        f"{' '.join(who)} -> {target}: {row.action}{status}{request}: {row.detail or ''}"
+    )
 
 
 _INTACCT = frozenset({"customers", "vendors", "ap_bills", "ap_payments"})
 
 
-def render(report: RunReport) -> str:
-    """The summary as text (see module docstring)."""
+def render(report: RunReport) -> LogText:
+    """The summary as text (see module docstring); its values are escaped for a log."""
     lines = [f"target-mailchimp run {report.run_id}: {report.status}"]
     if report.dry_run:
         lines.append(
@@ -155,6 +159,8 @@ def render(report: RunReport) -> str:
             lines.append(
                 kind.ljust(width) + "".join(str(counts.get(a, 0)).rjust(11) for a in ACTIONS)
             )
+    elif report.status == "failed":
+        lines.append("nothing was written to Mailchimp or recorded in the ledger before it failed")
     elif report.ledger_reset:
         lines.append(
             "no records arrived: the tap sent only what changed after its bookmarks, and the "
@@ -164,6 +170,11 @@ def render(report: RunReport) -> str:
         lines.append(
             "no records arrived: nothing changed in Intacct since the last run, "
             "so everything in Mailchimp is unchanged"
+        )
+    if report.status == "failed" and kinds:
+        lines.append(
+            "The run FAILED: the counts above are what it wrote and recorded before the "
+            "failure; the next run continues from the last state emitted"
         )
     if report.stats is not None:
         s = report.stats
@@ -186,4 +197,4 @@ def render(report: RunReport) -> str:
         lines.extend(f"  - {_row_text(row)}" for row in report.problems[: report.max_listed])
     else:
         lines.append("Rejected records: 0")
-    return "\n".join(lines)
+    return LogText("\n".join(lines))

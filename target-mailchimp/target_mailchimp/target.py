@@ -12,10 +12,13 @@ How a run goes:
 - STATE: the SDK emits the tap's latest STATE, unchanged, only from `drain_all`, after every
   sink has drained; each drain finishes its writes and ledger entries before it returns.
   So no STATE ever gets ahead of what is in Mailchimp or recorded in the ledger (rejected,
-  skipped or parked). Nothing of the target's own goes into state. A STATE that comes
-  before any SCHEMA or RECORD is the state the tap resumed from: with a ledger that holds
-  no earlier run (reset or emptied) the run summary says so (`ledger_reset`) instead of
-  calling Mailchimp unchanged.
+  skipped or parked). Nothing of the target's own goes into state. Every sink drains (and
+  STATE follows) when a sink fills up, and at least every `state_interval_seconds` (default
+  30; checked at each record and each STATE), so a killed run resumes close to where it was.
+  A state equal to the last one emitted is not emitted again. A STATE that comes before any
+  SCHEMA or RECORD is the state the tap resumed from: with a ledger that holds no earlier run
+  (reset or emptied) the run summary says so (`ledger_reset`) instead of calling Mailchimp
+  unchanged.
 - End of input: the last drain (and STATE), then parked records whose vendor or bill arrived
   are written, the store's first backfill ends (`is_syncing` false), the run is recorded and
   its summary printed. Past `max_rejected_records` the run then fails (after the STATE).
@@ -26,12 +29,14 @@ How a run goes:
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk import typing as th
 
+from target_mailchimp import logsafe
 from target_mailchimp.api import MailchimpError
 from target_mailchimp.cli import OneLineErrorCommand, debug_requested, one_line
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
@@ -41,8 +46,10 @@ from target_mailchimp.mapping.settings import (
     ON_DELETE_MODES,
     STATUS_IF_NEW_VALUES,
 )
-from target_mailchimp.reader import IncomingState, Reader
+from target_mailchimp.reader import BadInputLineError, IncomingState, Reader
 from target_mailchimp.sinks import (
+    BatchMessageError,
+    ConfigurationError,
     RunContext,
     RunSettings,
     TargetError,
@@ -52,6 +59,7 @@ from target_mailchimp.sinks import (
 )
 from target_mailchimp.sinks.base import MailchimpSink
 from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
+from target_mailchimp.strict import settings_problems
 from target_mailchimp.summary import (
     LEDGER_RESET_MESSAGE,
     RunReport,
@@ -66,6 +74,12 @@ if TYPE_CHECKING:
     import click
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
+
+#: Default of `state_interval_seconds`.
+DEFAULT_STATE_INTERVAL = 30
+
+#: Mailchimp's order financial statuses (those its notifications know).
+FINANCIAL_STATUSES = ("paid", "pending", "refunded", "cancelled")
 
 #: Errors that end a run with one clear line instead of a traceback.
 CLEAN_ERRORS = (TargetError, LedgerError, MailchimpError)
@@ -108,21 +122,21 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "max_concurrency",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=10),
             default=8,
             title="Max concurrency",
             description="Requests in flight at once (Mailchimp allows 10 per account).",
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=120,
             title="Request timeout (seconds)",
             description="Seconds to wait for one Mailchimp response.",
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=5,
             title="Max retries",
             description="Retries of a request after a transient fault, with exponential backoff.",
@@ -253,7 +267,9 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "financial_status_map",
-            th.ObjectType(additional_properties=th.StringType),
+            th.ObjectType(
+                additional_properties=th.StringType(allowed_values=list(FINANCIAL_STATUSES))
+            ),
             title="Financial status map",
             description=(
                 "Intacct bill STATE -> order financial_status, merged over the default "
@@ -292,7 +308,7 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "max_rejected_records",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             title="Max rejected records",
             description=(
                 "Fail the run (after its state is emitted) when more records than this are "
@@ -324,7 +340,7 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "batch_threshold",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=DEFAULT_BATCH_THRESHOLD,
             title="Batch threshold",
             description=(
@@ -334,17 +350,28 @@ class TargetMailchimp(Target):
         ),
         th.Property(
             "batch_poll_interval",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=5,
             title="Batch poll interval (seconds)",
             description="First wait between polls of a batch (doubling up to a minute).",
         ),
         th.Property(
             "batch_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=1800,
             title="Batch timeout (seconds)",
             description="How long to wait for one batch before the run fails.",
+        ),
+        th.Property(
+            "state_interval_seconds",
+            th.NumberType(exclusive_minimum=0),
+            default=DEFAULT_STATE_INTERVAL,
+            title="State interval (seconds)",
+            description=(
+                "Write every buffered record and emit the tap's state of what is written at "
+                "least this often (and after each drained batch), so a killed run resumes "
+                "close to where it was."
+            ),
         ),
     ).to_dict()
 
@@ -357,6 +384,7 @@ class TargetMailchimp(Target):
         setup_mapper: bool = True,
         message_reader: Any = None,
     ) -> None:
+        logsafe.install()  # every log line: secrets masked, control characters escaped
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
@@ -366,6 +394,11 @@ class TargetMailchimp(Target):
         )
         # Sinks drain one after the other (dependencies first); concurrency is inside a sink.
         self.max_parallelism = 1
+        interval = self.config.get("state_interval_seconds") or DEFAULT_STATE_INTERVAL
+        # The SDK drains every sink (and emits STATE) once records waited this long.
+        self._MAX_RECORD_AGE_IN_MINUTES = float(interval) / 60
+        self._sink_drains = 0
+        self._state_emitted: dict[str, Any] | None = None
         self._run: RunContext | None = None
         self.report: RunReport | None = None
         self._dry_run_state_noted = False
@@ -378,6 +411,15 @@ class TargetMailchimp(Target):
         command = super().get_singer_command()
         command.__class__ = OneLineErrorCommand
         return command
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Strict settings first (unknown keys, ranges: `strict`), then the SDK's checks."""
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        problems = settings_problems(self.config, schema)
+        if problems and raise_errors:
+            raise ConfigurationError("; ".join(problems))
+        return problems + super()._validate_config(raise_errors=raise_errors)
 
     # ------------------------------------------------------------------ sinks
 
@@ -395,6 +437,7 @@ class TargetMailchimp(Target):
         """Drain `sink`, after the sinks it depends on (lower rank) that hold records."""
         if sink.current_size == 0:
             return
+        self._sink_drains += 1
         rank = _rank(sink)
         others: Iterable[Sink] = (*self._sinks_to_clear, *self._sinks_active.values())
         for other in others:
@@ -402,12 +445,31 @@ class TargetMailchimp(Target):
                 super().drain_one(other)
         super().drain_one(sink)
 
+    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
+        """A record; when it filled its sink (which drained), every sink drains and STATE
+        follows, so the state of what is written moves after each drained batch."""
+        drains = self._sink_drains
+        full_drain_at = self._last_full_drain_at
+        super()._process_record_message(message_dict)
+        if self._sink_drains != drains and self._last_full_drain_at == full_drain_at:
+            self.drain_all()
+
+    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
+        """A STATE; once `state_interval_seconds` passed, every sink drains and it is emitted
+        (also when no record came since: a tap reading pages with nothing new)."""
+        super()._process_state_message(message_dict)
+        if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
+            self.drain_all()
+
     def _write_state_message(self, state: dict[str, Any]) -> None:
         """Pass the tap's STATE on, except in a dry run.
 
         A dry run writes nothing, so its bookmarks must not move: Meltano would store them
         and the next real run would start after records that never reached Mailchimp.
         """
+        if state == self._state_emitted:
+            return  # emitted already (a periodic drain with no new state)
+        self._state_emitted = copy.deepcopy(state)
         if self.config.get("dry_run"):
             if not self._dry_run_state_noted:
                 self.logger.info("Dry run: the tap's STATE is not passed on (bookmarks stay put)")
@@ -415,11 +477,55 @@ class TargetMailchimp(Target):
             return
         super()._write_state_message(state)
 
+    def _process_batch_message(self, message_dict: dict[str, Any]) -> None:
+        """A BATCH message: its files (the SDK's JSONL, plain or gzip) are read and written.
+
+        Every buffered record is drained first, so the batch's records follow them as they
+        would as RECORD lines. Another format, or files that cannot be read, stop the run
+        with one line naming the stream.
+        """
+        stream = message_dict.get("stream")
+        encoding = message_dict.get("encoding")
+        manifest = message_dict.get("manifest")
+        fmt = encoding.get("format") if isinstance(encoding, dict) else None
+        compression = encoding.get("compression") if isinstance(encoding, dict) else None
+        if not isinstance(stream, str) or not isinstance(manifest, list):
+            raise BatchMessageError(
+                "a BATCH message without its stream or manifest (a list of files) was read; "
+                "the tap's output is not Singer's BATCH extension"
+            )
+        if fmt != "jsonl" or compression not in (None, "none", "gzip"):
+            raise BatchMessageError(
+                f"the BATCH message of stream {stream!r} holds {fmt!r} files"
+                f"{f' ({compression})' if compression else ''}; target-mailchimp reads the "
+                "SDK's JSONL batch files, plain or gzip. Set the tap's batch_config encoding "
+                "to jsonl, or turn BATCH messages off in the tap"
+            )
+        self.drain_all()
+        try:
+            super()._process_batch_message(message_dict)
+        except CLEAN_ERRORS:
+            raise
+        except Exception as exc:
+            raise BatchMessageError(
+                f"the files of the BATCH message of stream {stream!r} could not be read "
+                f"({type(exc).__name__}); check that the tap's batch files are where its "
+                "manifest says and are the SDK's JSONL"
+            ) from None
+
     # ------------------------------------------------------------------ lifecycle
 
     def process_lines(self, file_input: IO[str] | None) -> Any:  # type: ignore[misc]
         try:
             return super().process_lines(file_input)
+        except BadInputLineError as exc:
+            # What came before the bad line is written and its state emitted; nothing after.
+            try:
+                self.drain_all()
+            except Exception:  # the bad line is the error to report
+                self.logger.warning("Records before the bad input line could not be written")
+            self._fail(exc)
+            raise
         except BaseException as exc:
             self._fail(exc)
             raise

@@ -66,7 +66,9 @@ class KillPlan:
     victim: "tap", "target" or "meltano" (the whole process group).
     counter: "intacct" or "mailchimp": whose request counter triggers the kill;
       "mailchimp-batches": the count of answered POST /batches; "ledger-open-batches":
-      batches the target has recorded in its ledger as submitted and not yet finished.
+      batches the target has recorded in its ledger as submitted and not yet finished;
+      "mailchimp-batches-open": the count of answered POST /batches while one is open (so a
+      kill at N lands right after the N-th submit, before the target read its results).
     after: kill once that counter reaches this many requests.
     during_write: instead, kill while the sandbox holds the answer of an order POST (or a
       POST /batches) that it has already carried out (counter/after unused).
@@ -128,6 +130,9 @@ class CrashEnv:
             return lambda: self.mc.count("POST", "/batches", status=200)
         if name == "ledger-open-batches":  # batches the target recorded as waited for
             return self._open_batches
+        if name == "mailchimp-batches-open":  # answered POST /batches, while one is open
+            batches = self.counter("mailchimp-batches")
+            return lambda: batches() if self._open_batches() else 0
         raise ValueError(f"unknown counter {name!r}")
 
     def _open_batches(self) -> int:

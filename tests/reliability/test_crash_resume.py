@@ -13,14 +13,23 @@ waits for a batch; the whole `meltano run` at a request of either sandbox; and t
 target and meltano during an incremental run (after a full run and changes in Intacct: bill
 states, names, new and voided payments).
 
-`make test` runs a short version (`test_crash_resume_short`, 4 trials: one of each victim,
-plus the stale-batch test); `make soak` (`pytest -m soak`) runs `test_crash_resume_soak`,
-3 trials of each of the 10 kinds (30), and 3 more stale-batch trials (33 in all).
+A kill right after a POST /batches (`target-after-batch-submit`) also checks the resume's
+cost: its Mailchimp calls are at most those of a clean run (the killed run's batches are
+recovered from their results, not sent again).
+
+`make test` runs a short version (`test_crash_resume_short`, 5 trials: one of each victim
+and one right after a /batches submit, plus the stale-batch test); `make soak`
+(`pytest -m soak`) runs `test_crash_resume_soak`, 3 trials of each of the 11 kinds (33), and
+3 more stale-batch trials (36 in all).
 """
 
 from __future__ import annotations
 
+import gzip
 import random
+import re
+from collections import Counter
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -55,6 +64,7 @@ KINDS: dict[str, tuple[str, str, bool, bool, int]] = {
     "meltano": ("meltano", "mailchimp", False, False, 1),
     "meltano-incremental": ("meltano", "mailchimp", True, False, 1),
     "meltano-intacct": ("meltano", "intacct", False, False, 1),
+    "target-after-batch-submit": ("target", "mailchimp-batches-open", False, False, 1),
 }
 
 
@@ -165,6 +175,7 @@ def _clean_counts(tmp: Path, s: Settings, incremental: bool, meltano: bool) -> d
             _CLEAN_COUNTS[key] = {
                 "intacct": len(env.intacct.requests),
                 "mailchimp": len(env.mc.requests),
+                "mailchimp-batches": env.counter("mailchimp-batches")(),
             }
     return _CLEAN_COUNTS[key]
 
@@ -181,7 +192,7 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
     drawn = Settings.draw(rng)
     s = settings or drawn
     meltano = victim == "meltano"
-    if counter == "ledger-open-batches":
+    if counter in ("ledger-open-batches", "mailchimp-batches-open"):
         # killed while it waits for a batch: the target must send some through /batches
         s = replace(s, batch_operations="auto")
     if meltano:
@@ -208,6 +219,8 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
             remaining = max(2, remaining - after)
             if counter == "ledger-open-batches":  # batches open now, not a running count
                 before, after = 0, 1
+            elif counter == "mailchimp-batches-open":  # right after the k-th POST /batches
+                before, after = 0, rng.randint(1, max(1, clean.get("mailchimp-batches", 1)))
             else:
                 before = env.counter(counter)()
             plan = KillPlan(victim, counter, before + after, during_write=during_write)
@@ -222,9 +235,27 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
             if victim == "tap":
                 # the target saw the end of its input: it drains, emits STATE, ends cleanly
                 assert killed.returncodes["target"] == 0, killed.tail()
+        calls_before = len(env.mc.requests)
+        left_open = env.counter("ledger-open-batches")()
         resumed = run(env)
         assert _ok(resumed)
-        notes.append(f"resume {resumed.seconds:.1f}s")
+        calls = len(env.mc.requests) - calls_before
+        notes.append(f"resume {resumed.seconds:.1f}s, {calls} Mailchimp calls")
+        if counter in ("mailchimp-batches-open", "ledger-open-batches"):
+            # The killed run's batches are read, not sent again: the resume costs about what
+            # the rest of a clean run costs (drains group records differently, so a little
+            # more is allowed), never the many-fold of sending a batch's operations again one
+            # by one after "already exists".
+            made = Counter(
+                f"{r.method} {'/'.join(r.api_path.split('/')[:5])}"
+                for r in env.mc.requests[calls_before:]
+            )
+            bound = clean["mailchimp"] * 5 // 4 + 2 * left_open + 2
+            assert calls <= bound, (calls, clean["mailchimp"], dict(made), resumed.tail())
+            notes.append(f"{left_open} batches left open, resume calls {dict(made)}")
+            if left_open:
+                target_log = resumed.stderr["target"]
+                assert "recorded from its results" in target_log or "cancelled" in target_log
         check_synced(env)
         statuses = run_statuses(env)
         assert statuses[-1] == "succeeded", statuses
@@ -253,7 +284,13 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
     return "; ".join(notes)
 
 
-SHORT = [("target", 11), ("tap", 12), ("target-during-write", 13), ("meltano", 14)]
+SHORT = [
+    ("target", 11),
+    ("tap", 12),
+    ("target-during-write", 13),
+    ("meltano", 14),
+    ("target-after-batch-submit", 21),
+]
 #: One set of settings for the short trials, so one clean run calibrates the piped ones.
 SHORT_SETTINGS = Settings(
     company_seed=3, page_size=25, batch_size_rows=20, batch_operations="auto", drain_every=30
@@ -336,3 +373,75 @@ def test_batch_of_a_killed_run_never_overwrites_a_newer_write_soak(
 
 
 __all__ = ["meltano_installed"]  # the fixture (`meltano install` once), for the meltano kinds
+
+
+# ------------------------------------------------------------------ periodic state
+
+
+def _records_read(env: CrashEnv) -> int:
+    """Input records the last run read: those with an audit row of that run."""
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{env.ledger_path}?mode=ro", uri=True)) as conn:
+        (run_id,) = conn.execute(
+            "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT DISTINCT stream, source_key FROM audit WHERE run_id = ? AND source_key "
+            "IS NOT NULL AND stream IN ('customers', 'vendors', 'ap_bills', 'ap_payments')",
+            (run_id,),
+        ).fetchall()
+    return len(rows)
+
+
+def _timed_env(tmp: Path) -> AbstractContextManager[CrashEnv]:
+    # Buffers large enough never to fill: only state_interval_seconds makes STATE move.
+    return crash_env(
+        tmp, seed=3, sizes=SIZES, page_size=10, batch_size_rows=5000, batch_operations="never"
+    )
+
+
+_DATA = re.compile(rb'<data listtype="(CUSTOMER|VENDOR|APBILL|APPYMT)"[^>]*? count="(\d+)"')
+
+
+def _records_served(env: CrashEnv) -> Callable[[], int]:
+    """A counter of the customers, vendors, bills and payments Intacct has answered so far."""
+    seen: dict[int, int] = {}
+
+    def count() -> int:
+        for record in list(env.intacct.requests):
+            if record.index in seen or record.response is None:
+                continue
+            body = record.response
+            if body[:2] == b"\x1f\x8b":
+                body = gzip.decompress(body)
+            seen[record.index] = sum(int(m.group(2)) for m in _DATA.finditer(body))
+        return sum(seen.values())
+
+    return count
+
+
+@pytest.mark.slow
+def test_a_run_killed_after_two_thirds_rereads_at_most_half_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real target (no test-only drains), its state every 0.2 s: killed once Intacct has
+    answered two thirds of the records, the resumed run reads at most half of them (the
+    third it never got, and little more)."""
+    total = sum(SIZES.values())
+    with _timed_env(tmp_path) as env:
+        env.intacct.latency = 0.2  # Intacct is the slow side, as in real runs
+        env.intacct.keep_responses = True  # the kill counts the records answered
+        env.target_config["state_interval_seconds"] = 0.2
+        served = _records_served(env)
+        monkeypatch.setattr(env, "counter", lambda _name: served)
+        plan = KillPlan("target", "intacct-records", after=total * 2 // 3)
+        killed = run_piped(env, plan, frequent_state=False)
+        assert killed.killed and killed.state_emitted, killed.tail()
+        assert served() < total, "the kill came after the extraction"
+        resumed = run_piped(env, frequent_state=False)
+        assert _ok(resumed)
+        check_synced(env)
+        again = _records_read(env)
+        assert again <= total // 2, f"the resumed run read {again} of {total} records again"

@@ -3,9 +3,11 @@
 `meltano run tap-intacct target-mailchimp` against both sandboxes, with faults on the way (a
 5xx, a killed session, an HTTP-200 "try again later", truncated XML, 429s and a 500 from
 Mailchimp), then the failing paths: the tap with a wrong password, the target with a key
-Mailchimp refuses. Every output is then scanned for the Intacct sender and user passwords
-(also XML-escaped), every session id the Intacct sandbox issued, and the Mailchimp key (also
-its secret part and its Basic-auth form), whole or as any 12-character piece:
+Mailchimp refuses, the target with a ledger whose passwords are query parameters
+(`?password=...&sslpassword=...`). Every output is then scanned for the Intacct sender and
+user passwords (also XML-escaped), every session id the Intacct sandbox issued, the ledger's
+passwords and the Mailchimp key (also its secret part and its Basic-auth form), whole or as
+any 12-character piece:
 stdout and stderr of every process, Meltano's logs, run directory and system database (its
 state included), the ledger database (every column of every table, and its raw file), the
 audit trail, the HTML report, `--about` of both plugins, the run summary and the catalog.
@@ -30,6 +32,7 @@ from target_mailchimp.api.credentials import AUTH_USERNAME
 from tests.e2e.conftest import REPO_ROOT, meltano_home, meltano_installed
 from tests.sandbox.intacct import IntacctSandbox, generate_company
 from tests.sandbox.launch import plugin_env
+from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
 
 __all__ = ["meltano_home", "meltano_installed"]
@@ -45,6 +48,8 @@ USER_PASSWORD = f"UsrPw-{secrets.token_hex(10)}'\"q"
 WRONG_PASSWORD = f"WrongPw-{secrets.token_hex(10)}"
 API_KEY = f"{secrets.token_hex(16)}-us6"
 REFUSED_KEY = f"{secrets.token_hex(16)}-us6"
+LEDGER_PASSWORD = f"LdgrPw-{secrets.token_hex(10)}"
+SSL_PASSWORD = f"SslPw-{secrets.token_hex(10)}"
 
 
 def _needles(secret: str) -> set[str]:
@@ -190,6 +195,28 @@ def test_no_secret_reaches_any_output(
         assert "key" in failed_target.stderr.lower()
         outputs["target with a refused key"] = failed_target.stdout + failed_target.stderr
 
+        # A ledger password given as query parameters (password=, sslpassword=), not userinfo:
+        # masked at run start and in the error of a ledger that cannot be opened.
+        query_form = dict(
+            target_config,
+            ledger_url=(
+                f"postgresql+psycopg://intacct@127.0.0.1:{free_port()}/ledger"
+                f"?password={LEDGER_PASSWORD}&sslpassword={SSL_PASSWORD}"
+            ),
+            max_retries=1,
+        )
+        (tmp_path / "query.json").write_text(json.dumps(query_form))
+        failed_ledger = _run(
+            [str(TARGET_VENV / "target-mailchimp"), "--config", str(tmp_path / "query.json")],
+            plain,
+            input=catalog_free_input(),
+        )
+        assert failed_ledger.returncode != 0
+        assert "ledger" in failed_ledger.stderr.lower()
+        outputs["target with query-string ledger passwords"] = (
+            failed_ledger.stdout + failed_ledger.stderr
+        )
+
         session_ids = {s.id for s in intacct.sessions.all()}
         assert len(session_ids) >= 2, "the killed session was not replaced"
 
@@ -230,6 +257,8 @@ def test_no_secret_reaches_any_output(
         "the wrong user password": _needles(WRONG_PASSWORD),
         "Mailchimp API key": _key_needles(API_KEY),
         "the refused Mailchimp key": _key_needles(REFUSED_KEY),
+        "ledger password (query form)": _needles(LEDGER_PASSWORD),
+        "ledger sslpassword (query form)": _needles(SSL_PASSWORD),
         **{f"Intacct session {sid[:4]}...": _needles(sid) for sid in session_ids},
     }
     assert _scan(outputs, needles) == []

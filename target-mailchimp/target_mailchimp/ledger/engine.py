@@ -7,7 +7,7 @@
   upgrades from reading to writing. `sqlite://` / `:memory:` share one connection.
 - any other URL (PostgreSQL): a plain pooled engine with pre-ping.
 
-`display_url(url)`: the URL with any password hidden, for messages.
+`display_url(url)`: the URL with its credentials masked, whatever their form, for messages.
 """
 
 from __future__ import annotations
@@ -19,12 +19,18 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from target_mailchimp.logsafe import mask_url
+
 WRITE_OPTION = "ledger_write"
 
 
 def display_url(url: str | URL) -> str:
-    """The URL as text with the password masked."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL as text with its credentials masked (userinfo password, query parameters)."""
+    try:
+        text = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: mask what looks like a credential
+        text = str(url)
+    return mask_url(text)
 
 
 def is_sqlite(url: str | URL) -> bool:

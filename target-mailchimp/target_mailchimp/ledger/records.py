@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from target_mailchimp.logsafe import mask_secrets
+
 #: Audit actions. created/updated/archived/unchanged are successes; the rest are not.
 ACTIONS: tuple[str, ...] = (
     "created",
@@ -72,6 +74,7 @@ def redact(text: str | None) -> str | None:
         return None
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
+    text = mask_secrets(text)  # the other forms: sslpassword=, access_token=, ...
     if len(text) > DETAIL_MAX_CHARS:
         text = text[: DETAIL_MAX_CHARS - 1] + "…"
     return text

@@ -351,21 +351,25 @@ def check_object_id(value: Any) -> tuple[str | None, str | None]:
     return text, None
 
 
+#: Values a record label shows (a list or an object in an id field is left out).
+_LABEL_SCALARS = (str, int, float, Decimal)
+
+
 def record_label(stream: str, record: Mapping[str, Any]) -> str:
     """A short human name of a source record for messages: stream, RECORDNO and its id."""
     parts = [stream]
     recordno = record.get("RECORDNO")
-    if recordno is not None:
+    if recordno is not None and isinstance(recordno, _LABEL_SCALARS):
         parts.append(f"RECORDNO {recordno}")
     for key in ("CUSTOMERID", "VENDORID", "RECORDID"):
         val = record.get(key)
-        if val not in (None, ""):
+        if val not in (None, "") and isinstance(val, _LABEL_SCALARS):
             parts.append(f"({key} {val})")
             break
     if len(parts) == 1:
         for key in ("email_address", "id"):
             val = record.get(key)
-            if val not in (None, ""):
+            if val not in (None, "") and isinstance(val, _LABEL_SCALARS):
                 parts.append(f"{key} {val!r}")
                 break
     return " ".join(parts)

@@ -28,6 +28,7 @@ from target_mailchimp.sinks.base import Incoming, MailchimpSink
 from target_mailchimp.sinks.bills import BillsSink, process_bills
 from target_mailchimp.sinks.contacts import ContactsSink, process_contacts
 from target_mailchimp.sinks.errors import (
+    BatchMessageError,
     ConfigurationError,
     DryRunWriteError,
     MailchimpUnavailableError,
@@ -90,6 +91,7 @@ __all__ = [
     "ACCEPTED_STREAMS",
     "SINK_CLASSES",
     "ARPaymentsSink",
+    "BatchMessageError",
     "BillsSink",
     "ConfigurationError",
     "ContactsSink",

@@ -31,6 +31,7 @@ from singer_sdk.sinks import BatchSink
 
 from target_mailchimp.mapping.common import record_label
 from target_mailchimp.sinks.validation import RecordChecker
+from target_mailchimp.sinks.values import value_problem
 
 #: Streams whose records deleted in Intacct are applied (see `sinks.deletions`).
 DELETABLE_STREAMS = frozenset(
@@ -128,11 +129,25 @@ class MailchimpSink(BatchSink):
             "schema)"
         )
 
+    def record_problem(self, record: dict[str, Any]) -> str | None:
+        """Why `record` is rejected before mapping (a bad value, then the schema), or None."""
+        bad = value_problem(record)
+        if bad is not None:
+            return (
+                f"{record_label(self.stream_name, record)} has a value no record may carry: "
+                f"{bad}; fix the record at its source"
+            )
+        return self.schema_problem(record)
+
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        context.setdefault("records", []).append(Incoming(record, self.schema_problem(record)))
+        context.setdefault("records", []).append(Incoming(record, self.record_problem(record)))
 
     def process_batch(self, context: dict[str, Any]) -> None:
-        incoming: list[Incoming] = context.get("records") or []
+        # Records of a BATCH message's files come as plain dicts (the SDK reads them).
+        incoming: list[Incoming] = [
+            item if isinstance(item, Incoming) else Incoming(item, self.record_problem(item))
+            for item in context.get("records") or []
+        ]
         if not incoming:
             return
         # A run whose lock was taken over (stalled past the stale limit) stops writing.

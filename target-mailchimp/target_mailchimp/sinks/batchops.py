@@ -15,9 +15,12 @@ orders:
   that meets "already exists" or a PATCH that meets 404, 5xx, 429 and operations missing
   from the results -> `leftovers`, retried one by one by the caller; any other 4xx ->
   rejected with the response's problem document as the detail.
-- each batch is recorded in the ledger as open from its submission until its outcomes are
-  handed back (`Ledger.record_open_batch` / `close_batch`); a later run cancels a batch a
-  dead run left open (`RunContext.settle_open_batches`).
+- each batch is recorded in the ledger as open, with its plan (each operation's object,
+  payload hash and action), from its submission until its outcomes are handed back
+  (`Ledger.record_open_batch` / `record_batch_plan` / `close_batch`); a later run recovers a
+  batch a dead run left open (`RunContext.settle_open_batches`).
+- a batch Mailchimp no longer knows (404 while polling) is planned again from the ledger: its
+  operations become leftovers, with a warning.
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from target_mailchimp.api import BatchOperation, BatchOperationResult, BatchStatus, chunked
+from target_mailchimp.api import (
+    BatchOperation,
+    BatchOperationResult,
+    BatchStatus,
+    NotFound,
+    chunked,
+)
 from target_mailchimp.api.transport import encode_path_segment
 from target_mailchimp.ledger import ObjectState
 from target_mailchimp.mapping import dumps_exact
@@ -101,23 +110,45 @@ def write_with_batches(
         # Open until its results are recorded: if this run dies first, the next one cancels
         # it (or waits for it) before writing, so it never runs over newer writes.
         ctx.ledger.record_open_batch(status.id, ctx.run_id)
+        # Its plan too: a run that finds it left open reads its results and records what
+        # succeeded, instead of sending it all again (`RunContext.settle_open_batches`).
+        ctx.ledger.record_batch_plan(
+            status.id,
+            kind,
+            {oid: (planned[oid][0].payload.payload_hash(), planned[oid][2]) for oid in chunk},
+        )
         ctx.logger.info("%s: submitted batch %s with %d operations", kind, status.id, len(ops))
         submitted.append((status, chunk))
     outcomes: dict[str, Outcome] = {}
     leftovers: list[ObjectWork] = []
     for status, chunk in submitted:
-        finished = ctx.call(
-            ctx.client.poll_batch,
-            status.id,
-            timeout=settings.batch_timeout,
-            initial_interval=settings.batch_poll_interval,
-            max_interval=max(MAX_POLL_INTERVAL, settings.batch_poll_interval),
-            # Real waits between polls, whatever the retry policy's sleep (tests make retry
-            # waits zero; polling must still leave Mailchimp time to work).
-            sleep=time.sleep,
-            clock=time.monotonic,
-        )
-        results = {r.operation_id: r for r in ctx.call(ctx.client.fetch_batch_results, finished)}
+        try:
+            finished = ctx.call(
+                ctx.client.poll_batch,
+                status.id,
+                timeout=settings.batch_timeout,
+                initial_interval=settings.batch_poll_interval,
+                max_interval=max(MAX_POLL_INTERVAL, settings.batch_poll_interval),
+                # Real waits between polls, whatever the retry policy's sleep (tests make retry
+                # waits zero; polling must still leave Mailchimp time to work).
+                sleep=time.sleep,
+                clock=time.monotonic,
+            )
+            results = {
+                r.operation_id: r for r in ctx.call(ctx.client.fetch_batch_results, finished)
+            }
+        except NotFound:
+            ctx.logger.warning(
+                "%s: batch %s is no longer known to Mailchimp (404: it lost the batch, e.g. "
+                "after a restart); its %d operations are planned again from the ledger and "
+                "written one by one",
+                kind,
+                status.id,
+                len(chunk),
+            )
+            leftovers.extend(planned[oid][0] for oid in chunk)
+            ctx.ledger.close_batch(status.id)
+            continue
         ctx.logger.info(
             "%s: batch %s finished: %d operations, %d errored",
             kind,

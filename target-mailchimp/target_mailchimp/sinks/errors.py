@@ -29,3 +29,7 @@ class TooManyRejectedError(TargetError):
 
 class DryRunWriteError(TargetError):
     """A write was attempted during a dry run (a bug: dry runs never write)."""
+
+
+class BatchMessageError(TargetError):
+    """A Singer BATCH message the target cannot read (another format, missing files)."""

@@ -5,8 +5,9 @@ concurrent run stops at once with a clear message), builds one `MailchimpClient`
 thread pool of `max_concurrency` workers (the client's account gate caps what is in flight).
 Every sink of the run shares it.
 
-Before anything is written, `settle_open_batches()` cancels the Mailchimp batches a dead
-run left open in the ledger (so they cannot run later over this run's newer writes).
+Before anything is written, `settle_open_batches()` recovers the Mailchimp batches a dead
+run left open in the ledger: what a finished one wrote is recorded from its results (not sent
+again), a pending one is cancelled (so it cannot run later over this run's newer writes).
 
 Run-wide steps happen once per run, on first need:
 - `ensure_merge_fields()`: one GET of the audience's merge fields, then the missing ones
@@ -26,8 +27,10 @@ every write, and the writers record what they would do instead of calling Mailch
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -36,6 +39,8 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy.engine import make_url
 
 from target_mailchimp.api import (
+    BatchStatus,
+    BatchTimeout,
     MailchimpClient,
     MailchimpConfigError,
     MailchimpError,
@@ -48,6 +53,7 @@ from target_mailchimp.ledger import (
     display_url,
     redact,
 )
+from target_mailchimp.ledger.batches import PlannedOperation
 from target_mailchimp.ledger.slots import PostgresAccountSlots
 from target_mailchimp.mapping import MappingSettings, required_merge_fields
 from target_mailchimp.progress import WriteProgress
@@ -72,6 +78,8 @@ P = ParamSpec("P")
 
 #: Ledger object kinds used for run-wide markers.
 BACKFILL_KIND = "backfill"
+#: The stream of the audit rows of writes recovered from a dead run's batch.
+RECOVERED_STREAM = "mailchimp_batch"
 
 
 @dataclass
@@ -199,21 +207,44 @@ class RunContext:
         return ctx
 
     def settle_open_batches(self) -> None:
-        """Cancel the Mailchimp batches an earlier run submitted and never saw finish.
+        """Recover the Mailchimp batches an earlier run submitted and never saw finish.
 
         That run died (or gave up waiting) before recording their results, so the ledger
         has no hash for their objects and the records behind them come again from the tap
-        (its state never went past them). Left alone, Mailchimp could run such a batch
-        after this run's newer writes and put old data back; cancelled first, it never
-        runs, and this run writes those objects again. A batch Mailchimp no longer knows,
-        or that finished, is simply forgotten.
+        (its state never went past them). Before this run writes anything:
+
+        - a batch still pending (not started) is cancelled: it never runs, so it cannot put
+          old data back over this run's newer writes, and this run writes its objects;
+        - a batch that started is waited for (cancelling it would drop the results of what
+          it already did), up to `batch_timeout` (then cancelled);
+        - a finished batch's results are read: each operation that succeeded is recorded in
+          the ledger with the hash of the payload it wrote (kept with the batch at its
+          submission) and audited, so the records behind it are found unchanged and are not
+          sent again; the others are written by this run;
+        - a batch Mailchimp no longer knows (404) is forgotten with a warning: its records
+          are planned again from the ledger.
         """
         for batch_id, run_id in sorted(self.ledger.open_batches().items()):
             if run_id == self.run_id:
                 continue
+            plan = self.ledger.batch_plan(batch_id)
             try:
                 status = self.call(self.client.get_batch, batch_id)
-                if not status.finished:
+                if not status.finished and status.status != "pending":
+                    # Not through `call`: a batch that outlasts batch_timeout is cancelled
+                    # below, it does not stop the run.
+                    with contextlib.suppress(BatchTimeout):
+                        status = self.client.poll_batch(
+                            batch_id,
+                            timeout=self.settings.batch_timeout,
+                            initial_interval=self.settings.batch_poll_interval,
+                            max_interval=max(60.0, self.settings.batch_poll_interval),
+                            sleep=time.sleep,
+                            clock=time.monotonic,
+                        )
+                if status.finished:
+                    self._recover_batch(status, run_id, plan)
+                else:
                     self.call(self.client.cancel_batch, batch_id)
                     self.logger.warning(
                         "Batch %s of run %s was still %s (%d/%d operations done): cancelled, "
@@ -225,8 +256,47 @@ class RunContext:
                         status.total_operations,
                     )
             except NotFound:
-                pass
+                self.logger.warning(
+                    "Batch %s of run %s is no longer known to Mailchimp (404: it lost the "
+                    "batch, e.g. after a restart): its %d operations are planned again from "
+                    "the ledger as their records come again",
+                    batch_id,
+                    run_id,
+                    len(plan),
+                )
             self.ledger.close_batch(batch_id)
+
+    def _recover_batch(
+        self, status: BatchStatus, run_id: str, plan: list[PlannedOperation]
+    ) -> None:
+        """Record what a finished batch of a dead run wrote (see `settle_open_batches`)."""
+        results = {r.operation_id: r for r in self.call(self.client.fetch_batch_results, status)}
+        ref = SourceRef(RECOVERED_STREAM, None, status.id)
+        recovered = 0
+        for op in plan:
+            result = results.get(op.object_id)
+            if result is None or not result.ok:
+                continue
+            outcome = Outcome(
+                op.action,
+                result.status_code,
+                f"batch {status.id}",
+                1,
+                f"written by batch {status.id} of run {run_id}, which ended before it "
+                "recorded the result",
+            )
+            self.recorder.write(op.kind, op.object_id, op.payload_hash, outcome)
+            self.recorder.audit([ref], outcome, object_kind=op.kind, object_id=op.object_id)
+            recovered += 1
+        self.recorder.flush()
+        self.logger.warning(
+            "Batch %s of run %s had finished: %d of its %d operations succeeded and are "
+            "recorded from its results (not sent again); this run writes the others",
+            status.id,
+            run_id,
+            recovered,
+            status.total_operations,
+        )
 
     @property
     def dry_run(self) -> bool:
@@ -241,6 +311,7 @@ class RunContext:
         if self.progress is not None:
             self.progress.stop()  # the summary follows: no progress line after it
         try:
+            self.release_store()
             self.recorder.flush()
         finally:
             try:
@@ -408,6 +479,33 @@ class RunContext:
         )
         self._store_backfill = False
         self.logger.info("Store %s: backfill finished, is_syncing set to false", store_id)
+
+    def release_store(self) -> None:
+        """A run that ends without finishing the store's first backfill: is_syncing off.
+
+        Its automations stay paused only while a run is writing; the backfill is not marked
+        done, so the next run sets is_syncing again while it writes. A failure to reach
+        Mailchimp here is logged, never raised over the run's own outcome.
+        """
+        if not (self._store_ready and self._store_backfill) or self.dry_run:
+            return
+        self._store_backfill = False
+        store_id = self.settings.store_id
+        try:
+            self.client.set_store_syncing(store_id, False)
+        except Exception as exc:  # the run's own error matters more
+            self.logger.warning(
+                "Store %s: is_syncing could not be set back to false (%s); the next run "
+                "sets it when it ends",
+                store_id,
+                type(exc).__name__,
+            )
+            return
+        self.logger.info(
+            "Store %s: the run ended before the first backfill finished; is_syncing set back "
+            "to false (the next run continues the backfill)",
+            store_id,
+        )
 
     # ------------------------------------------------------------------ parking
 

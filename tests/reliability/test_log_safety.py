@@ -1,0 +1,130 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
+"""No secret, no personal data and no forged line in the plugins' logs.
+
+- Every credential form of a URL is masked: userinfo (`user:pw@`), query parameters
+  (`?password=`, `sslpassword=`, `access_token=`, `api_key=`...), in the ledger URL the target
+  logs at every run start and in the error of a ledger it cannot open.
+- A newline (or an escape sequence) in an Intacct id cannot start a line of its own in the run
+  summary or any log line; the summary lists ids and reasons, never an email.
+- Both plugins' log record cleaning is the same code (tap and target each carry a copy).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tap_intacct import logsafe as tap_logsafe
+from target_mailchimp import logsafe
+from target_mailchimp.ledger import LedgerError, display_url, redact
+from target_mailchimp.sinks import ConfigurationError
+from tests.sandbox.loopback import free_port
+from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
+    Singer,
+    _no_retry_waits,
+    run_target,
+    sandbox,
+    target_config,
+    vendor,
+)
+
+SECRET = "Zq9SecretValue77"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://user:{SECRET}@db.example.com/ledger",
+        f"postgresql+psycopg://user@db.example.com/ledger?password={SECRET}",
+        f"postgresql+psycopg://user@db.example.com/ledger?sslmode=require&sslpassword={SECRET}",
+        f"postgresql+psycopg://user@db.example.com/ledger?PASSWORD={SECRET}&x=1",
+        f"sqlite:///ledger.sqlite?access_token={SECRET}",
+    ],
+)
+def test_display_url_masks_every_credential_form(url: str) -> None:
+    shown = display_url(url)
+    assert SECRET not in shown
+    assert "***" in shown
+    assert "db.example.com" in shown or "ledger.sqlite" in shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"dsn: host=h user=u password={SECRET} dbname=x",
+        f"conninfo sslpassword={SECRET}",
+        f'{{"api_key": "{SECRET}"}}',
+        f"GET https://api.example.com/v1?token={SECRET}&page=2",
+        f"redirect to https://u:{SECRET}@h/x",
+        f"Authorization: Bearer {SECRET}",
+    ],
+)
+def test_secrets_in_any_text_are_masked(text: str) -> None:
+    for module in (logsafe, tap_logsafe):
+        assert SECRET not in module.mask_secrets(text)
+    assert SECRET not in (redact(text) or "")
+
+
+def test_both_plugins_carry_the_same_log_cleaning() -> None:
+    here = Path(logsafe.__file__).read_text("utf-8")
+    assert Path(tap_logsafe.__file__).read_text("utf-8") == here
+
+
+def test_any_log_line_gets_its_values_escaped_and_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logsafe.install()
+    caplog.set_level(logging.INFO)
+    log = logging.getLogger("target_mailchimp.test")
+    log.info("record %s done", "V1\n2026-01-01 ERROR forged line\x1b[2J")
+    log.info("url %s", f"postgresql://u@h/db?password={SECRET}")
+    log.warning("failed: %s", ValueError(f"bad\nline password={SECRET}"))
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "record V1\\n2026-01-01 ERROR forged line\\x1b[2J done"
+    assert SECRET not in " ".join(messages)
+    assert all("\n" not in m for m in messages)
+
+
+def test_the_ledger_url_is_masked_at_run_start_and_in_its_error(
+    sandbox: MailchimpSandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sqlite = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    config = target_config(sandbox, tmp_path)
+    result = run_target(config, Singer().record("vendors", vendor(1, "V1", "a@example.com")))
+    assert result.error is None
+    assert "ledger sqlite:///" in caplog.text
+    # A PostgreSQL ledger that cannot be reached, its passwords given as query parameters.
+    port = free_port()
+    url = (
+        f"postgresql+psycopg://intacct@127.0.0.1:{port}/ledger"
+        f"?password={SECRET}&sslpassword={SECRET}x"
+    )
+    bad = target_config(sandbox, tmp_path, ledger_url=url)
+    failed = run_target(
+        bad, Singer().record("vendors", vendor(1, "V1", "a@example.com")), raise_errors=False
+    )
+    assert isinstance(failed.error, ConfigurationError | LedgerError)
+    assert SECRET not in str(failed.error)
+    assert "password=***" in str(failed.error)
+    assert SECRET not in caplog.text
+    assert sqlite  # the first run's ledger
+
+
+def test_a_newline_in_an_intacct_id_cannot_forge_a_summary_line(
+    sandbox: MailchimpSandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    config = target_config(sandbox, tmp_path)
+    forged = "V9\n2026-01-01 12:00:00 INFO target-mailchimp run x: succeeded"
+    record = vendor(9, forged, "not an email")
+    result = run_target(config, Singer().record("vendors", record))
+    assert result.report.rejected_records == 1
+    [summary] = [r.getMessage() for r in caplog.records if "Run summary" in r.getMessage()]
+    lines = summary.splitlines()
+    assert not any(line.startswith("2026-01-01") for line in lines)
+    assert any("V9\\n2026-01-01" in line for line in lines)
+    assert "<not an email>" not in summary  # ids only, no email column
