@@ -140,6 +140,7 @@ def tap_cfg(sb: IntacctSandbox, **overrides: Any) -> dict[str, Any]:
 
 def target_cfg(sb: MailchimpSandbox, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     base = {
+        "status_if_new": "subscribed",
         "ledger_url": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
         "max_retries": 0,
         "request_timeout": 5,
@@ -361,12 +362,6 @@ def _value_misfit(request: pytest.FixtureRequest, tmp: Path) -> Any:
         timeout=120,
         check=False,
     )
-
-
-@scenario("tap-intacct settings refused")
-def _tap_unknown_setting(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    return run_tap(tmp, tap_cfg(sb, page_sise=100))
 
 
 @scenario("Unknown timezone")

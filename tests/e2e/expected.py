@@ -142,7 +142,7 @@ def expected_state(company: Company) -> Expected:
 
 #: ARPYMTDETAIL amounts that settle an invoice (cash, inline credit, credit memo, advance,
 #: discount): an invoice is paid once these cover its total, whatever the means.
-_SETTLING = (
+_AR_SETTLING = (
     "TRX_PAYMENTAMOUNT",
     "TRX_INLINEAMOUNT",
     "TRX_ADJUSTMENTAMOUNT",
@@ -152,28 +152,38 @@ _SETTLING = (
 
 
 def _expected_invoices(company: Company, exp: Expected) -> None:
-    """AR invoices: orders `invoice-<n>` of `customer-<CUSTOMERID>`, the bills' status rule."""
-    settled: dict[int, Decimal] = defaultdict(Decimal)
-    payments: dict[int, int] = defaultdict(int)
+    """AR invoices: orders `invoice-<n>` of `customer-<CUSTOMERID>`, the bills' status rule
+    (cash with its sign; credits, inline amounts, advances and discounts by their size)."""
+    facts: dict[int, list[tuple[Decimal, bool, Any]]] = defaultdict(list)
     for pay in company.records("ARPYMT", typed=True):
-        voided = (pay.get("STATE") or "").lower() == "voided"
+        state = (pay.get("STATE") or "").lower()
+        reversed_ = state in _REVERSED
+        moved = not reversed_ and (
+            state not in _NO_MONEY or (state == "approved" and pay.get("WHENPAID") is not None)
+        )
         for detail in company.ar_payment_details(pay["RECORDNO"], typed=True):
-            no = detail["RECORDKEY"]
-            payments[no] += 1
-            if not voided:
-                settled[no] += sum((detail.get(k) or Decimal(0) for k in _SETTLING), Decimal(0))
+            amount = Decimal(0)
+            for name in _AR_SETTLING:
+                value = detail.get(name)
+                if value is not None:
+                    value = Decimal(value)
+                    amount += value if name == "TRX_PAYMENTAMOUNT" else abs(value)
+            facts[int(detail["RECORDKEY"])].append(
+                (amount if moved else Decimal(0), reversed_, pay.get("WHENMODIFIED"))
+            )
     for inv in company.records("ARINVOICE", typed=True):
         lines = company.invoice_lines(inv["RECORDNO"])
         customer = f"customer-{inv['CUSTOMERID']}"
         if not lines or customer not in exp.customers:
             continue
         total = inv.get("TRX_TOTALENTERED")
+        due = inv.get("TRX_TOTALDUE")
         if total is None:
-            total = inv["TOTALENTERED"]
-        status = mapped_status(inv.get("STATE"))
+            total, due = inv["TOTALENTERED"], inv.get("TOTALDUE")
         no = inv["RECORDNO"]
-        if status != "cancelled" and payments.get(no):
-            status = "paid" if total > 0 and settled[no] >= total else "pending"
+        status = settled_status(
+            mapped_status(inv.get("STATE")), total, due, inv.get("WHENMODIFIED"), facts[no]
+        )
         exp.orders[f"invoice-{no}"] = {
             "customer": customer,
             "financial_status": status,

@@ -31,6 +31,7 @@ class Pipeline:
     def __init__(self, intacct: IntacctSandbox, mc: MailchimpSandbox, tmp_path: Path) -> None:
         self.tap_config = intacct.tap_config(timezone=PACIFIC, page_size=50)
         self.target_config = mc.target_config(
+            status_if_new="subscribed",
             ledger_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
             request_timeout=5,
             batch_poll_interval=0.01,

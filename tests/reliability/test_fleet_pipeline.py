@@ -85,6 +85,7 @@ def fleet() -> Iterator[tuple[list[Company], list[IntacctSandbox], MailchimpSand
 
 def _config(mc: MailchimpSandbox, ledger_url: str, name: str, list_id: str, tmp_path: Path) -> Path:
     config = mc.target_config(
+        status_if_new="subscribed",
         list_id=list_id,
         store_id=f"store-{name.lower()}",
         intacct_company_id=name,

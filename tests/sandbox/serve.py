@@ -48,6 +48,8 @@ def write_ready_files(
     tap = {**tap_config, "timezone": SANDBOX_TIMEZONE}
     target = {
         **target_config,
+        # Consent is the operator's decision (docs/consent.md); the sandbox's people agreed.
+        "status_if_new": "subscribed",
         "ledger_url": f"sqlite:///{(workdir / 'ledger.sqlite').resolve()}",
     }
     lines = ["# Written by `make sandbox` while its sandboxes run; removed when they stop."]

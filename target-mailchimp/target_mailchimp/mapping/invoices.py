@@ -260,13 +260,24 @@ def invoice_to_order(
 
 
 def _settled(detail: Mapping[str, Any], pair_index: int) -> Decimal | None:
-    """The sum of the settling amounts of one side (0: transaction, 1: base); None if none set."""
+    """The sum of the settling amounts of one side (0: transaction, 1: base); None if none set.
+
+    Cash counts with its sign; credits, inline amounts, advances and discounts count by their
+    size, as for AP payments (the reference does not say which sign Intacct gives them)."""
     total: Decimal | None = None
     for pair in SETTLING_AMOUNTS:
         value = to_decimal(detail.get(pair[pair_index]))
-        if value is not None:
-            total = value if total is None else total + value
+        if value is None:
+            continue
+        if pair is not SETTLING_AMOUNTS[0]:
+            value = abs(value)
+        total = value if total is None else total + value
     return total
+
+
+#: The settling amounts other than cash: folded into the cash amount for the AP reader, which
+#: would otherwise count them a second time.
+_FOLDED = frozenset(name for pair in SETTLING_AMOUNTS[1:] for name in pair)
 
 
 def ar_payment_from_record(record: Mapping[str, Any]) -> PaymentRecord | Rejected | Skipped:
@@ -284,7 +295,8 @@ def ar_payment_from_record(record: Mapping[str, Any]) -> PaymentRecord | Rejecte
                 base = _settled(detail, 1)
             except ValueError as exc:
                 return Rejected("amount_invalid", f"{label} detail {index}: {exc}")
-            folded.append({**detail, "TRX_PAYMENTAMOUNT": trx, "PAYMENTAMOUNT": base})
+            kept = {k: v for k, v in detail.items() if k not in _FOLDED}
+            folded.append({**kept, "TRX_PAYMENTAMOUNT": trx, "PAYMENTAMOUNT": base})
         record = {**record, "details": folded}
     result = payment_from_record(record)
     if isinstance(result, Rejected | Skipped):
