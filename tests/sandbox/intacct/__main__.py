@@ -34,6 +34,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--payments", type=int, default=300)
     p.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     p.add_argument(
+        "--latency-jitter-ms",
+        type=float,
+        default=0.0,
+        help="plus a seeded random part up to this (uniform) or of this mean (exponential)",
+    )
+    p.add_argument("--latency-distribution", choices=("uniform", "exponential"), default="uniform")
+    p.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=2,
+        help="the company's allowance of simultaneous requests; above it HTTP 429 GW-0010 "
+        "(default 2; 0: no limit)",
+    )
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -56,7 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         payments=args.payments,
     )
     stop = stop_on_signals()
-    with IntacctSandbox(company, host=args.host, port=args.port, latency_ms=args.latency_ms) as sb:
+    with IntacctSandbox(
+        company,
+        host=args.host,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
+        latency_distribution=args.latency_distribution,
+        latency_seed=args.seed,
+        max_concurrent_requests=args.max_concurrent_requests or None,
+    ) as sb:
         for spec in args.fault:
             name, _, prob = spec.partition(":")
             sb.faults.random(name, float(prob or 0.1), seed=args.seed)

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.sandbox.latency import Latency
 from tests.sandbox.loopback import LoopbackServer, serve_in_background
 
 from .api import Api, Request, Response
@@ -146,6 +147,8 @@ class MailchimpSandbox:
         list_id: str = DEFAULT_LIST_ID,
         list_name: str = "Sandbox Audience",
         latency: float = 0.0,
+        latency_jitter: float = 0.0,
+        latency_distribution: str = "uniform",
         max_connections: int = 10,
         max_batch_members: int = 500,
         batch_order: str = "shuffled",
@@ -166,6 +169,7 @@ class MailchimpSandbox:
         self.extra_api_keys: set[str] = set()
         self.list_id = list_id
         self.latency = float(latency)
+        self.jitter = Latency(0.0, latency_jitter, distribution=latency_distribution, seed=seed)
         self.max_connections = max_connections
         self.faults = Faults()
         self.stats = Stats()
@@ -485,7 +489,8 @@ class MailchimpSandbox:
         self, h: _Handler, method: str, api_path: str, query: str, raw: bytes | None
     ) -> tuple[Response | None, Fault | None]:
         """Latency, faults, auth, trigger, dispatch. None response = drop the connection."""
-        if self.latency > 0 and self._closing.wait(self.latency):
+        delay = self.latency + self.jitter.sample()
+        if delay > 0 and self._closing.wait(delay):
             return None, None
         fault = self.faults.pick(method, api_path)
         if fault is not None:
