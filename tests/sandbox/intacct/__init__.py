@@ -68,7 +68,7 @@ Gateway behaviour
   as fast as a fresh one (no delayed-ACK stall).
 - Simultaneous requests per company are limited (max_concurrent_requests, default 2, as the
   reference says most companies are allowed): a request while that many are in flight gets
-  HTTP 429 + GW-0010 at once. Requests are counted from arrival until their answer is written
+  HTTP 429 + GW-0010 at once. Requests are counted from arrival until their answer goes out
   (latency included).
 - Levels as in the reference: control failures (no <operation>), authentication failures
   (an operation with no results), function failures (result status failure); all HTTP 200.

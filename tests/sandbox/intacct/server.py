@@ -172,7 +172,7 @@ class HttpAnswer:
     delay_after: float = 0.0
     reset: bool = False
     compressible: bool = True
-    slot: str | None = None  # released once the answer is written
+    slot: str | None = None  # released as the answer is written
 
 
 class IntacctSandbox:
@@ -823,7 +823,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._answer(answer)
         finally:
-            sb.release(answer.slot)
+            sb.release(answer.slot)  # when no answer was written (a reset, a stop)
+            answer.slot = None
 
     def _answer(self, answer: HttpAnswer) -> None:
         sb = self.sandbox
@@ -870,6 +871,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
             head = b"".join([*self._headers_buffer, b"\r\n"])
             self._headers_buffer = []
+            # The request is done once its answer is ready: a client that has read the answer
+            # must find the slot free for its next request.
+            self.sandbox.release(answer.slot)
+            answer.slot = None
             self.wfile.write(head + answer.body)
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
