@@ -11,8 +11,8 @@ The sandbox renders every page anew for both (its cache of rendered records is o
 both runs ask the same work of it. The tap's Singer file is then the target's input in
 measurements 5 and 6, and this tap run is the "tap alone" of measurement 6.
 
-Figures: tap wall time / bare loop wall time (the goal, at most 1.5), and the same ratio of the
-two clients' own CPU time (the sandbox's share taken out), with the goal applied too. The
+Figures: tap wall time / bare loop wall time (the goal, at most 1.2), and the ratio of the two
+clients' own CPU time (the sandbox's share taken out), goal at most 1.5. The
 full run makes two rounds (tap, bare loop, tap, bare loop) and keeps the least time of each:
 other work on a shared machine only ever adds time.
 """
@@ -38,7 +38,8 @@ from tests.benchmarks.common import (
 )
 from tests.sandbox.intacct import IntacctSandbox, generate_company
 
-GOAL = 1.5
+GOAL = 1.2
+CPU_GOAL = 1.5
 PAGE_SIZE = 2000
 M = "1 tap overhead"
 
@@ -73,27 +74,44 @@ def run_tap(ctx: Context, config: Path, catalog: Path, output: Path, tag: str) -
         ).check(f"tap-intacct ({tag})")
 
 
+def query_requests(sb: IntacctSandbox) -> list[Any]:
+    """The recorded requests made only of queries (one or two per request)."""
+    return [r for r in sb.requests if r.functions and set(r.functions) == {"query"}]
+
+
 def extract_and_compare(
-    ctx: Context, sb: IntacctSandbox, tag: str, *, repeats: int = 1
+    ctx: Context,
+    sb: IntacctSandbox,
+    tag: str,
+    *,
+    repeats: int = 1,
+    page_size: int = PAGE_SIZE,
+    streams: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The tap, then the bare loop on the pages the tap downloaded (see module doc);
     ``repeats`` rounds of both, the least time of each kept (the machine is shared)."""
     company = sb.company
     bills = company.count("APBILL")
     lines = company.count("APBILLITEM")
-    config = write_json(ctx.path(f"{tag}-tap.json"), sb.tap_config(page_size=PAGE_SIZE))
-    catalog = tap_catalog(config, STREAMS, ctx.workdir)
+    config = write_json(ctx.path(f"{tag}-tap.json"), sb.tap_config(page_size=page_size))
+    catalog = tap_catalog(config, streams or STREAMS, ctx.workdir)
     output = ctx.path(f"{tag}.singer")
 
     taps: list[ChildRun] = []
     bares: list[ChildRun] = []
     stats_path = ctx.path(f"{tag}-bare.json")
     bodies_path = ctx.path(f"{tag}-bodies.json")
+    refused = 0
+    max_in_flight = 0
     for round_ in range(repeats):
         sb.reset_log()
         taps.append(run_tap(ctx, config, catalog, output, f"{tag}-tap"))
+        refused += sb.refused_for_concurrency
+        max_in_flight = max(max_in_flight, sb.max_in_flight)
         if round_ == 0:
-            bodies = [r.body.decode() for r in sb.requests if r.functions == ["query"]]
+            queries = query_requests(sb)
+            bodies = [r.body.decode() for r in queries]
+            query_functions = sum(len(r.functions) for r in queries)
             sb.assert_all_valid()
             write_json(bodies_path, bodies)
         ctx.log(f"{tag}: tap {taps[-1].wall:.1f} s, {len(bodies)} query requests")
@@ -123,7 +141,7 @@ def extract_and_compare(
     emitted = count_records(output)
     if emitted.get("ap_bills") != bills or stats["records"].get("APBILL") != bills:
         raise RuntimeError(f"expected {bills} bills from both: tap {emitted}, bare {stats}")
-    if stats["records"].get("APBILLITEM") != lines or sb.calls["query"] != len(bodies):
+    if stats["records"].get("APBILLITEM") != lines or sb.calls["query"] != query_functions:
         raise RuntimeError(f"the bare loop read other pages than the tap: {stats}")
     return {
         "tap": tap,
@@ -135,6 +153,9 @@ def extract_and_compare(
         "lines": lines,
         "records": sum(emitted.values()),
         "requests": len(bodies),
+        "query_functions": query_functions,
+        "refused": refused,
+        "max_in_flight": max_in_flight,
         "answer_mb": round(stats["answer_bytes"] / 2**20, 1),
         "output": output,
         "config": config,
@@ -178,7 +199,8 @@ def measure(ctx: Context) -> list[Figure]:
     return [
         Figure(
             M,
-            f"tap / bare loop, wall time ({bills:,} bills with {run['lines']:,} lines)",
+            f"tap / bare loop, wall time, 0 ms per request ({bills:,} bills with "
+            f"{run['lines']:,} lines)",
             tap.wall / bare.wall,
             GOAL,
             unit="x",
@@ -188,7 +210,7 @@ def measure(ctx: Context) -> list[Figure]:
             M,
             "tap / bare loop, the clients' own CPU time (sandbox excluded)",
             run["tap_cpu"] / run["bare_cpu"],
-            GOAL,
+            CPU_GOAL,
             unit="x",
             detail=detail,
             note=cpu_note,

@@ -20,7 +20,8 @@ IntacctSandbox(company=None, *, host="127.0.0.1", port=0, sender_id, sender_pass
 user_id, user_password, company_id, senders=None, authorized_senders=None, users=None,
 clock=None, session_lifetime=timedelta(minutes=50), session_idle_timeout=None,
 strict_session_endpoint=False, latency_ms=0, latency_jitter_ms=0,
-latency_distribution="uniform", latency_seed=0, max_concurrent_requests=2, validate=True,
+latency_distribution="uniform", latency_seed=0, max_concurrent_requests=2,
+latency_includes_work=False, validate=True,
 xsd_path=None, keep_responses=True, compress=True)
     company             served data (default generate_company(seed=1))
     senders / users     extra {id: password} pairs besides the main ones
@@ -38,6 +39,9 @@ xsd_path=None, keep_responses=True, compress=True)
                         None: no limit). A request above it is answered at once with HTTP
                         429 and a GW-0010 body, and not run (outcome "refused:concurrency").
                         Counters: sb.refused_for_concurrency, sb.max_in_flight, sb.in_flight
+    latency_includes_work  the latency is the whole answer time (the sandbox's own work on
+                        the request is taken out of the wait), as a real gateway's latency
+                        includes its work; default False: the latency is added to the work
     validate            XSD check (control-level XL03000003 on failure)
     keep_responses      store each answer body in sb.requests (off for huge benchmarks)
     compress            gzip answers over 4 KiB when the client accepts gzip

@@ -8,6 +8,7 @@ import secrets
 import socket
 import struct
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -156,6 +157,8 @@ class RequestRecord:
     status: int = 0
     response: bytes | None = None
     slot: str | None = None  # the company whose allowance this request holds while in flight
+    started: float = 0.0  # time.monotonic() when the request arrived
+    answered: float = 0.0  # ... when its answer was ready (latency included)
 
     @property
     def used_session_endpoint(self) -> bool:
@@ -173,6 +176,7 @@ class HttpAnswer:
     reset: bool = False
     compressible: bool = True
     slot: str | None = None  # released as the answer is written
+    record: RequestRecord | None = None
 
 
 class IntacctSandbox:
@@ -201,6 +205,7 @@ class IntacctSandbox:
         latency_distribution: str = "uniform",
         latency_seed: int = 0,
         max_concurrent_requests: int | None = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        latency_includes_work: bool = False,
         validate: bool = True,
         xsd_path: Path | None = None,
         keep_responses: bool = True,
@@ -232,6 +237,7 @@ class IntacctSandbox:
         if max_concurrent_requests is not None and max_concurrent_requests < 1:
             raise ValueError("max_concurrent_requests must be 1 or more (or None: no limit)")
         self.max_concurrent_requests = max_concurrent_requests
+        self.latency_includes_work = latency_includes_work
         self._in_flight: Counter[str] = Counter()
         self.max_in_flight = 0
         self.refused_for_concurrency = 0
@@ -358,6 +364,7 @@ class IntacctSandbox:
 
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> HttpAnswer:
         """Process one HTTP request (the handler thread calls this)."""
+        started = time.monotonic()
         with self._lock:
             rec = RequestRecord(
                 index=len(self.requests),
@@ -367,6 +374,7 @@ class IntacctSandbox:
                 url=self.base_url + path,
                 headers=headers,
                 body=body,
+                started=started,
             )
             self.requests.append(rec)
         try:
@@ -381,6 +389,11 @@ class IntacctSandbox:
         if self.keep_responses and not answer.reset:
             rec.response = answer.body
         answer.slot = rec.slot
+        answer.record = rec
+        if self.latency_includes_work:
+            # The latency is the whole answer time, as a client sees it: the sandbox's own work
+            # (query, rendering) is inside it, as the real gateway's is inside its latency.
+            answer.delay_before = max(0.0, answer.delay_before - (time.monotonic() - started))
         return answer
 
     # -- the company's allowance of simultaneous requests ---------------------------------
@@ -875,6 +888,8 @@ class _Handler(BaseHTTPRequestHandler):
             # must find the slot free for its next request.
             self.sandbox.release(answer.slot)
             answer.slot = None
+            if answer.record is not None:
+                answer.record.answered = time.monotonic()
             self.wfile.write(head + answer.body)
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True

@@ -53,6 +53,8 @@ Counters (benchmarks and tests)::
                          # path_prefix is matched after /3.0, e.g. "/lists", "/ecommerce"
     mc.stats             # Stats(in_flight, max_in_flight, rejected_concurrency, batch_operations)
     mc.reset_counters()  # clears requests, stats (max_in_flight), fault history
+    mc.batch_timings     # {batch id: {"submitted", "started", "finished": time.monotonic()}}
+    mc.batch_op_delay    # seconds per batch operation (settable)
 
 HTTP calls that were refused with 429 by the connection gate and fault answers are recorded
 too (their ``status`` says so; a dropped connection has status 0); batch operations are not

@@ -316,6 +316,21 @@ class MailchimpSandbox:
             n += 1
         return n
 
+    @property
+    def batch_op_delay(self) -> float:
+        """Seconds each batch operation takes (settable)."""
+        return self._batches.op_delay
+
+    @batch_op_delay.setter
+    def batch_op_delay(self, seconds: float) -> None:
+        self._batches.op_delay = float(seconds)
+
+    @property
+    def batch_timings(self) -> dict[str, dict[str, float]]:
+        """For each batch, time.monotonic() of its submission ("submitted"), the start of its
+        processing ("started") and its finish ("finished"), as far as it got."""
+        return {bid: dict(t) for bid, t in self._batches.timings.items()}
+
     def reset_counters(self) -> None:
         """Forget recorded requests, zero :attr:`stats` (keeps in_flight) and fault history."""
         with self._stats_lock:
