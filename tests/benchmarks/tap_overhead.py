@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,27 @@ def run_tap(ctx: Context, config: Path, catalog: Path, output: Path, tag: str) -
         ).check(f"tap-intacct ({tag})")
 
 
+def timeline(sb: IntacctSandbox, spawned: float, exited: float) -> dict[str, float]:
+    """Where a run's time went, from the sandbox's log: seconds from spawning the client to
+    its first request (start-up), from the last answer to its exit, and of the time between
+    with fewer than two requests in flight."""
+    spans = sorted((r.started, r.answered) for r in sb.requests if r.answered)
+    if not spans:
+        return {}
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    below_two, level, last = 0.0, 0, spans[0][0]
+    for at, step in events:
+        if level < 2:
+            below_two += at - last
+        level += step
+        last = at
+    return {
+        "startup_s": round(spans[0][0] - spawned, 2),
+        "after_last_answer_s": round(exited - max(b for _, b in spans), 2),
+        "under_two_in_flight_s": round(below_two, 2),
+    }
+
+
 def query_requests(sb: IntacctSandbox) -> list[Any]:
     """The recorded requests made only of queries (one or two per request)."""
     return [r for r in sb.requests if r.functions and set(r.functions) == {"query"}]
@@ -103,9 +125,12 @@ def extract_and_compare(
     bodies_path = ctx.path(f"{tag}-bodies.json")
     refused = 0
     max_in_flight = 0
+    timelines: list[dict[str, float]] = []
     for round_ in range(repeats):
         sb.reset_log()
+        spawned = time.monotonic()
         taps.append(run_tap(ctx, config, catalog, output, f"{tag}-tap"))
+        timelines.append(timeline(sb, spawned, time.monotonic()))
         refused += sb.refused_for_concurrency
         max_in_flight = max(max_in_flight, sb.max_in_flight)
         if round_ == 0:
@@ -135,6 +160,7 @@ def extract_and_compare(
         ctx.log(f"{tag}: bare loop {bares[-1].wall:.1f} s")
     stats = json.loads(stats_path.read_text("utf-8"))
     tap = min(taps, key=lambda r: r.wall)
+    tap_timeline = timelines[taps.index(tap)]
     bare = min(bares, key=lambda r: r.wall)
     tap_cpu = min(r.cpu for r in taps)
     bare_cpu = min(r.cpu for r in bares)
@@ -156,6 +182,7 @@ def extract_and_compare(
         "query_functions": query_functions,
         "refused": refused,
         "max_in_flight": max_in_flight,
+        "timeline": tap_timeline,
         "answer_mb": round(stats["answer_bytes"] / 2**20, 1),
         "output": output,
         "config": config,

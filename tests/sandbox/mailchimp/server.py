@@ -149,6 +149,7 @@ class MailchimpSandbox:
         latency: float = 0.0,
         latency_jitter: float = 0.0,
         latency_distribution: str = "uniform",
+        latency_includes_work: bool = False,
         max_connections: int = 10,
         max_batch_members: int = 500,
         batch_order: str = "shuffled",
@@ -170,6 +171,7 @@ class MailchimpSandbox:
         self.list_id = list_id
         self.latency = float(latency)
         self.jitter = Latency(0.0, latency_jitter, distribution=latency_distribution, seed=seed)
+        self.latency_includes_work = latency_includes_work
         self.max_connections = max_connections
         self.faults = Faults()
         self.stats = Stats()
@@ -505,8 +507,20 @@ class MailchimpSandbox:
     ) -> tuple[Response | None, Fault | None]:
         """Latency, faults, auth, trigger, dispatch. None response = drop the connection."""
         delay = self.latency + self.jitter.sample()
+        if self.latency_includes_work:
+            started = time.monotonic()
+            response, fault = self._api_call_now(h, method, api_path, query, raw)
+            left = delay - (time.monotonic() - started)
+            if left > 0 and self._closing.wait(left):
+                return None, None
+            return response, fault
         if delay > 0 and self._closing.wait(delay):
             return None, None
+        return self._api_call_now(h, method, api_path, query, raw)
+
+    def _api_call_now(
+        self, h: _Handler, method: str, api_path: str, query: str, raw: bytes | None
+    ) -> tuple[Response | None, Fault | None]:
         fault = self.faults.pick(method, api_path)
         if fault is not None:
             if fault.kind == "slow" and not self._hold(fault):
