@@ -70,6 +70,7 @@ def run(
 ) -> tuple[list[Figure], Path, Path]:
     """Run the measurements; return the figures and the markdown and JSON paths."""
     started = time.monotonic()
+    load_at_start = report.load_average()
     sizes = Sizes.quick_sizes() if quick else Sizes.full()
     workdir = out / "work"
     if workdir.exists():
@@ -97,7 +98,7 @@ def run(
         "started": report.now(),
         "quick": quick,
         "seconds": time.monotonic() - started,
-        "machine": report.machine(),
+        "machine": report.machine(load_at_start),
         "sizes": sizes.__dict__,
     }
     md, js = report.write(figures, out, meta)
