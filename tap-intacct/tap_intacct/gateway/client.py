@@ -148,6 +148,8 @@ class IntacctGateway:
         self._secrets: set[str] = {s for s in config.secrets if s}
         self._secrets_lock = threading.Lock()
         self._slots = RequestSlots(config.max_concurrent_requests)
+        self._sent = 0  # requests sent so far (see _session_for_call)
+        self._sent_lock = threading.Lock()
         self._throttle_logged = False
         self._headers = {
             "Content-Type": "application/xml; charset=utf-8",
@@ -244,7 +246,7 @@ class IntacctGateway:
         more = [(derive_control_id(f, scope=self._run_id), f) for f in functions[1:]]
         if len({control_id, *(cid for cid, _ in more)}) != len(functions):
             raise ValueError("the functions of one request must differ (their control ids do)")
-        session = self._current_session()
+        session, _ = self._session_for_call()
         request = build_request(
             sender_id=self._config.sender_id,
             sender_password=self._config.sender_password,
@@ -258,6 +260,8 @@ class IntacctGateway:
         session_node = request.find("operation/authentication/sessionid")
         assert session_node is not None
         relogins = 0
+        own_login = False
+        sent_mark = 0
         while True:
             session_node.text = session.session_id
             attempts: list[int] = []
@@ -274,11 +278,12 @@ class IntacctGateway:
                 )
             except InvalidSessionError:
                 self._cache.invalidate(self._key, session)
-                # A session issued for this call and refused on its first use means logging in
-                # again cannot help; one refused after other attempts (a storm of faults in
-                # between) may simply have been ended meanwhile, so the client logs in again,
-                # up to MAX_RELOGINS times per call.
-                if relogins and len(attempts) <= 1:
+                # Give up at once only when this call logged in itself and the very next request
+                # the client sent, this one, was refused: logging in again cannot help then. A
+                # session refused after other attempts (a storm of faults in between), opened
+                # by another thread, or with other threads' requests sent in between (one of
+                # them may have ended it) is worth another login, up to MAX_RELOGINS per call.
+                if relogins and own_login and len(attempts) <= 1 and self._sent == sent_mark + 1:
                     logger.error(
                         "Intacct refused a fresh session for %s (control id %s); giving up",
                         kind,
@@ -294,14 +299,27 @@ class IntacctGateway:
                     )
                     raise
                 relogins += 1
-                logger.info(
-                    "Intacct session for company %s is no longer valid; logging in again and "
-                    "replaying %s (control id %s)",
-                    self._config.company_id,
-                    kind,
-                    control_id,
-                )
-                session = self._current_session()
+                with self._cache.lock:
+                    renewed = self._cache.get(self._key)
+                if renewed is not None and renewed is not session:
+                    # Another thread met the same end and has logged in already.
+                    logger.info(
+                        "Intacct session for company %s is no longer valid; replaying %s "
+                        "(control id %s) with the session opened meanwhile",
+                        self._config.company_id,
+                        kind,
+                        control_id,
+                    )
+                else:
+                    logger.info(
+                        "Intacct session for company %s is no longer valid; logging in again and "
+                        "replaying %s (control id %s)",
+                        self._config.company_id,
+                        kind,
+                        control_id,
+                    )
+                session, own_login = self._session_for_call()
+                sent_mark = self._sent
                 continue
             others = [response.result(cid) for cid, _ in more]
             return [result, *(r for r in others if r is not None)]
@@ -444,6 +462,10 @@ class IntacctGateway:
     # -- sessions -------------------------------------------------------------------------------
 
     def _current_session(self) -> ApiSession:
+        return self._session_for_call()[0]
+
+    def _session_for_call(self) -> tuple[ApiSession, bool]:
+        """The session to use, and whether this call logged in for it (not another thread)."""
         refresh_after = dt.timedelta(minutes=self._config.session_refresh_minutes)
         with self._cache.lock:
             session = self._cache.get(self._key)
@@ -453,7 +475,7 @@ class IntacctGateway:
                     now, refresh_after=refresh_after, margin=SESSION_TIMEOUT_MARGIN
                 ):
                     self._remember_secret(session.session_id)
-                    return session
+                    return session, False
                 logger.info(
                     "Renewing the Intacct session for company %s (opened %s, gateway timeout %s)",
                     self._config.company_id,
@@ -463,7 +485,7 @@ class IntacctGateway:
                 self._cache.invalidate(self._key, session)
             session = self._login()
             self._cache.put(self._key, session)
-            return session
+            return session, True
 
     def _login(self) -> ApiSession:
         config = self._config
@@ -631,6 +653,8 @@ class IntacctGateway:
         timeout = self._config.request_timeout
         try:
             with self._slots:
+                with self._sent_lock:
+                    self._sent += 1
                 http = self._http.post(
                     url, data=body, headers=self._headers, timeout=timeout, allow_redirects=False
                 )
