@@ -29,4 +29,4 @@ def test_target_about_marks_api_key_secret() -> None:
     about = _about("target_mailchimp")
     props = about["settings"]["properties"]
     assert props["api_key"]["secret"] is True
-    assert props["max_concurrency"]["default"] == 8
+    assert props["max_concurrency"]["default"] == 10

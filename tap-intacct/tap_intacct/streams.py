@@ -5,8 +5,15 @@ invoices (with lines) and AR payments (with details); each also carries its dele
 Every stream reads one Intacct object with ``query``, in keyset pages ordered by
 ``WHENMODIFIED, RECORDNO`` under the run's upper bound (see :mod:`tap_intacct.keyset`), and
 turns each flat row into a nested, typed record with a converter compiled once per run (see
-:mod:`tap_intacct.records`). Bills and payments attach their child rows in bulk: one ``in``
-query per chunk of parent keys per page of parents, never one request per parent.
+:mod:`tap_intacct.records`). Bills and payments attach their child rows in bulk: ``in``
+queries of as many parent keys as a page of children holds (at most the gateway's 1000 values),
+never one request per parent.
+
+Round trips are few and overlapped (see :mod:`tap_intacct.pipeline`): while a page's children
+are fetched the next page is already on its way, up to ``max_concurrent_requests`` requests at
+once; the first keyset page and the first page of the pass over rows without WHENMODIFIED go
+in one request, so that pass costs no round trip when there is nothing to find. Records still
+go out strictly in keyset order, each page's STATE after its records.
 
 State is emitted after every page; the bookmark is the SDK's (sorted stream, on WHENMODIFIED)
 plus the RECORDNO tie-breaker and the run's upper bound (keys named in
@@ -16,7 +23,10 @@ plus the RECORDNO tie-breaker and the run's upper bound (keys named in
 from __future__ import annotations
 
 import datetime as dt
+import math
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,7 +39,8 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
 from tap_intacct import keyset, progress
 from tap_intacct.deletions import read_deletions
-from tap_intacct.gateway.filters import Filter, Order
+from tap_intacct.gateway.filters import MAX_IN_VALUES, Filter, Order
+from tap_intacct.pipeline import Fetched, PageChain
 from tap_intacct.records import (
     RecordConversionError,
     RecordConverter,
@@ -50,8 +61,9 @@ if TYPE_CHECKING:
     from tap_intacct.gateway.response import Record as Row
     from tap_intacct.tap import TapIntacct
 
-#: Parent keys per ``in`` filter of a child query (the schema allows up to 1000 values).
-CHILD_KEYS_PER_QUERY = 500
+#: Most parent keys per ``in`` filter of a child query (the gateway takes up to 1000 values).
+#: Fewer go in one query when the children seen so far say they would not fit in one page.
+CHILD_KEYS_PER_QUERY = MAX_IN_VALUES
 #: Page size of child queries (the gateway's maximum).
 CHILD_PAGE_SIZE = 2000
 #: Fields asked of Intacct whatever the catalog selects.
@@ -212,7 +224,15 @@ class IntacctStream(Stream):
         """Yield the window's records in (WHENMODIFIED, RECORDNO) order, page by page, then
         (incremental runs) the records deleted since the bookmark (see tap_intacct.deletions)."""
         began_at = self.stream_state.get("replication_key_value")
-        yield from self._read_records()
+        # Twice as many threads as requests allowed in flight: a thread parsing an answer holds
+        # no slot (the gateway client's slots bound the requests), so another can be sending.
+        workers = 2 * int(self.config.get("max_concurrent_requests") or 2)
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.name}-read")
+        try:
+            yield from self._read_records(executor)
+        finally:
+            # Requests still in flight (the run stopped early) end before the stream does.
+            executor.shutdown(wait=True, cancel_futures=True)
         if self.reads_deletions():
             yield from read_deletions(self, stream_bookmark=began_at)
 
@@ -234,7 +254,7 @@ class IntacctStream(Stream):
         self.state_manager.is_flushed = False
         self._emit_page_state()
 
-    def _read_records(self) -> Iterator[dict[str, Any]]:
+    def _read_records(self, executor: Executor) -> Iterator[dict[str, Any]]:
         tap = self._tap
         gateway = tap.gateway
         tz = resolve_timezone(self.config.get("timezone"))
@@ -269,41 +289,33 @@ class IntacctStream(Stream):
         paths = self.selected_paths()
         fields = self.requested_fields(paths)
         convert = compile_converter(self.schema, paths, tz)
-        attach = self._child_attacher(gateway, tz) if self.child_selected() else None
+        children = self._child_reader(gateway, tz, executor) if self.child_selected() else None
 
-        def pages(make_filter: Any, order: Sequence[Order]) -> Iterator[list[Row]]:
-            position: Any = None
-            while True:
-                page = gateway.query(
-                    self.intacct_object,
-                    fields,
-                    filter=make_filter(position),
-                    order_by=order,
-                    show_private=show_private,
-                    page_size=page_size,
-                )
+        def query_args(filter_: Filter, order: Sequence[Order]) -> dict[str, Any]:
+            return {
+                "object_name": self.intacct_object,
+                "fields": fields,
+                "filter": filter_,
+                "order_by": order,
+                "show_private": show_private,
+                "page_size": page_size,
+            }
+
+        def fetcher(
+            make_filter: Callable[[Row | None], Filter], order: Sequence[Order]
+        ) -> Callable[[Row | None], Fetched]:
+            def fetch(last: Row | None) -> Fetched:
+                page = gateway.query(**query_args(make_filter(last), order))
                 rows = list(page.records())
-                more = bool(rows) and page.has_more
-                del page  # the parsed answer: not kept while the next one downloads
-                if rows:
-                    position = rows[-1]
-                    self._extracted_at = utc_now()
-                    yield rows
-                del rows
-                if not more:
-                    return
+                return rows, bool(rows) and page.has_more
 
-        if window.null_pass:
-            after = window.null_after
+            return fetch
 
-            def null_filter(last: Row | None) -> Filter:
-                return window.null_filter(_recordno(last) if last else after)
+        def prepare(rows: list[Row]) -> Any:
+            return children.submit(rows) if children is not None else None
 
-            for rows in pages(null_filter, keyset.NULL_PASS_ORDER):
-                records = self._convert_page(rows, convert, attach)
-                yield from records
-                self._end_page(records, incremental)
-                del records, rows  # not kept while the next page downloads
+        def null_filter(last: Row | None) -> Filter:
+            return window.null_filter(_recordno(last) if last else window.null_after)
 
         def keyset_filter(last: Row | None) -> Filter:
             if last is None:
@@ -314,14 +326,53 @@ class IntacctStream(Stream):
                 keyset.Position(parse_company_timestamp(when), _recordno(last))
             )
 
+        def emit(chain: PageChain[Any], *, keyset_pass: bool) -> Iterator[dict[str, Any]]:
+            for rows, kids in chain:
+                self._extracted_at = utc_now()
+                records = self._convert_page(rows, convert, None)
+                del rows  # not kept while the next page downloads
+                if children is not None:
+                    children.attach(records, kids)
+                yield from records
+                if incremental and keyset_pass:
+                    state[keyset.UPPER_BOUND_STATE_KEY] = bound
+                self._end_page(records, incremental)
+                del records, kids
+
         bound = format_utc(window.upper_utc)
-        for rows in pages(keyset_filter, keyset.KEYSET_ORDER):
-            records = self._convert_page(rows, convert, attach)
-            yield from records
-            if incremental:
-                state[keyset.UPPER_BOUND_STATE_KEY] = bound
-            self._end_page(records, incremental)
-            del records, rows  # not kept while the next page downloads
+        first_keyset: Fetched | None = None
+        if window.null_pass:
+            # The first keyset page and the first null-pass page in one request: the pass over
+            # rows without WHENMODIFIED (usually none) costs no round trip of its own.
+            keyset_page, null_page = gateway.query_many(
+                [
+                    query_args(keyset_filter(None), keyset.KEYSET_ORDER),
+                    query_args(null_filter(None), keyset.NULL_PASS_ORDER),
+                ]
+            )
+            null_rows = list(null_page.records())
+            null_first: Fetched = (null_rows, bool(null_rows) and null_page.has_more)
+            keyset_rows = list(keyset_page.records())
+            first_keyset = (keyset_rows, bool(keyset_rows) and keyset_page.has_more)
+            del keyset_page, null_page, null_rows, keyset_rows
+            yield from emit(
+                PageChain(
+                    executor,
+                    fetcher(null_filter, keyset.NULL_PASS_ORDER),
+                    prepare,
+                    first=null_first,
+                ),
+                keyset_pass=False,
+            )
+        yield from emit(
+            PageChain(
+                executor,
+                fetcher(keyset_filter, keyset.KEYSET_ORDER),
+                prepare,
+                first=first_keyset,
+            ),
+            keyset_pass=True,
+        )
         if incremental:
             state[keyset.UPPER_BOUND_STATE_KEY] = bound
             state.pop(keyset.NULL_PASS_STATE_KEY, None)
@@ -346,7 +397,9 @@ class IntacctStream(Stream):
             attach(records)
         return records
 
-    def _child_attacher(self, gateway: IntacctGateway, tz: dt.tzinfo) -> Any:
+    def _child_reader(
+        self, gateway: IntacctGateway, tz: dt.tzinfo, executor: Executor
+    ) -> ChildReader:
         spec = self.child
         assert spec is not None
         items = self.schema["properties"][spec.prop]["items"]
@@ -355,49 +408,28 @@ class IntacctStream(Stream):
         for required in (keyset.KEY, spec.parent_key):
             if required not in names:
                 names.append(required)
-        convert = compile_converter(items, paths, tz)
-        show_private = not self.config.get("entity_id")
         parent_key = spec.parent_key
         # The converted child carries the parent key as an int when the schema has it; else
         # it is read from the raw row.
         typed_parent = (parent_key,) in paths and (
             scalar_converter(items["properties"][parent_key], tz) is to_integer
         )
-        sort_key = spec.sort_key
 
-        def by_sort_key(child: dict[str, Any]) -> tuple[bool, Any]:
-            value = child.get(sort_key) if sort_key else None
-            return (value is None, value or 0)
+        def fetch(keys: Sequence[int]) -> list[Row]:
+            rows: list[Row] = []
+            show_private = not self.config.get("entity_id")
+            for page in self._child_pages(gateway, spec, names, keys, show_private):
+                rows.extend(page)
+            return rows
 
-        def describe(row: Row) -> str:
-            return (
-                f"stream {self.name}, {spec.intacct_object} RECORDNO {row.get(keyset.KEY)} "
-                f"of {self.intacct_object} {row.get(parent_key)}"
-            )
-
-        def attach(records: list[dict[str, Any]]) -> None:
-            keys = [r[keyset.KEY] for r in records]
-            children: dict[int | None, list[dict[str, Any]]] = {k: [] for k in keys}
-            for chunk in _chunks(keys, CHILD_KEYS_PER_QUERY):
-                for rows in self._child_pages(gateway, spec, names, chunk, show_private):
-                    converted = _convert_rows(convert, rows, describe)
-                    if typed_parent:
-                        parents = [child[parent_key] for child in converted]
-                    else:
-                        parents = [_int_or_none(row.get(parent_key)) for row in rows]
-                    for parent, child in zip(parents, converted, strict=True):
-                        bucket = children.get(parent)
-                        if bucket is not None:
-                            bucket.append(child)
-                    del rows, converted, parents  # not kept while the next page downloads
-            prop = spec.prop
-            for record in records:
-                lines = children[record[keyset.KEY]]
-                if sort_key and len(lines) > 1:
-                    lines.sort(key=by_sort_key)
-                record[prop] = lines
-
-        return attach
+        return ChildReader(
+            self,
+            spec,
+            executor,
+            fetch,
+            compile_converter(items, paths, tz),
+            typed_parent=typed_parent,
+        )
 
     def _child_pages(
         self,
@@ -480,6 +512,102 @@ def _int_or_none(value: str | None) -> int | None:
 def _chunks(values: Sequence[int], size: int) -> Iterable[Sequence[int]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+class ChildReader:
+    """Child rows of each page of parents: fetched on the pool as soon as the page arrives
+    (:meth:`submit`), attached to the converted parents when the page is emitted
+    (:meth:`attach`).
+
+    A page's keys are split into as few ``in`` queries as the gateway allows: at most
+    :data:`CHILD_KEYS_PER_QUERY` keys each, and, once pages have shown how many children a
+    parent has, few enough keys that each query's children fit in one page of
+    :data:`CHILD_PAGE_SIZE` (so the queries of a page can run side by side instead of one
+    continuing the other). A query whose children overflow its page continues by RECORDNO.
+    """
+
+    def __init__(
+        self,
+        stream: IntacctStream,
+        spec: ChildSpec,
+        executor: Executor,
+        fetch: Callable[[Sequence[int]], list[Row]],
+        convert: RecordConverter,
+        *,
+        typed_parent: bool,
+    ) -> None:
+        self._stream = stream
+        self._spec = spec
+        self._executor = executor
+        self._fetch = fetch
+        self._convert = convert
+        self._typed_parent = typed_parent
+        self._lock = threading.Lock()
+        self._parents_seen = 0
+        self._children_seen = 0
+
+    def plan(self, keys: Sequence[int]) -> list[Sequence[int]]:
+        """The ``in`` lists of one page's parent keys."""
+        if not keys:
+            return []
+        queries = math.ceil(len(keys) / CHILD_KEYS_PER_QUERY)
+        with self._lock:
+            parents, children = self._parents_seen, self._children_seen
+        if parents:
+            expected = len(keys) * children / parents
+            queries = max(queries, math.ceil(expected / CHILD_PAGE_SIZE))
+        queries = min(queries, len(keys))
+        size = math.ceil(len(keys) / queries)
+        return list(_chunks(keys, size))
+
+    def submit(self, rows: list[Row]) -> list[Future[list[Row]]]:
+        """Send the child queries of a page of parent rows; their futures, in key order."""
+        keys = [_recordno(row) for row in rows]
+        return [self._executor.submit(self._fetch_counted, chunk) for chunk in self.plan(keys)]
+
+    def _fetch_counted(self, keys: Sequence[int]) -> list[Row]:
+        rows = self._fetch(keys)
+        with self._lock:
+            self._parents_seen += len(keys)
+            self._children_seen += len(rows)
+        return rows
+
+    def attach(self, records: list[dict[str, Any]], futures: list[Future[list[Row]]]) -> None:
+        """Wait for a page's child rows and put each parent's in its array property."""
+        spec = self._spec
+        parent_key = spec.parent_key
+        sort_key = spec.sort_key
+        stream = self._stream
+
+        def describe(row: Row) -> str:
+            return (
+                f"stream {stream.name}, {spec.intacct_object} RECORDNO {row.get(keyset.KEY)} "
+                f"of {stream.intacct_object} {row.get(parent_key)}"
+            )
+
+        def by_sort_key(child: dict[str, Any]) -> tuple[bool, Any]:
+            value = child.get(sort_key) if sort_key else None
+            return (value is None, value or 0)
+
+        children: dict[int | None, list[dict[str, Any]]] = {r[keyset.KEY]: [] for r in records}
+        for future in futures:
+            rows = future.result()
+            converted = _convert_rows(self._convert, rows, describe)
+            if self._typed_parent:
+                parents = [child[parent_key] for child in converted]
+            else:
+                parents = [_int_or_none(row.get(parent_key)) for row in rows]
+            for parent, child in zip(parents, converted, strict=True):
+                bucket = children.get(parent)
+                if bucket is not None:
+                    bucket.append(child)
+            del rows, converted, parents
+        prop = spec.prop
+        for record in records:
+            lines = children[record[keyset.KEY]]
+            if sort_key and len(lines) > 1:
+                lines.sort(key=by_sort_key)
+            record[prop] = lines
 
 
 class CustomersStream(IntacctStream):

@@ -166,6 +166,18 @@ class TapIntacct(Tap):
             description="Records per query page (1 to 2000).",
         ),
         th.Property(
+            "max_concurrent_requests",
+            th.IntegerType(minimum=1, maximum=10),
+            default=2,
+            title="Max concurrent requests",
+            description=(
+                "Requests sent to Intacct at once: the company's allowance of simultaneous "
+                "requests (most companies are allowed 2; ask Sage for yours). While a page's "
+                "lines are fetched the next page is on its way. An HTTP 429 (GW-0010) lowers it "
+                "for the rest of the run. 1 sends one request at a time."
+            ),
+        ),
+        th.Property(
             "include_custom_fields",
             th.BooleanType,
             default=False,

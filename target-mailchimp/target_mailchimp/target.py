@@ -123,9 +123,12 @@ class TargetMailchimp(Target):
         th.Property(
             "max_concurrency",
             th.IntegerType(minimum=1, maximum=10),
-            default=8,
+            default=10,
             title="Max concurrency",
-            description="Requests in flight at once (Mailchimp allows 10 per account).",
+            description=(
+                "Requests in flight at once (Mailchimp allows 10 per account; lower it when "
+                "other integrations write to the same account at the same time)."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -353,7 +356,11 @@ class TargetMailchimp(Target):
             th.NumberType(exclusive_minimum=0),
             default=5,
             title="Batch poll interval (seconds)",
-            description="First wait between polls of a batch (doubling up to a minute).",
+            description=(
+                "Longest wait between polls of a batch. Polls start a quarter of a second after "
+                "submitting and follow the progress Mailchimp reports, so a finished batch is "
+                "read within about a second."
+            ),
         ),
         th.Property(
             "batch_timeout",

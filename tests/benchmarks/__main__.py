@@ -5,12 +5,17 @@
 
 Measurements (one module each):
 
-1. ``tap_overhead``: tap-intacct vs a bare download-and-parse loop of the same pages.
+1. ``tap_overhead``: tap-intacct vs a bare download-and-parse loop of the same pages (0 ms).
 2. ``target_requests``: Mailchimp calls per 1,000 records (synchronous and backfill).
-3. ``throughput``: target rate / ceiling when every Mailchimp call takes 50 ms.
+3. ``throughput``: target rate / ceiling (10 connections) at 2 s per 500-member call and at
+   300 ms per order call.
 4. ``rerun``: the same input twice.
 5. ``memory``: peak RSS of the tap and of the target at 100,000 / 10,000 records.
 6. ``end_to_end``: `meltano run` / (tap alone + target alone).
+7. ``tap_latency``: tap-intacct at 250 ms per request with an allowance of 2 vs the
+   sequential bare loop; requests refused for concurrency.
+8. ``backfill``: the target's run time / the sandbox's batch processing time; the lag from a
+   batch finishing to its results being read.
 
 1, 5 and 6 share one Intacct sandbox of 100,000 bills (``--quick``: 600) and reuse each
 other's runs: the tap run of 1 is the tap's large memory point and the "tap alone" of 6; the
@@ -29,10 +34,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.benchmarks import (
+    backfill,
     end_to_end,
     memory,
     report,
     rerun,
+    tap_latency,
     tap_overhead,
     target_requests,
     throughput,
@@ -49,6 +56,8 @@ SMALL: dict[int, Measure] = {
     2: target_requests.measure,
     3: throughput.measure,
     4: rerun.measure,
+    7: tap_latency.measure,
+    8: backfill.measure,
 }
 
 
@@ -61,6 +70,7 @@ def run(
 ) -> tuple[list[Figure], Path, Path]:
     """Run the measurements; return the figures and the markdown and JSON paths."""
     started = time.monotonic()
+    load_at_start = report.load_average()
     sizes = Sizes.quick_sizes() if quick else Sizes.full()
     workdir = out / "work"
     if workdir.exists():
@@ -88,7 +98,7 @@ def run(
         "started": report.now(),
         "quick": quick,
         "seconds": time.monotonic() - started,
-        "machine": report.machine(),
+        "machine": report.machine(load_at_start),
         "sizes": sizes.__dict__,
     }
     md, js = report.write(figures, out, meta)
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts (seconds)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench-results")
-    parser.add_argument("--only", help="comma-separated measurement numbers (1-6)")
+    parser.add_argument("--only", help="comma-separated measurement numbers (1-8)")
     parser.add_argument(
         "--publish", type=Path, help="also copy the markdown here (full runs of all only)"
     )

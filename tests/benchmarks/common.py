@@ -148,6 +148,8 @@ class Sizes:
     throughput_members: int  # measurement 3
     throughput_orders: int
     rerun_bills: int  # measurement 4 (with rerun_bills // 4 customers and // 10 vendors)
+    latency_bills: int = 12_000  # measurement 7
+    backfill_orders: int = 5_000  # measurement 8
 
     @classmethod
     def full(cls) -> Sizes:
@@ -162,6 +164,8 @@ class Sizes:
             throughput_members=20_000,
             throughput_orders=1_000,
             rerun_bills=2_000,
+            latency_bills=12_000,
+            backfill_orders=5_000,
         )
 
     @classmethod
@@ -177,6 +181,8 @@ class Sizes:
             throughput_members=1_000,
             throughput_orders=100,
             rerun_bills=200,
+            latency_bills=2_500,
+            backfill_orders=400,
         )
 
 

@@ -35,14 +35,36 @@ def _verdict(figure: Figure) -> str:
     return "met" if met else "**not met**"
 
 
-def machine() -> dict[str, Any]:
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the system does not tell)."""
+    import os
+
+    try:
+        return round(os.getloadavg()[0], 1)
+    except (AttributeError, OSError):
+        return None
+
+
+def machine(load_at_start: float | None = None) -> dict[str, Any]:
     import os
 
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "load_at_start": load_at_start,
+        "load_at_end": load_average(),
     }
+
+
+def _load(info: dict[str, Any]) -> str:
+    start, end = info.get("load_at_start"), info.get("load_at_end")
+    if start is None and end is None:
+        return ""
+    return (
+        f", load average {start} at the start and {end} at the end (other work on the "
+        "machine slows every CPU-bound step)"
+    )
 
 
 def markdown(figures: Sequence[Figure], meta: dict[str, Any]) -> str:
@@ -52,7 +74,7 @@ def markdown(figures: Sequence[Figure], meta: dict[str, Any]) -> str:
         "",
         f"Run: {meta['started']} ({'quick' if meta['quick'] else 'full'} sizes), "
         f"{meta['seconds']:.0f} s in all, on {meta['machine']['cpus']} CPUs, "
-        f"Python {meta['machine']['python']}. Written by `make bench` "
+        f"Python {meta['machine']['python']}{_load(meta['machine'])}. Written by `make bench` "
         "(`python -m tests.benchmarks`); every figure is a ratio or a count taken within "
         "one run.",
         "",

@@ -11,8 +11,8 @@ The sandbox renders every page anew for both (its cache of rendered records is o
 both runs ask the same work of it. The tap's Singer file is then the target's input in
 measurements 5 and 6, and this tap run is the "tap alone" of measurement 6.
 
-Figures: tap wall time / bare loop wall time (the goal, at most 1.5), and the same ratio of the
-two clients' own CPU time (the sandbox's share taken out), with the goal applied too. The
+Figures: tap wall time / bare loop wall time (the goal, at most 1.2), and the ratio of the two
+clients' own CPU time (the sandbox's share taken out), goal at most 1.5. The
 full run makes two rounds (tap, bare loop, tap, bare loop) and keeps the least time of each:
 other work on a shared machine only ever adds time.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ from tests.benchmarks.common import (
 )
 from tests.sandbox.intacct import IntacctSandbox, generate_company
 
-GOAL = 1.5
+GOAL = 1.2
+CPU_GOAL = 1.5
 PAGE_SIZE = 2000
 M = "1 tap overhead"
 
@@ -73,27 +75,68 @@ def run_tap(ctx: Context, config: Path, catalog: Path, output: Path, tag: str) -
         ).check(f"tap-intacct ({tag})")
 
 
+def timeline(sb: IntacctSandbox, spawned: float, exited: float) -> dict[str, float]:
+    """Where a run's time went, from the sandbox's log: seconds from spawning the client to
+    its first request (start-up), from the last answer to its exit, and of the time between
+    with fewer than two requests in flight."""
+    spans = sorted((r.started, r.answered) for r in sb.requests if r.answered)
+    if not spans:
+        return {}
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    below_two, level, last = 0.0, 0, spans[0][0]
+    for at, step in events:
+        if level < 2:
+            below_two += at - last
+        level += step
+        last = at
+    return {
+        "startup_s": round(spans[0][0] - spawned, 2),
+        "after_last_answer_s": round(exited - max(b for _, b in spans), 2),
+        "under_two_in_flight_s": round(below_two, 2),
+    }
+
+
+def query_requests(sb: IntacctSandbox) -> list[Any]:
+    """The recorded requests made only of queries (one or two per request)."""
+    return [r for r in sb.requests if r.functions and set(r.functions) == {"query"}]
+
+
 def extract_and_compare(
-    ctx: Context, sb: IntacctSandbox, tag: str, *, repeats: int = 1
+    ctx: Context,
+    sb: IntacctSandbox,
+    tag: str,
+    *,
+    repeats: int = 1,
+    page_size: int = PAGE_SIZE,
+    streams: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The tap, then the bare loop on the pages the tap downloaded (see module doc);
     ``repeats`` rounds of both, the least time of each kept (the machine is shared)."""
     company = sb.company
     bills = company.count("APBILL")
     lines = company.count("APBILLITEM")
-    config = write_json(ctx.path(f"{tag}-tap.json"), sb.tap_config(page_size=PAGE_SIZE))
-    catalog = tap_catalog(config, STREAMS, ctx.workdir)
+    config = write_json(ctx.path(f"{tag}-tap.json"), sb.tap_config(page_size=page_size))
+    catalog = tap_catalog(config, streams or STREAMS, ctx.workdir)
     output = ctx.path(f"{tag}.singer")
 
     taps: list[ChildRun] = []
     bares: list[ChildRun] = []
     stats_path = ctx.path(f"{tag}-bare.json")
     bodies_path = ctx.path(f"{tag}-bodies.json")
+    refused = 0
+    max_in_flight = 0
+    timelines: list[dict[str, float]] = []
     for round_ in range(repeats):
         sb.reset_log()
+        spawned = time.monotonic()
         taps.append(run_tap(ctx, config, catalog, output, f"{tag}-tap"))
+        timelines.append(timeline(sb, spawned, time.monotonic()))
+        refused += sb.refused_for_concurrency
+        max_in_flight = max(max_in_flight, sb.max_in_flight)
         if round_ == 0:
-            bodies = [r.body.decode() for r in sb.requests if r.functions == ["query"]]
+            queries = query_requests(sb)
+            bodies = [r.body.decode() for r in queries]
+            query_functions = sum(len(r.functions) for r in queries)
             sb.assert_all_valid()
             write_json(bodies_path, bodies)
         ctx.log(f"{tag}: tap {taps[-1].wall:.1f} s, {len(bodies)} query requests")
@@ -117,13 +160,14 @@ def extract_and_compare(
         ctx.log(f"{tag}: bare loop {bares[-1].wall:.1f} s")
     stats = json.loads(stats_path.read_text("utf-8"))
     tap = min(taps, key=lambda r: r.wall)
+    tap_timeline = timelines[taps.index(tap)]
     bare = min(bares, key=lambda r: r.wall)
     tap_cpu = min(r.cpu for r in taps)
     bare_cpu = min(r.cpu for r in bares)
     emitted = count_records(output)
     if emitted.get("ap_bills") != bills or stats["records"].get("APBILL") != bills:
         raise RuntimeError(f"expected {bills} bills from both: tap {emitted}, bare {stats}")
-    if stats["records"].get("APBILLITEM") != lines or sb.calls["query"] != len(bodies):
+    if stats["records"].get("APBILLITEM") != lines or sb.calls["query"] != query_functions:
         raise RuntimeError(f"the bare loop read other pages than the tap: {stats}")
     return {
         "tap": tap,
@@ -135,6 +179,10 @@ def extract_and_compare(
         "lines": lines,
         "records": sum(emitted.values()),
         "requests": len(bodies),
+        "query_functions": query_functions,
+        "refused": refused,
+        "max_in_flight": max_in_flight,
+        "timeline": tap_timeline,
         "answer_mb": round(stats["answer_bytes"] / 2**20, 1),
         "output": output,
         "config": config,
@@ -178,7 +226,8 @@ def measure(ctx: Context) -> list[Figure]:
     return [
         Figure(
             M,
-            f"tap / bare loop, wall time ({bills:,} bills with {run['lines']:,} lines)",
+            f"tap / bare loop, wall time, 0 ms per request ({bills:,} bills with "
+            f"{run['lines']:,} lines)",
             tap.wall / bare.wall,
             GOAL,
             unit="x",
@@ -188,7 +237,7 @@ def measure(ctx: Context) -> list[Figure]:
             M,
             "tap / bare loop, the clients' own CPU time (sandbox excluded)",
             run["tap_cpu"] / run["bare_cpu"],
-            GOAL,
+            CPU_GOAL,
             unit="x",
             detail=detail,
             note=cpu_note,

@@ -1,10 +1,11 @@
 """The benchmarks at small counts, in `make test`, so they cannot rot.
 
 One quick run of every measurement (``python -m tests.benchmarks --quick``). Times and
-memory at these sizes are start-up noise, so only what is stable is asserted: the runner
-writes its table, the bare loop read the tap's very pages, the Mailchimp call counts per
-1,000 are within their goals, and a rerun writes nothing. The full figures come from
-`make bench`.
+memory at these sizes are start-up noise, so only what is stable is asserted, counts not
+times: the runner writes its table, the bare loop read the tap's very pages, the Mailchimp call
+counts per 1,000 are within their goals, a rerun writes nothing, the tap at 250 ms kept two
+requests in flight and none was refused, the backfill went through batches. The full figures
+come from `make bench`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def check_every_measurement_writes_a_row_to_markdown_and_json(
     quick: Quick,
 ) -> None:
     figures, md, js = quick
-    assert {f.measurement[0] for f in figures} == set("123456")
+    assert {f.measurement[0] for f in figures} == set("12345678")
     text = md.read_text("utf-8")
     assert "| # | figure | value | goal | |" in text
     for figure in figures:
@@ -115,6 +116,28 @@ def check_throughput_memory_and_end_to_end_are_measured(
     assert e2e.detail["orders_in_mailchimp"] > 0
 
 
+def check_the_tap_at_250_ms_overlaps_within_the_allowance_without_refusals(
+    quick: Quick,
+) -> None:
+    ratio = _one(quick[0], "7", "tap / sequential bare loop")
+    refused = _one(quick[0], "7", "refused for concurrency")
+    assert refused.value == 0 and refused.met
+    assert ratio.detail["refused_for_concurrency"] == 0
+    assert ratio.detail["allowance"] == 2
+    assert ratio.detail["max_in_flight"] == 2  # the allowance is used, never exceeded
+    assert ratio.detail["bills"] == 2500
+    # The bare loop sent the tap's requests: the null pass rode in the first request of each
+    # of the four streams (two queries in one request).
+    assert ratio.detail["query_functions"] == ratio.detail["requests"] - 1 + 4
+
+
+def check_the_backfill_goes_through_batches_read_as_they_finish(quick: Quick) -> None:
+    ratio = _one(quick[0], "8", "batch processing time")
+    assert ratio.detail["orders"] > 0 and ratio.detail["batches"] >= 1
+    assert ratio.detail["batch_operations"] >= ratio.detail["orders"]
+    assert len(ratio.detail["result_lags_s"]) == ratio.detail["batches"]
+
+
 CHECKS = (
     check_every_measurement_writes_a_row_to_markdown_and_json,
     check_the_bare_loop_read_what_the_tap_read,
@@ -123,4 +146,6 @@ CHECKS = (
     check_backfill_goes_through_batches_within_the_goal,
     check_a_rerun_of_the_same_input_writes_nothing,
     check_throughput_memory_and_end_to_end_are_measured,
+    check_the_tap_at_250_ms_overlaps_within_the_allowance_without_refusals,
+    check_the_backfill_goes_through_batches_read_as_they_finish,
 )

@@ -1,13 +1,16 @@
-"""Measurement 3: target throughput when every Mailchimp call takes 50 ms.
+"""Measurement 3: target throughput at the latencies of a real Mailchimp account.
 
-The Mailchimp sandbox sleeps 50 ms before answering each call. The ceiling of a kind of
-write is ``max_concurrency x records per call / latency``: with the target's default
-max_concurrency 8, 500 members per batch-subscribe call gives 80,000 members/s, and one order
-per call 160 orders/s. The measured rate is records written / the write window, from the
-start of the first write call to the end of the last one as the sandbox saw them (so the
-process start-up, the same for any input size, is left out; everything the target does
-between its writes is in). Goals: rate / ceiling at least 0.5 for members, at least 0.8 for
-orders on the synchronous path.
+The Mailchimp sandbox makes each call wait: 2 s for the members run (what a batch-subscribe
+call of 500 members costs in practice), 300 ms for the orders run. The ceiling of a kind of
+write is ``connections x records per call / latency`` with Mailchimp's 10 connections per
+account (the target's default max_concurrency): 500 members per call gives 2,500 members/s,
+one order per call 33 orders/s. The measured rate is records written / the write window,
+from the start of the first write call to the end of the last one as the sandbox saw them (so
+the process start-up, the same for any input size, is left out; everything the target does
+between its writes is in). Goal: rate / ceiling at least 0.8 for both.
+
+(The figure at 50 ms per 500-member call is gone: no real account answers that fast, and it
+measured the CPU of the target and the sandbox, not how the target uses its connections.)
 
 - members: a ``list_members`` stream (Mailchimp-shaped records, as another tap would send),
   so the run writes members and nothing else;
@@ -28,10 +31,12 @@ from tests.benchmarks.pipeline import FAST_POLLS, held, run_target, truncate_rec
 from tests.benchmarks.target_requests import inputs
 from tests.sandbox.mailchimp import MailchimpSandbox
 
-M = "3 throughput at 50 ms"
-LATENCY = 0.05
-MAX_CONCURRENCY = 8  # the target's default
+M = "3 throughput at real latency"
+MEMBER_LATENCY = 2.0
+ORDER_LATENCY = 0.3
+MAX_CONCURRENCY = 10  # the target's default: Mailchimp's connections per account
 MEMBERS_PER_CALL = 500
+GOAL = 0.8
 
 MEMBER_SCHEMA = {
     "type": "object",
@@ -76,6 +81,25 @@ def write_window(mc: MailchimpSandbox, prefix: str) -> tuple[float, int]:
     return max(r.ended for r in writes) - min(r.started for r in writes), len(writes)
 
 
+def busy_connections(mc: MailchimpSandbox, prefix: str, window: float) -> float:
+    """Write calls under ``prefix`` in flight on average over the write window."""
+    writes = [r for r in mc.requests if r.is_write and r.api_path.startswith(prefix)]
+    return sum(r.ended - r.started for r in writes) / window if window else 0.0
+
+
+def idle_time(mc: MailchimpSandbox, prefix: str) -> float:
+    """Seconds of the write window with no write call under ``prefix`` in flight."""
+    spans = sorted(
+        (r.started, r.ended) for r in mc.requests if r.is_write and r.api_path.startswith(prefix)
+    )
+    idle, end = 0.0, spans[0][1] if spans else 0.0
+    for start, stop in spans[1:]:
+        if start > end:
+            idle += start - end
+        end = max(end, stop)
+    return idle
+
+
 def _own_cpu() -> float:
     """CPU seconds of this process so far: the in-process sandbox's threads, as the runner
     itself idles while a target runs."""
@@ -83,15 +107,26 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bound_note(what: str, count: int, target_cpu: float, sandbox_cpu: float, ceiling: float) -> str:
-    """What CPU allows, from the run's own figures (2 cores for the target and the sandbox);
-    ``target_cpu`` without the target's start-up."""
+def bound_note(
+    what: str,
+    count: int,
+    target_cpu: float,
+    sandbox_cpu: float,
+    ceiling: float,
+    *,
+    busy: float,
+    idle: str = "",
+) -> str:
+    """What bounds the rate, from the run's own figures: the connections kept busy, and what
+    CPU allows (2 cores for the target and the sandbox); ``target_cpu`` without the target's
+    start-up."""
     cores = 2
     target_cap = count / target_cpu if target_cpu else float("inf")
     both_cap = cores * count / (target_cpu + sandbox_cpu) if target_cpu + sandbox_cpu else 0.0
     sandbox_cap = count / sandbox_cpu if sandbox_cpu else float("inf")
     return (
-        f"CPU-bound, not API-bound: the target spent {1e6 * target_cpu / count:,.0f} us of CPU "
+        f"{busy:.1f} of {MAX_CONCURRENCY} connections were busy on average over the write "
+        f"window{idle}. The target spent {1e6 * target_cpu / count:,.0f} us of CPU "
         f"per {what} ({target_cap:,.0f}/s if it never waited, {target_cap / ceiling:.2f} of the "
         f"ceiling) and the sandbox {1e6 * sandbox_cpu / count:,.0f} us ({sandbox_cap:,.0f}/s "
         f"alone); sharing {cores} cores the two allow at most {both_cap:,.0f}/s, "
@@ -103,7 +138,8 @@ def measure(ctx: Context) -> list[Figure]:
     figures = []
     source = members_file(ctx.path("members.singer"), ctx.sizes.throughput_members)
     empty = members_file(ctx.path("members-none.singer"), 0)
-    with MailchimpSandbox(latency=LATENCY) as mc:
+    # The latency of a call includes the sandbox's work on it, as Mailchimp's includes its own.
+    with MailchimpSandbox(latency=MEMBER_LATENCY, latency_includes_work=True) as mc:
         # The target's start-up and set-up (imports, ledger, audience), measured on no records
         # (for the note; quick runs skip it).
         startup_cpu = 0.0
@@ -119,14 +155,16 @@ def measure(ctx: Context) -> list[Figure]:
         sandbox_cpu = _own_cpu() - before
         members = held(mc)["members"]
         window, n_calls = write_window(mc, "/lists")
+        busy = busy_connections(mc, "/lists", window)
+        idle_time_s = idle_time(mc, "/lists")
         stats = mc.stats
-    ceiling = MAX_CONCURRENCY * MEMBERS_PER_CALL / LATENCY
+    ceiling = MAX_CONCURRENCY * MEMBERS_PER_CALL / MEMBER_LATENCY
     rate = members / window if window else 0.0
     members_figure = Figure(
         M,
-        f"members: rate / ceiling ({ceiling:,.0f}/s)",
+        f"members at 2 s per batch-subscribe call: rate / ceiling ({ceiling:,.0f}/s)",
         rate / ceiling,
-        0.5,
+        GOAL,
         op=">=",
         detail={
             "members": members,
@@ -137,11 +175,25 @@ def measure(ctx: Context) -> list[Figure]:
             "target_cpu_s": round(run.cpu, 2),
             "sandbox_cpu_s": round(sandbox_cpu, 2),
             "max_in_flight": stats.max_in_flight,
+            "busy_connections": round(busy, 1),
+            "idle_s": round(idle_time_s, 2),
         },
     )
     if not members_figure.met:
+        gaps = idle_time_s
         members_figure.note = bound_note(
-            "member", members, run.cpu - startup_cpu, sandbox_cpu, ceiling
+            "member",
+            members,
+            run.cpu - startup_cpu,
+            sandbox_cpu,
+            ceiling,
+            busy=busy,
+            idle=(
+                f", and for {gaps:.1f} s of it none was: the target sends a drain's calls "
+                f"({MEMBERS_PER_CALL * MAX_CONCURRENCY:,} members, one call per connection, "
+                "at the default drain of 5,000 records) together, and reads, checks and maps "
+                "the next drain's records only after they all returned"
+            ),
         )
     figures.append(members_figure)
     ctx.log(f"throughput: members {rate:,.0f}/s in {window:.2f} s")
@@ -163,7 +215,8 @@ def measure(ctx: Context) -> list[Figure]:
             ledger=ledger,
         )
         mc.reset_counters()
-        mc.latency = LATENCY
+        mc.latency = ORDER_LATENCY
+        mc.latency_includes_work = True
         before = _own_cpu()
         run = run_target(
             ctx,
@@ -175,14 +228,15 @@ def measure(ctx: Context) -> list[Figure]:
         sandbox_cpu = _own_cpu() - before
         orders = held(mc)["orders"]
         window, n_calls = write_window(mc, "/ecommerce/stores/intacct/orders")
+        busy = busy_connections(mc, "/ecommerce/stores/intacct/orders", window)
         stats = mc.stats
-    ceiling = MAX_CONCURRENCY / LATENCY
+    ceiling = MAX_CONCURRENCY / ORDER_LATENCY
     rate = orders / window if window else 0.0
     orders_figure = Figure(
         M,
-        f"orders (synchronous): rate / ceiling ({ceiling:,.0f}/s)",
+        f"orders at 300 ms per call (synchronous): rate / ceiling ({ceiling:,.0f}/s)",
         rate / ceiling,
-        0.8,
+        GOAL,
         op=">=",
         detail={
             "orders": orders,
@@ -193,11 +247,12 @@ def measure(ctx: Context) -> list[Figure]:
             "target_cpu_s": round(run.cpu, 2),
             "sandbox_cpu_s": round(sandbox_cpu, 2),
             "max_in_flight": stats.max_in_flight,
+            "busy_connections": round(busy, 1),
         },
     )
     if not orders_figure.met:
         orders_figure.note = bound_note(
-            "order", orders, run.cpu - startup_cpu, sandbox_cpu, ceiling
+            "order", orders, run.cpu - startup_cpu, sandbox_cpu, ceiling, busy=busy
         )
     figures.append(orders_figure)
     ctx.log(f"throughput: orders {rate:,.1f}/s in {window:.2f} s")

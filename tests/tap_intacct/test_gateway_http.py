@@ -543,8 +543,16 @@ def test_each_retry_is_logged_with_reason_and_attempt(
     )
     with caplog.at_level(logging.DEBUG, logger="tap_intacct.gateway"):
         query_page(client)
-    retries = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    retries = [r for r in warnings if "; retry " in r.getMessage()]
     assert len(retries) == 2
+    # The 429 also lowers the concurrency for the rest of the run, said once.
+    assert (
+        next(r for r in warnings if r not in retries)
+        .getMessage()
+        .startswith("Intacct refused a request for company")
+    )
+    assert len(warnings) == 3
     assert "HTTP 503" in retries[0].getMessage()
     assert "retry 1 of 3" in retries[0].getMessage()
     assert "GW-0010" in retries[1].getMessage()

@@ -324,3 +324,68 @@ def test_run_batch_end_to_end(server: ScriptedServer, mc: MailchimpClient) -> No
     assert [r.method for r in server.requests] == ["POST", "GET", "GET", "GET"]
     # The archive is on the API's origin here, so the key goes with it.
     assert "Authorization" in server.requests[-1].headers
+
+
+# --- adaptive polling of several batches (wait_for_batches) -------------------------------------
+
+
+def _named(batch_id: str, status: str, done: int = 0, total: int = 3) -> dict[str, Any]:
+    return {
+        **batch(status, url="x" if status == "finished" else "", done=done),
+        "id": batch_id,
+        "total_operations": total,
+    }
+
+
+def test_polling_starts_soon_and_follows_the_reported_progress(
+    server: ScriptedServer, mc: MailchimpClient, fake_time: FakeTime
+) -> None:
+    server.script(
+        Reply(200, _named("b1", "started", done=10, total=40)),
+        Reply(200, _named("b1", "started", done=20, total=40)),  # 10 ops in 0.5 s: 20/s
+        Reply(200, _named("b1", "finished", done=40, total=40)),
+    )
+    finished = list(mc.wait_for_batches(["b1"], max_interval=5))
+    assert [s.id for s in finished] == ["b1"] and finished[0].finished
+    # A quarter second after submitting; then no rate yet, so twice that; then the 20
+    # operations left at 20/s: polled when it should be done, one second later.
+    assert fake_time.sleeps == [0.25, 0.5, 1.0]
+
+
+def test_a_batch_without_progress_backs_off_to_the_poll_interval(
+    server: ScriptedServer, mc: MailchimpClient, fake_time: FakeTime
+) -> None:
+    server.script(*[Reply(200, _named("b1", "pending")) for _ in range(5)])
+    server.default = Reply(200, _named("b1", "finished", done=3))
+    list(mc.wait_for_batches(["b1"], max_interval=2))
+    assert fake_time.sleeps == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert len(server.requests) == 6
+
+
+def test_batches_are_read_as_they_finish_and_a_queued_one_is_polled_again_soon(
+    server: ScriptedServer, mc: MailchimpClient, fake_time: FakeTime
+) -> None:
+    server.script(
+        Reply(200, _named("b1", "started", done=1)),  # t=0.25
+        Reply(200, _named("b2", "pending")),  # t=0.25
+        Reply(200, _named("b1", "finished", done=3)),  # t=0.75
+        Reply(200, _named("b2", "started", done=1)),  # t=0.75: polled again at once
+        Reply(200, _named("b2", "finished", done=3)),
+    )
+    order = [s.id for s in mc.wait_for_batches(["b1", "b2"], max_interval=5)]
+    assert order == ["b1", "b2"]
+    paths = [r.path for r in server.requests]
+    assert (
+        paths == ["/3.0/batches/b1", "/3.0/batches/b2", "/3.0/batches/b1"] + ["/3.0/batches/b2"] * 2
+    )
+    assert fake_time.now <= 1.5
+
+
+def test_waiting_for_batches_gives_up_at_the_deadline(
+    server: ScriptedServer, mc: MailchimpClient, fake_time: FakeTime
+) -> None:
+    server.default = Reply(200, _named("b1", "pending"))
+    with pytest.raises(BatchTimeout) as info:
+        list(mc.wait_for_batches(["b1"], timeout=10, max_interval=4))
+    assert info.value.batch_id == "b1"
+    assert fake_time.now == pytest.approx(10)

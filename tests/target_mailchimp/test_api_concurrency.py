@@ -57,9 +57,9 @@ def test_thirty_threads_never_exceed_the_limit(server: ScriptedServer, limit: in
     assert server.max_in_flight >= min(limit, 2)
 
 
-def test_default_is_eight() -> None:
+def test_default_is_ten_the_accounts_limit() -> None:
     with MailchimpClient(fresh_key()) as mc:
-        assert mc.max_concurrency == 8
+        assert mc.max_concurrency == 10
 
 
 def test_more_than_ten_is_clamped_with_a_warning(

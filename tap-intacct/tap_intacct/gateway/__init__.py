@@ -24,7 +24,8 @@ Quick use::
 Public API
 ----------
 ``GatewayConfig(sender_id, sender_password, user_id, user_password, company_id, entity_id=None,
-api_url=DEFAULT_API_URL, session_refresh_minutes=45, request_timeout=300, max_retries=5)``
+api_url=DEFAULT_API_URL, session_refresh_minutes=45, request_timeout=300, max_retries=5,
+max_concurrent_requests=2)``
     Frozen; ``GatewayConfig.from_mapping(dict)`` builds it from a tap config (unknown keys ignored).
 
 ``IntacctGateway(config, *, session=None, clock=None, sleep=None, session_cache=None,
@@ -37,6 +38,10 @@ run_id=None, backoff_factor=1.0, backoff_max=60.0)``
     - ``read_more(result_id) -> QueryPage``; ``iter_read_by_query(...) -> Iterator[QueryPage]``
     - ``lookup(object_name) -> list[FieldDef]``; ``describe(object_name) -> ObjectDefinition``
     - ``execute(function_element, *, write=False, control_id=None) -> Result`` (any function)
+    - ``query_many([query kwargs, ...]) -> list[QueryPage]`` and ``execute_many([function, ...])
+      -> list[Result]``: several reads in one request (one round trip)
+    - thread-safe; ``slots`` (:class:`~tap_intacct.gateway.slots.RequestSlots`) keeps at most
+      ``max_concurrent_requests`` requests in flight, one fewer after each HTTP 429 / GW-0010
     - ``close()``; also a context manager.
 
 ``QueryPage``: iterate for records (dicts of field name -> text, ``None`` for empty elements;

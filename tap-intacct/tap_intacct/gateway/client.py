@@ -7,10 +7,12 @@ import datetime as dt
 import logging
 import re
 import secrets as _secrets
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from types import TracebackType
+from typing import Any
 
 import backoff
 import requests
@@ -51,6 +53,7 @@ from tap_intacct.gateway.response import (
     parse_response,
 )
 from tap_intacct.gateway.session import DEFAULT_SESSION_CACHE, ApiSession, SessionCache, SessionKey
+from tap_intacct.gateway.slots import RequestSlots
 
 __all__ = ["Clock", "IntacctGateway", "Sleep"]
 
@@ -95,6 +98,11 @@ def _retry_after(headers: requests.structures.CaseInsensitiveDict[str]) -> float
 class IntacctGateway:
     """Client of the Intacct XML gateway for one identity (sender, company, user, entity).
 
+    Thread-safe: several threads may call it at once (the session is shared through the
+    session cache's lock, control ids are derived from the function, not counted). At most
+    ``config.max_concurrent_requests`` requests are in flight at once; an HTTP 429 / GW-0010
+    lowers that by one for the rest of the client's life (see :mod:`.slots`).
+
     Args:
         config: credentials and limits.
         session: a ``requests.Session`` to use (pooled); the client makes its own otherwise.
@@ -138,6 +146,11 @@ class IntacctGateway:
             api_url=config.api_url,
         )
         self._secrets: set[str] = {s for s in config.secrets if s}
+        self._secrets_lock = threading.Lock()
+        self._slots = RequestSlots(config.max_concurrent_requests)
+        self._sent = 0  # requests sent so far (see _session_for_call)
+        self._sent_lock = threading.Lock()
+        self._throttle_logged = False
         self._headers = {
             "Content-Type": "application/xml; charset=utf-8",
             "Accept": "application/xml",
@@ -183,10 +196,21 @@ class IntacctGateway:
             raise ValueError("the gateway clock must return an aware datetime")
         return now
 
+    @property
+    def slots(self) -> RequestSlots:
+        """The allowance of simultaneous requests this client keeps to."""
+        return self._slots
+
+    def _remember_secret(self, value: str) -> None:
+        with self._secrets_lock:
+            self._secrets.add(value)
+
     def _scrub(self, text: str) -> str:
         if not text:
             return text
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        with self._secrets_lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
             if secret in text:
                 text = text.replace(secret, _REDACTED)
         return _INVALID_SESSION_ID.sub(rf"\1 {_REDACTED}", text)
@@ -203,10 +227,26 @@ class IntacctGateway:
         ``control_id`` overrides the derived id (see :func:`derive_control_id`). Failures at any
         level raise an :class:`~tap_intacct.gateway.errors.IntacctError`.
         """
-        function = copy.deepcopy(function)
+        return self._execute([function], write=write, control_id=control_id)[0]
+
+    def execute_many(self, functions: Sequence[etree._Element]) -> list[Result]:
+        """Send several read functions in one request (one round trip); their results, in
+        order. Any failing function raises, as :meth:`execute` does."""
+        if not functions:
+            return []
+        return self._execute(list(functions), write=False, control_id=None)
+
+    def _execute(
+        self, functions: list[etree._Element], *, write: bool, control_id: str | None
+    ) -> list[Result]:
+        functions = [copy.deepcopy(f) for f in functions]
+        function = functions[0]
         kind = str(function.tag)
         control_id = control_id or derive_control_id(function, scope=self._run_id)
-        session = self._current_session()
+        more = [(derive_control_id(f, scope=self._run_id), f) for f in functions[1:]]
+        if len({control_id, *(cid for cid, _ in more)}) != len(functions):
+            raise ValueError("the functions of one request must differ (their control ids do)")
+        session, _ = self._session_for_call()
         request = build_request(
             sender_id=self._config.sender_id,
             sender_password=self._config.sender_password,
@@ -215,15 +255,18 @@ class IntacctGateway:
             function=function,
             function_control_id=control_id,
             unique_id=write,
+            more_functions=more,
         )
         session_node = request.find("operation/authentication/sessionid")
         assert session_node is not None
         relogins = 0
+        own_login = False
+        sent_mark = 0
         while True:
             session_node.text = session.session_id
             attempts: list[int] = []
             try:
-                _, result = self._send(
+                response, result = self._send(
                     session.endpoint,
                     serialize(request),
                     write=write,
@@ -231,14 +274,16 @@ class IntacctGateway:
                     control_id=control_id,
                     session=session,
                     attempts=attempts,
+                    more_control_ids=[cid for cid, _ in more],
                 )
             except InvalidSessionError:
                 self._cache.invalidate(self._key, session)
-                # A session issued for this call and refused on its first use means logging in
-                # again cannot help; one refused after other attempts (a storm of faults in
-                # between) may simply have been ended meanwhile, so the client logs in again,
-                # up to MAX_RELOGINS times per call.
-                if relogins and len(attempts) <= 1:
+                # Give up at once only when this call logged in itself and the very next request
+                # the client sent, this one, was refused: logging in again cannot help then. A
+                # session refused after other attempts (a storm of faults in between), opened
+                # by another thread, or with other threads' requests sent in between (one of
+                # them may have ended it) is worth another login, up to MAX_RELOGINS per call.
+                if relogins and own_login and len(attempts) <= 1 and self._sent == sent_mark + 1:
                     logger.error(
                         "Intacct refused a fresh session for %s (control id %s); giving up",
                         kind,
@@ -254,16 +299,30 @@ class IntacctGateway:
                     )
                     raise
                 relogins += 1
-                logger.info(
-                    "Intacct session for company %s is no longer valid; logging in again and "
-                    "replaying %s (control id %s)",
-                    self._config.company_id,
-                    kind,
-                    control_id,
-                )
-                session = self._current_session()
+                with self._cache.lock:
+                    renewed = self._cache.get(self._key)
+                if renewed is not None and renewed is not session:
+                    # Another thread met the same end and has logged in already.
+                    logger.info(
+                        "Intacct session for company %s is no longer valid; replaying %s "
+                        "(control id %s) with the session opened meanwhile",
+                        self._config.company_id,
+                        kind,
+                        control_id,
+                    )
+                else:
+                    logger.info(
+                        "Intacct session for company %s is no longer valid; logging in again and "
+                        "replaying %s (control id %s)",
+                        self._config.company_id,
+                        kind,
+                        control_id,
+                    )
+                session, own_login = self._session_for_call()
+                sent_mark = self._sent
                 continue
-            return result
+            others = [response.result(cid) for cid, _ in more]
+            return [result, *(r for r in others if r is not None)]
 
     def query(
         self,
@@ -289,6 +348,16 @@ class IntacctGateway:
             offset=offset,
         )
         return QueryPage(self.execute(function), requested_offset=offset)
+
+    def query_many(self, queries: Sequence[Mapping[str, Any]]) -> list[QueryPage]:
+        """Several ``query`` pages in one request (one round trip). Each item holds the
+        arguments of :meth:`query` (``object_name``, ``fields``, ``filter``, ...)."""
+        functions = [query_function(**dict(q)) for q in queries]
+        results = self.execute_many(functions)
+        return [
+            QueryPage(result, requested_offset=int(q.get("offset", 0)))
+            for q, result in zip(queries, results, strict=True)
+        ]
 
     def iter_query(
         self,
@@ -399,6 +468,10 @@ class IntacctGateway:
     # -- sessions -------------------------------------------------------------------------------
 
     def _current_session(self) -> ApiSession:
+        return self._session_for_call()[0]
+
+    def _session_for_call(self) -> tuple[ApiSession, bool]:
+        """The session to use, and whether this call logged in for it (not another thread)."""
         refresh_after = dt.timedelta(minutes=self._config.session_refresh_minutes)
         with self._cache.lock:
             session = self._cache.get(self._key)
@@ -407,8 +480,8 @@ class IntacctGateway:
                 if not session.needs_renewal(
                     now, refresh_after=refresh_after, margin=SESSION_TIMEOUT_MARGIN
                 ):
-                    self._secrets.add(session.session_id)
-                    return session
+                    self._remember_secret(session.session_id)
+                    return session, False
                 logger.info(
                     "Renewing the Intacct session for company %s (opened %s, gateway timeout %s)",
                     self._config.company_id,
@@ -418,7 +491,7 @@ class IntacctGateway:
                 self._cache.invalidate(self._key, session)
             session = self._login()
             self._cache.put(self._key, session)
-            return session
+            return session, True
 
     def _login(self) -> ApiSession:
         config = self._config
@@ -453,7 +526,7 @@ class IntacctGateway:
             raise MalformedResponseError(
                 "getAPISession answered without a session id", retryable=False
             )
-        self._secrets.add(session_id)
+        self._remember_secret(session_id)
         endpoint = (api.findtext("endpoint") or "").strip() if api is not None else ""
         if not endpoint.startswith(("https://", "http://")):
             logger.warning(
@@ -504,6 +577,7 @@ class IntacctGateway:
         control_id: str,
         session: ApiSession | None,
         attempts: list[int] | None = None,
+        more_control_ids: Sequence[str] = (),
     ) -> tuple[Response, Result]:
         """One request with retries; ``attempts`` (if given) collects each attempt's number."""
         waits = backoff.expo(base=2, factor=self._backoff_factor, max_value=self._backoff_max)
@@ -529,6 +603,7 @@ class IntacctGateway:
                     function=function,
                     control_id=control_id,
                     session=session,
+                    more_control_ids=more_control_ids,
                 )
             except IntacctError as exc:
                 if exc.function is None:
@@ -536,6 +611,8 @@ class IntacctGateway:
                 if exc.control_id is None:
                     exc.control_id = control_id
                 exc.scrub(self._scrub)
+                if isinstance(exc, RateLimitError):
+                    self._throttled()
                 if not exc.retryable:
                     raise
                 if attempt > max_retries:
@@ -577,12 +654,17 @@ class IntacctGateway:
         function: str,
         control_id: str,
         session: ApiSession | None,
+        more_control_ids: Sequence[str] = (),
     ) -> tuple[Response, Result]:
         timeout = self._config.request_timeout
         try:
-            http = self._http.post(
-                url, data=body, headers=self._headers, timeout=timeout, allow_redirects=False
-            )
+            with self._slots:
+                with self._sent_lock:
+                    self._sent += 1
+                http = self._http.post(
+                    url, data=body, headers=self._headers, timeout=timeout, allow_redirects=False
+                )
+                content = http.content  # read the whole answer while holding the slot
         except requests.ConnectTimeout:
             raise GatewayConnectionError(f"could not connect within {timeout:g} s") from None
         except requests.Timeout:
@@ -609,7 +691,6 @@ class IntacctGateway:
             raise MalformedResponseError(f"the answer broke off ({type(exc).__name__})") from None
 
         status = http.status_code
-        content = http.content
         if status != 200:
             raise self._http_error(http, content, write=write)
         content_type = http.headers.get("Content-Type", "").lower()
@@ -631,11 +712,40 @@ class IntacctGateway:
         function_error = result.error()
         if function_error is not None:
             raise function_error
+        for extra_id in more_control_ids:
+            extra = response.result(extra_id)
+            if extra is None:
+                raise MalformedResponseError(
+                    f"the answer has no result for function control id {extra_id}",
+                    retryable=False,
+                    hint="The gateway answered another request; if this repeats, report it",
+                )
+            extra_error = extra.error()
+            if extra_error is not None:
+                raise extra_error
         if session is not None and response.authentication is not None:
             timeout_at = response.authentication.session_timeout
             if timeout_at is not None:
                 session.timeout = timeout_at
         return response, result
+
+    def _throttled(self) -> None:
+        """HTTP 429 / GW-0010: one simultaneous request fewer for the rest of the run."""
+        limit = self._slots.lower()
+        if limit is None:
+            return
+        if not self._throttle_logged:
+            self._throttle_logged = True
+            logger.warning(
+                "Intacct refused a request for company %s as too many at once (GW-0010); "
+                "sending at most %d at a time from now on (max_concurrent_requests is %d: "
+                "lower it to the company's allowance)",
+                self._config.company_id,
+                limit,
+                self._slots.configured,
+            )
+        else:
+            logger.debug("Intacct: at most %d simultaneous requests from now on", limit)
 
     def _http_error(self, http: requests.Response, content: bytes, *, write: bool) -> IntacctError:
         status = http.status_code

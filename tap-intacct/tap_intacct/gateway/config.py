@@ -53,6 +53,8 @@ class GatewayConfig:
     request_timeout: float = 300
     #: Retries of one request after a transient fault (so at most max_retries + 1 attempts).
     max_retries: int = 5
+    #: Requests in flight at once (the company's allowance; most companies are allowed 2).
+    max_concurrent_requests: int = 2
 
     def __post_init__(self) -> None:
         for name in ("sender_id", "sender_password", "user_id", "user_password", "company_id"):
@@ -78,6 +80,8 @@ class GatewayConfig:
             raise ValueError("Intacct config: request_timeout must be positive")
         if self.max_retries < 0:
             raise ValueError("Intacct config: max_retries must be >= 0")
+        if self.max_concurrent_requests < 1:
+            raise ValueError("Intacct config: max_concurrent_requests must be >= 1")
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> GatewayConfig:
@@ -94,8 +98,9 @@ class GatewayConfig:
         for name in ("session_refresh_minutes", "request_timeout"):
             if name in values:
                 values[name] = float(values[name])
-        if "max_retries" in values:
-            values["max_retries"] = int(values["max_retries"])
+        for name in ("max_retries", "max_concurrent_requests"):
+            if name in values:
+                values[name] = int(values[name])
         return cls(**values)
 
     @property

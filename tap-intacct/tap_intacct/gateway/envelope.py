@@ -81,13 +81,17 @@ def build_request(
     function: etree._Element,
     function_control_id: str,
     unique_id: bool = False,
+    more_functions: Sequence[tuple[str, etree._Element]] = (),
 ) -> etree._Element:
-    """Return the ``<request>`` element for one function.
+    """Return the ``<request>`` element for one function (and ``more_functions``, pairs of
+    control id and function, sent in the same request: one round trip for several reads).
 
     ``unique_id=True`` (writes) asks the gateway to refuse a function whose control id already ran.
     """
     _check_control_id(control_id)
     _check_control_id(function_control_id)
+    for extra_id, _ in more_functions:
+        _check_control_id(extra_id)
     request = etree.Element("request")
     control = etree.SubElement(request, "control")
     _text(control, "senderid", sender_id)
@@ -111,6 +115,8 @@ def build_request(
     content = etree.SubElement(operation, "content")
     wrapper = etree.SubElement(content, "function", controlid=sanitize_text(function_control_id))
     wrapper.append(function)
+    for extra_id, extra in more_functions:
+        etree.SubElement(content, "function", controlid=sanitize_text(extra_id)).append(extra)
     return request
 
 

@@ -4,7 +4,7 @@ One :class:`MailchimpClient` per run is enough and is safe to share between
 threads: it holds one pooled ``requests.Session`` and shares the account's
 concurrency gate with every other client made with the same key.
 
-    with MailchimpClient(api_key, max_concurrency=8) as mc:
+    with MailchimpClient(api_key, max_concurrency=10) as mc:
         mc.ping()
         result = mc.batch_subscribe(list_id, members)
         order = mc.create_or_update_order(store_id, order_body)
@@ -82,6 +82,38 @@ def chunked(items: Iterable[T], size: int = MAX_BATCH_SUBSCRIBE) -> Iterator[lis
         yield chunk
 
 
+#: Seconds from submitting batches to their first poll (and the shortest wait between polls).
+FIRST_POLL_WAIT = 0.25
+
+
+class _PollTrack:
+    """What polling has seen of one batch (see ``MailchimpClient.wait_for_batches``)."""
+
+    __slots__ = ("first_at", "first_done", "next_at", "polls", "seen_done", "wait")
+
+    def __init__(self, *, next_at: float, wait: float) -> None:
+        self.next_at = next_at
+        self.wait = wait
+        self.polls = 0
+        self.first_at: float | None = None
+        self.first_done = 0
+        self.seen_done = 0
+
+    def next_wait(
+        self, status: BatchStatus, now: float, *, first_wait: float, max_interval: float
+    ) -> float:
+        done = status.finished_operations
+        if self.first_at is None and (done > 0 or status.status == "started"):
+            self.first_at, self.first_done = now, done  # running: the rate counts from here
+        self.seen_done = max(self.seen_done, done)
+        if self.first_at is not None and done > self.first_done and now > self.first_at:
+            rate = (done - self.first_done) / (now - self.first_at)
+            left = max(0, status.total_operations - done) / rate
+            return min(max(left, first_wait), max_interval)
+        self.wait = min(max(self.wait * 2, first_wait), max_interval)
+        return self.wait
+
+
 def _seg(value: str) -> str:
     return encode_path_segment(str(value))
 
@@ -109,7 +141,7 @@ class MailchimpClient:
     """Typed calls to the Mailchimp Marketing API v3 for one account.
 
     ``api_url`` overrides the base URL taken from the key's data center (it
-    must include ``/3.0``). ``max_concurrency`` (1-10, default 8; above 10 is
+    must include ``/3.0``). ``max_concurrency`` (1-10, default 10; above 10 is
     clamped with a warning) caps requests in flight for the whole account in
     this process. ``retry`` sets backoff and makes waits injectable.
     """
@@ -744,6 +776,78 @@ class MailchimpClient:
                 wait,
             )
             sleep(wait)
+
+    def wait_for_batches(
+        self,
+        batch_ids: Iterable[str],
+        *,
+        timeout: float = 1800.0,
+        max_interval: float = 5.0,
+        first_wait: float = FIRST_POLL_WAIT,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> Iterator[BatchStatus]:
+        """Poll several batches; yield each as soon as it is ``finished`` (in finishing order).
+
+        Polling adapts to what Mailchimp reports, so a finished batch is read about a second
+        after it finished, without polling a long batch every second:
+
+        - the first poll of a batch comes ``first_wait`` seconds after the call;
+        - while a batch shows no progress (pending, or no operation finished since the first
+          poll), the wait doubles, up to ``max_interval`` (the ``batch_poll_interval`` setting);
+        - once its ``finished_operations`` move, the next poll is when the rate seen so far says
+          it will be done (at least ``first_wait``, at most ``max_interval``);
+        - when a batch finishes, batches waiting behind it are polled again soon (Mailchimp
+          often starts the next one then).
+
+        Raises :class:`BatchTimeout` once a batch is still unfinished ``timeout`` seconds after
+        the call. ``sleep``/``clock`` default to the client's retry policy's (injectable).
+        """
+        sleep = sleep or self.transport.retry.sleep
+        clock = clock or self.transport.retry.clock
+        started = clock()
+        first_wait = max(0.0, min(first_wait, max_interval))
+        tracks = {
+            bid: _PollTrack(next_at=started + first_wait, wait=first_wait) for bid in batch_ids
+        }
+        while tracks:
+            batch_id, track = min(tracks.items(), key=lambda item: item[1].next_at)
+            now = clock()
+            if track.next_at > now:
+                sleep(track.next_at - now)
+            status = self.get_batch(batch_id)
+            track.polls += 1
+            now = clock()
+            if status.finished:
+                del tracks[batch_id]
+                for other in tracks.values():
+                    if other.seen_done == 0:  # not started yet: it may start now
+                        other.wait = first_wait
+                        other.next_at = min(other.next_at, now + first_wait)
+                yield status
+                continue
+            elapsed = now - started
+            if elapsed >= timeout:
+                raise BatchTimeout(
+                    f"Batch {batch_id} is still {status.status!r} after {elapsed:.0f}s "
+                    f"({status.finished_operations}/{status.total_operations} operations done, "
+                    f"{track.polls} polls); poll it again later or raise the deadline.",
+                    batch_id=batch_id,
+                    method="GET",
+                    path=f"/batches/{batch_id}",
+                    request_id=status.response.request_id if status.response else None,
+                )
+            wait = track.next_wait(status, now, first_wait=first_wait, max_interval=max_interval)
+            wait = min(wait, max(0.0, timeout - elapsed))
+            logger.debug(
+                "Batch %s is %s (%d/%d); polling again in %.1fs",
+                batch_id,
+                status.status,
+                status.finished_operations,
+                status.total_operations,
+                wait,
+            )
+            track.next_at = now + wait
 
     def fetch_batch_results(self, batch: BatchStatus | str) -> list[BatchOperationResult]:
         """Download and read a finished batch's results archive.

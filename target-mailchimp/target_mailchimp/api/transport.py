@@ -45,7 +45,7 @@ from target_mailchimp.api.retry import RetryPolicy, parse_retry_after, retry_rea
 
 logger = logging.getLogger("target_mailchimp.api")
 
-DEFAULT_MAX_CONCURRENCY = 8
+DEFAULT_MAX_CONCURRENCY = 10
 DEFAULT_REQUEST_TIMEOUT = 120.0
 USER_AGENT = "target-mailchimp-intacct/0.1 (+python-requests)"
 

@@ -8,9 +8,12 @@ orders:
   status-only body when it has one). Products are never batched: Mailchimp runs a batch's
   operations in any order, so the products an order uses are written (synchronously)
   before its batch is submitted. Bodies keep exact decimals.
-- every chunk of up to `MAX_OPERATIONS` is submitted first, then each is polled
-  (`batch_poll_interval` seconds, doubling to a minute, for at most `batch_timeout`) and
-  its results archive read: about four calls per chunk, whatever its size.
+- every chunk of up to `MAX_OPERATIONS` is submitted first, without waiting for the ones
+  before it; then all are polled together, adaptively (a quarter of a second after
+  submitting, then by the progress Mailchimp reports, never more than `batch_poll_interval`
+  apart, for at most `batch_timeout`), and each batch's results archive is read as soon as
+  it is finished: a few calls per chunk, whatever its size, and its results read about a
+  second after Mailchimp finished it.
 - each operation's result decides its object: 2xx -> created / updated; an order POST
   that meets "already exists" or a PATCH that meets 404, 5xx, 429 and operations missing
   from the results -> `leftovers`, retried one by one by the caller; any other 4xx ->
@@ -26,7 +29,7 @@ orders:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from target_mailchimp.api import (
@@ -47,7 +50,6 @@ if TYPE_CHECKING:
 
 #: Operations per batch.
 MAX_OPERATIONS = 5000
-MAX_POLL_INTERVAL = 60.0
 
 
 def _operation(
@@ -121,33 +123,48 @@ def write_with_batches(
         submitted.append((status, chunk))
     outcomes: dict[str, Outcome] = {}
     leftovers: list[ObjectWork] = []
-    for status, chunk in submitted:
+    chunks = {status.id: chunk for status, chunk in submitted}
+
+    def wait(ids: list[str]) -> Iterator[BatchStatus]:
+        return ctx.client.wait_for_batches(
+            ids,
+            timeout=settings.batch_timeout,
+            max_interval=settings.batch_poll_interval,
+            # Real waits between polls, whatever the retry policy's sleep (tests make retry
+            # waits zero; polling must still leave Mailchimp time to work).
+            sleep=time.sleep,
+            clock=time.monotonic,
+        )
+
+    waiting = wait(list(chunks))
+    while chunks:
         try:
-            finished = ctx.call(
-                ctx.client.poll_batch,
-                status.id,
-                timeout=settings.batch_timeout,
-                initial_interval=settings.batch_poll_interval,
-                max_interval=max(MAX_POLL_INTERVAL, settings.batch_poll_interval),
-                # Real waits between polls, whatever the retry policy's sleep (tests make retry
-                # waits zero; polling must still leave Mailchimp time to work).
-                sleep=time.sleep,
-                clock=time.monotonic,
-            )
+            finished = ctx.call(next, waiting, None)
+            if finished is None:
+                break
+            chunk = chunks.pop(finished.id)
             results = {
                 r.operation_id: r for r in ctx.call(ctx.client.fetch_batch_results, finished)
             }
         except NotFound:
-            ctx.logger.warning(
-                "%s: batch %s is no longer known to Mailchimp (404: it lost the batch, e.g. "
-                "after a restart); its %d operations are planned again from the ledger and "
-                "written one by one",
-                kind,
-                status.id,
-                len(chunk),
-            )
-            leftovers.extend(planned[oid][0] for oid in chunk)
-            ctx.ledger.close_batch(status.id)
+            # Mailchimp lost a batch (e.g. after a restart): find which, plan its operations
+            # again from the ledger, and keep waiting for the others.
+            for batch_id in list(chunks):
+                try:
+                    ctx.call(ctx.client.get_batch, batch_id)
+                except NotFound:
+                    lost = chunks.pop(batch_id)
+                    ctx.logger.warning(
+                        "%s: batch %s is no longer known to Mailchimp (404: it lost the batch, "
+                        "e.g. after a restart); its %d operations are planned again from the "
+                        "ledger and written one by one",
+                        kind,
+                        batch_id,
+                        len(lost),
+                    )
+                    leftovers.extend(planned[oid][0] for oid in lost)
+                    ctx.ledger.close_batch(batch_id)
+            waiting = wait(list(chunks))
             continue
         ctx.logger.info(
             "%s: batch %s finished: %d operations, %d errored",

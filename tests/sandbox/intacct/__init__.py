@@ -19,8 +19,10 @@ Quick start
 IntacctSandbox(company=None, *, host="127.0.0.1", port=0, sender_id, sender_password,
 user_id, user_password, company_id, senders=None, authorized_senders=None, users=None,
 clock=None, session_lifetime=timedelta(minutes=50), session_idle_timeout=None,
-strict_session_endpoint=False, latency_ms=0, validate=True, xsd_path=None,
-keep_responses=True, compress=True)
+strict_session_endpoint=False, latency_ms=0, latency_jitter_ms=0,
+latency_distribution="uniform", latency_seed=0, max_concurrent_requests=2,
+latency_includes_work=False, validate=True,
+xsd_path=None, keep_responses=True, compress=True)
     company             served data (default generate_company(seed=1))
     senders / users     extra {id: password} pairs besides the main ones
     authorized_senders  senders with Web Services authorization for the company (default all)
@@ -30,6 +32,16 @@ keep_responses=True, compress=True)
     session_idle_timeout  optionally also this long after its last use
     strict_session_endpoint  sessions only work on session_endpoint_url
     latency_ms          delay added to every answer (also settable: `sb.latency = 0.05` s)
+    latency_jitter_ms   plus a seeded random part: uniform in [0, jitter], or exponential
+                        with that mean (latency_distribution, latency_seed; see
+                        tests/sandbox/latency.py)
+    max_concurrent_requests  the company's allowance of simultaneous requests (default 2;
+                        None: no limit). A request above it is answered at once with HTTP
+                        429 and a GW-0010 body, and not run (outcome "refused:concurrency").
+                        Counters: sb.refused_for_concurrency, sb.max_in_flight, sb.in_flight
+    latency_includes_work  the latency is the whole answer time (the sandbox's own work on
+                        the request is taken out of the wait), as a real gateway's latency
+                        includes its work; default False: the latency is added to the work
     validate            XSD check (control-level XL03000003 on failure)
     keep_responses      store each answer body in sb.requests (off for huge benchmarks)
     compress            gzip answers over 4 KiB when the client accepts gzip
@@ -56,6 +68,12 @@ keep_responses=True, compress=True)
 
 Gateway behaviour
 -----------------
+- Every answer goes out in one write on a TCP_NODELAY socket: a kept-alive connection answers
+  as fast as a fresh one (no delayed-ACK stall).
+- Simultaneous requests per company are limited (max_concurrent_requests, default 2, as the
+  reference says most companies are allowed): a request while that many are in flight gets
+  HTTP 429 + GW-0010 at once. Requests are counted from arrival until their answer goes out
+  (latency included).
 - Levels as in the reference: control failures (no <operation>), authentication failures
   (an operation with no results), function failures (result status failure); all HTTP 200.
 - Parse or schema error -> control XL03000003 "XML Parse schema error: ..." (one <error> per

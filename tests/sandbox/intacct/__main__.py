@@ -45,6 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     p.add_argument(
+        "--latency-jitter-ms",
+        type=float,
+        default=0.0,
+        help="plus a seeded random part up to this (uniform) or of this mean (exponential)",
+    )
+    p.add_argument("--latency-distribution", choices=("uniform", "exponential"), default="uniform")
+    p.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=2,
+        help="the company's allowance of simultaneous requests; above it HTTP 429 GW-0010 "
+        "(default 2; 0: no limit)",
+    )
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -69,7 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         ar_payments=args.ar_payments,
     )
     stop = stop_on_signals()
-    with IntacctSandbox(company, host=args.host, port=args.port, latency_ms=args.latency_ms) as sb:
+    with IntacctSandbox(
+        company,
+        host=args.host,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
+        latency_distribution=args.latency_distribution,
+        latency_seed=args.seed,
+        max_concurrent_requests=args.max_concurrent_requests or None,
+    ) as sb:
         if args.delete_on_start:
             deleted = delete_some(company, args.delete_on_start, rng=random.Random(args.seed))
             print(

@@ -8,6 +8,7 @@ import secrets
 import socket
 import struct
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -33,6 +34,7 @@ from tests.sandbox.intacct.functions import (
 )
 from tests.sandbox.intacct.query import QueryError
 from tests.sandbox.intacct.xsd import load_schema, validation_errors
+from tests.sandbox.latency import Latency
 from tests.sandbox.loopback import LoopbackServer, serve_in_background
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
@@ -44,6 +46,8 @@ DEFAULT_SENDER_PASSWORD = "sandbox-sender-pw"
 DEFAULT_USER_ID = "xml_gateway"
 DEFAULT_USER_PASSWORD = "sandbox-user-pw"
 DEFAULT_COMPANY_ID = "SANDBOX-CO"
+#: Simultaneous requests a company is allowed (the reference: most companies get 2).
+DEFAULT_MAX_CONCURRENT_REQUESTS = 2
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 _RECOVER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
@@ -100,6 +104,11 @@ class SessionStore:
             s.expires = self._expiry(s.created, now)
             return s
 
+    def peek(self, sid: str) -> Session | None:
+        """The session `sid` as stored (live or not), without touching its idle expiry."""
+        with self._lock:
+            return self._sessions.get(sid)
+
     def invalidate(self, sid: str | None = None) -> int:
         """Invalidate one session, or all (sid=None); returns how many were live."""
         with self._lock:
@@ -147,6 +156,9 @@ class RequestRecord:
     faults: list[str] = field(default_factory=list)
     status: int = 0
     response: bytes | None = None
+    slot: str | None = None  # the company whose allowance this request holds while in flight
+    started: float = 0.0  # time.monotonic() when the request arrived
+    answered: float = 0.0  # ... when its answer was ready (latency included)
 
     @property
     def used_session_endpoint(self) -> bool:
@@ -163,6 +175,8 @@ class HttpAnswer:
     delay_after: float = 0.0
     reset: bool = False
     compressible: bool = True
+    slot: str | None = None  # released as the answer is written
+    record: RequestRecord | None = None
 
 
 class IntacctSandbox:
@@ -187,6 +201,11 @@ class IntacctSandbox:
         session_idle_timeout: dt.timedelta | None = None,
         strict_session_endpoint: bool = False,
         latency_ms: float = 0.0,
+        latency_jitter_ms: float = 0.0,
+        latency_distribution: str = "uniform",
+        latency_seed: int = 0,
+        max_concurrent_requests: int | None = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        latency_includes_work: bool = False,
         validate: bool = True,
         xsd_path: Path | None = None,
         keep_responses: bool = True,
@@ -212,6 +231,16 @@ class IntacctSandbox:
         self.sessions = SessionStore(self.clock, session_lifetime, session_idle_timeout)
         self.strict_session_endpoint = strict_session_endpoint
         self.latency = latency_ms / 1000.0
+        self.jitter = Latency(
+            0.0, latency_jitter_ms / 1000.0, distribution=latency_distribution, seed=latency_seed
+        )
+        if max_concurrent_requests is not None and max_concurrent_requests < 1:
+            raise ValueError("max_concurrent_requests must be 1 or more (or None: no limit)")
+        self.max_concurrent_requests = max_concurrent_requests
+        self.latency_includes_work = latency_includes_work
+        self._in_flight: Counter[str] = Counter()
+        self.max_in_flight = 0
+        self.refused_for_concurrency = 0
         self.validate = validate
         self.xsd_path = xsd_path
         self.keep_responses = keep_responses
@@ -336,11 +365,14 @@ class IntacctSandbox:
             self.calls = Counter()
             self.executed = Counter()
             self.errors = []
+            self.max_in_flight = 0
+            self.refused_for_concurrency = 0
 
     # -- request pipeline ----------------------------------------------------------------
 
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> HttpAnswer:
         """Process one HTTP request (the handler thread calls this)."""
+        started = time.monotonic()
         with self._lock:
             rec = RequestRecord(
                 index=len(self.requests),
@@ -350,6 +382,7 @@ class IntacctSandbox:
                 url=self.base_url + path,
                 headers=headers,
                 body=body,
+                started=started,
             )
             self.requests.append(rec)
         try:
@@ -363,7 +396,58 @@ class IntacctSandbox:
         rec.status = answer.status
         if self.keep_responses and not answer.reset:
             rec.response = answer.body
+        answer.slot = rec.slot
+        answer.record = rec
+        if self.latency_includes_work:
+            # The latency is the whole answer time, as a client sees it: the sandbox's own work
+            # (query, rendering) is inside it, as the real gateway's is inside its latency.
+            answer.delay_before = max(0.0, answer.delay_before - (time.monotonic() - started))
         return answer
+
+    # -- the company's allowance of simultaneous requests ---------------------------------
+
+    def _company_of(self, root: etree._Element | None) -> str:
+        """The company a request is for: its login's, its session's, else the sandbox's."""
+        company = ""
+        if root is not None:
+            company = (root.findtext("operation/authentication/login/companyid") or "").strip()
+            sid = (root.findtext("operation/authentication/sessionid") or "").strip()
+            if not company and sid:
+                session = self.sessions.peek(sid)
+                company = session.company_id if session is not None else ""
+        return (company or self.company_id).lower()
+
+    def _admit(self, rec: RequestRecord, root: etree._Element | None) -> bool:
+        """Take one of the company's simultaneous-request slots; False when none is free."""
+        company = self._company_of(root)
+        with self._lock:
+            limit = self.max_concurrent_requests
+            if limit is not None and self._in_flight[company] >= limit:
+                self.refused_for_concurrency += 1
+                return False
+            self._in_flight[company] += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight[company])
+            rec.slot = company
+            return True
+
+    def release(self, slot: str | None) -> None:
+        """Give back a slot taken by `_admit` (the handler calls this once the answer is out)."""
+        if slot is None:
+            return
+        with self._lock:
+            self._in_flight[slot] -= 1
+            if self._in_flight[slot] <= 0:
+                del self._in_flight[slot]
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered now (all companies)."""
+        with self._lock:
+            return sum(self._in_flight.values())
+
+    def delay(self) -> float:
+        """Seconds added to this answer: `latency` plus the seeded jitter."""
+        return self.latency + self.jitter.sample()
 
     def _handle(self, rec: RequestRecord) -> HttpAnswer:
         root: etree._Element | None = None
@@ -384,9 +468,14 @@ class IntacctSandbox:
             rec.function_controlids = [c for _, c in functions]
             with self._lock:
                 self.calls.update(rec.functions)
+        if not self._admit(rec, root):
+            # Above the company's allowance: refused at once, nothing run (GW-0010, as the
+            # gateway answers requests beyond the allowance).
+            rec.outcome = "refused:concurrency"
+            return HttpAnswer(429, proto.gw_0010(), "application/xml")
         fired = self.faults.select(rec.index, rec.functions)
         rec.faults = [f.name for f in fired]
-        delay = self.latency
+        delay = self.delay()
         terminal: FaultRule | None = None
         for rule in fired:
             if rule.name == "slow":
@@ -752,6 +841,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HttpAnswer(404, b"Not Found\n", "text/plain"))
             return
         answer = sb.handle("POST", path, CaseInsensitiveDict(self.headers.items()), body)
+        try:
+            self._answer(answer)
+        finally:
+            sb.release(answer.slot)  # when no answer was written (a reset, a stop)
+            answer.slot = None
+
+    def _answer(self, answer: HttpAnswer) -> None:
+        sb = self.sandbox
         if answer.delay_before > 0 and sb._stop.wait(answer.delay_before):
             self.close_connection = True
             return
@@ -786,13 +883,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _send(self, answer: HttpAnswer) -> None:
+        """Status line, headers and body in one write (with TCP_NODELAY, see loopback.py)."""
         try:
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(answer.body)))
             for k, v in answer.headers.items():
                 self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(answer.body)
+            head = b"".join([*self._headers_buffer, b"\r\n"])
+            self._headers_buffer = []
+            # The request is done once its answer is ready: a client that has read the answer
+            # must find the slot free for its next request.
+            self.sandbox.release(answer.slot)
+            answer.slot = None
+            if answer.record is not None:
+                answer.record.answered = time.monotonic()
+            self.wfile.write(head + answer.body)
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True

@@ -20,13 +20,19 @@ Quick start::
 Constructor (all keyword-only)::
 
     MailchimpSandbox(host="127.0.0.1", port=0, api_key=None, dc="us6", list_id="a1b2c3d4e5",
-                     list_name="Sandbox Audience", latency=0.0, max_connections=10,
+                     list_name="Sandbox Audience", latency=0.0, latency_jitter=0.0,
+                     latency_distribution="uniform", latency_includes_work=False,
+                     max_connections=10,
                      max_batch_members=500, batch_order="shuffled", batch_start_delay=0.05,
                      batch_op_delay=0.0, batch_result_chunk=100, seed=0, fake_patterns=None,
                      schema_dir=None)
 
 * ``latency``: seconds slept before handling each API request (inside the connection count;
-  settable later: ``mc.latency = 0.05``).
+  settable later: ``mc.latency = 0.05``). ``latency_jitter``: plus a random part, uniform in
+  ``[0, latency_jitter]`` or exponential with that mean (``latency_distribution``), seeded by
+  ``seed`` (see ``tests/sandbox/latency.py``). ``latency_includes_work``: the latency is the
+  whole answer time (the sandbox's own work on the call is taken out of the wait), as a real
+  API's latency includes its work; default False (the wait comes before the work).
 * ``max_connections``: requests in flight at once per account; the next one gets 429
   "Too Many Requests". Batch operations never count.
 * ``batch_order``: ``"shuffled"`` (seeded by ``seed``; Mailchimp does not run a batch in
@@ -50,6 +56,8 @@ Counters (benchmarks and tests)::
                          # path_prefix is matched after /3.0, e.g. "/lists", "/ecommerce"
     mc.stats             # Stats(in_flight, max_in_flight, rejected_concurrency, batch_operations)
     mc.reset_counters()  # clears requests, stats (max_in_flight), fault history
+    mc.batch_timings     # {batch id: {"submitted", "started", "finished": time.monotonic()}}
+    mc.batch_op_delay    # seconds per batch operation (settable)
 
 HTTP calls that were refused with 429 by the connection gate and fault answers are recorded
 too (their ``status`` says so; a dropped connection has status 0); batch operations are not

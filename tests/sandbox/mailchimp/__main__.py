@@ -20,6 +20,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="port (0 = a free one)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added delay per request")
+    parser.add_argument(
+        "--latency-jitter-ms",
+        type=float,
+        default=0.0,
+        help="plus a seeded random part up to this (uniform) or of this mean (exponential)",
+    )
+    parser.add_argument(
+        "--latency-distribution", choices=("uniform", "exponential"), default="uniform"
+    )
     parser.add_argument("--list-id", default=DEFAULT_LIST_ID, help="id of the pre-made audience")
     parser.add_argument("--api-key", default=None, help="API key to accept (default: random)")
     parser.add_argument("--dc", default=DEFAULT_DC, help="data center suffix of the key")
@@ -48,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         dc=args.dc,
         list_id=args.list_id,
         latency=args.latency_ms / 1000.0,
+        latency_jitter=args.latency_jitter_ms / 1000.0,
+        latency_distribution=args.latency_distribution,
         max_connections=args.max_connections,
         batch_order=args.batch_order,
         seed=args.seed,

@@ -62,6 +62,8 @@ class BatchRunner:
         self.chunk = max(1, chunk)
         self.on_operation = on_operation
         self.archives: dict[str, bytes] = {}
+        #: time.monotonic() of each batch's submission, start of processing and finish.
+        self.timings: dict[str, dict[str, float]] = {}
         self._ops: dict[str, list[dict[str, Any]]] = {}
         self._queue: queue.Queue[str] = queue.Queue()
         self._stop = threading.Event()
@@ -117,6 +119,7 @@ class BatchRunner:
             "response_body_url": "",
         }
         self.state.batches[batch_id] = batch
+        self.timings[batch_id] = {"submitted": time.monotonic()}
         self._ops[batch_id] = [dict(op) for op in operations]
         with self._idle:
             self._busy += 1
@@ -159,6 +162,7 @@ class BatchRunner:
             return
         if self._set(batch_id, status="preprocessing") is None:
             return  # deleted while pending
+        self.timings.setdefault(batch_id, {})["started"] = time.monotonic()
         order = list(range(len(ops)))
         if self.order == "shuffled":
             self.rng.shuffle(order)
@@ -187,6 +191,7 @@ class BatchRunner:
             completed_at=now_iso(),
             response_body_url=self.url_for(batch_id),
         )
+        self.timings.setdefault(batch_id, {})["finished"] = time.monotonic()
 
     def _run_op(self, op: dict[str, Any]) -> dict[str, Any]:
         assert self.api is not None

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.sandbox.latency import Latency
 from tests.sandbox.loopback import LoopbackServer, serve_in_background
 
 from .api import Api, Request, Response
@@ -146,6 +147,9 @@ class MailchimpSandbox:
         list_id: str = DEFAULT_LIST_ID,
         list_name: str = "Sandbox Audience",
         latency: float = 0.0,
+        latency_jitter: float = 0.0,
+        latency_distribution: str = "uniform",
+        latency_includes_work: bool = False,
         max_connections: int = 10,
         max_batch_members: int = 500,
         batch_order: str = "shuffled",
@@ -166,6 +170,8 @@ class MailchimpSandbox:
         self.extra_api_keys: set[str] = set()
         self.list_id = list_id
         self.latency = float(latency)
+        self.jitter = Latency(0.0, latency_jitter, distribution=latency_distribution, seed=seed)
+        self.latency_includes_work = latency_includes_work
         self.max_connections = max_connections
         self.faults = Faults()
         self.stats = Stats()
@@ -317,6 +323,21 @@ class MailchimpSandbox:
                 continue
             n += 1
         return n
+
+    @property
+    def batch_op_delay(self) -> float:
+        """Seconds each batch operation takes (settable)."""
+        return self._batches.op_delay
+
+    @batch_op_delay.setter
+    def batch_op_delay(self, seconds: float) -> None:
+        self._batches.op_delay = float(seconds)
+
+    @property
+    def batch_timings(self) -> dict[str, dict[str, float]]:
+        """For each batch, time.monotonic() of its submission ("submitted"), the start of its
+        processing ("started") and its finish ("finished"), as far as it got."""
+        return {bid: dict(t) for bid, t in self._batches.timings.items()}
 
     def reset_counters(self) -> None:
         """Forget recorded requests, zero :attr:`stats` (keeps in_flight) and fault history."""
@@ -491,8 +512,21 @@ class MailchimpSandbox:
         self, h: _Handler, method: str, api_path: str, query: str, raw: bytes | None
     ) -> tuple[Response | None, Fault | None]:
         """Latency, faults, auth, trigger, dispatch. None response = drop the connection."""
-        if self.latency > 0 and self._closing.wait(self.latency):
+        delay = self.latency + self.jitter.sample()
+        if self.latency_includes_work:
+            started = time.monotonic()
+            response, fault = self._api_call_now(h, method, api_path, query, raw)
+            left = delay - (time.monotonic() - started)
+            if left > 0 and self._closing.wait(left):
+                return None, None
+            return response, fault
+        if delay > 0 and self._closing.wait(delay):
             return None, None
+        return self._api_call_now(h, method, api_path, query, raw)
+
+    def _api_call_now(
+        self, h: _Handler, method: str, api_path: str, query: str, raw: bytes | None
+    ) -> tuple[Response | None, Fault | None]:
         fault = self.faults.pick(method, api_path)
         if fault is not None:
             if fault.kind == "slow" and not self._hold(fault):
