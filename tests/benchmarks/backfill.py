@@ -53,7 +53,7 @@ def measure(ctx: Context) -> list[Figure]:
     with MailchimpSandbox() as mc:
         run_target(
             ctx,
-            mc.target_config(batch_operations="always", **FAST_POLLS),
+            mc.target_config(status_if_new="subscribed", batch_operations="always", **FAST_POLLS),
             files["contacts"],
             "backfill-contacts",
             ledger=ledger,
@@ -64,7 +64,7 @@ def measure(ctx: Context) -> list[Figure]:
         mc.batch_op_delay = OP_DELAY
         run = run_target(
             ctx,
-            mc.target_config(batch_operations="always"),
+            mc.target_config(status_if_new="subscribed", batch_operations="always"),
             bills,
             "backfill-orders",
             ledger=ledger,

@@ -426,14 +426,14 @@ def _records_served(env: CrashEnv) -> Callable[[], int]:
 def test_a_run_killed_after_two_thirds_rereads_at_most_half_on_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The real target (no test-only drains), its state every 0.2 s: killed once Intacct has
+    """The real target (no test-only drains), its state every 0.1 s: killed once Intacct has
     answered two thirds of the records, the resumed run reads at most half of them (the
     third it never got, and little more)."""
     total = sum(SIZES.values())
     with _timed_env(tmp_path) as env:
         env.intacct.latency = 0.2  # Intacct is the slow side, as in real runs
         env.intacct.keep_responses = True  # the kill counts the records answered
-        env.target_config["state_interval_seconds"] = 0.2
+        env.target_config["state_interval_seconds"] = 0.1
         served = _records_served(env)
         monkeypatch.setattr(env, "counter", lambda _name: served)
         plan = KillPlan("target", "intacct-records", after=total * 2 // 3)

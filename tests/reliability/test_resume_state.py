@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,20 +88,22 @@ def _kill_after_submit(
 ) -> None:
     """The run "dies" right after the POST /batches of its orders (before it reads any
     result); the batch of e-commerce customers before it is waited for as usual."""
-    original = MailchimpClient.poll_batch
-    polls: list[str] = []
+    original = MailchimpClient.wait_for_batches
+    waits: list[list[str]] = []
 
-    def die(self: MailchimpClient, batch_id: str, **kw: Any) -> Any:
-        polls.append(batch_id)
-        if len(polls) == 1:
+    def die(self: MailchimpClient, batch_ids: Iterable[str], **kw: Any) -> Iterator[Any]:
+        ids = list(batch_ids)
+        waits.append(ids)
+        if len(waits) == 1:
             try:
-                return original(self, batch_id, **kw)
+                yield from original(self, ids, **kw)
             finally:
                 if pause_after_first is not None:  # Mailchimp keeps the next one pending
                     pause_after_first.pause_batches()
-        raise KeyboardInterrupt(f"killed while waiting for batch {batch_id}")
+            return
+        raise KeyboardInterrupt(f"killed while waiting for batches {ids}")
 
-    monkeypatch.setattr(MailchimpClient, "poll_batch", die)
+    monkeypatch.setattr(MailchimpClient, "wait_for_batches", die)
 
 
 def test_a_batch_left_by_a_killed_run_is_recovered_from_its_results(
@@ -165,21 +168,24 @@ def test_a_batch_lost_while_the_run_polls_it_is_written_one_by_one(
     config = target_config(sandbox, tmp_path, batch_operations="always")
     sandbox.pause_batches()
 
-    original = MailchimpClient.poll_batch
-    polls: list[str] = []
+    original = MailchimpClient.wait_for_batches
+    waits: list[list[str]] = []
 
-    def gone(self: MailchimpClient, batch_id: str, **kw: Any) -> Any:
-        polls.append(batch_id)
-        if len(polls) == 1:  # the customers' batch runs
+    def gone(self: MailchimpClient, batch_ids: Iterable[str], **kw: Any) -> Iterator[Any]:
+        ids = list(batch_ids)
+        waits.append(ids)
+        if len(waits) == 1:  # the customers' batch runs
             sandbox.resume_batches()
             try:
-                return original(self, batch_id, **kw)
+                yield from original(self, ids, **kw)
             finally:
                 sandbox.pause_batches()
-        sandbox.call("DELETE", f"/batches/{batch_id}")
+            return
+        for batch_id in ids:  # Mailchimp loses the orders' batch while the run polls it
+            sandbox.call("DELETE", f"/batches/{batch_id}")
         raise NotFound("Resource Not Found", status=404, method="GET", path="/batches")
 
-    monkeypatch.setattr(MailchimpClient, "poll_batch", gone)
+    monkeypatch.setattr(MailchimpClient, "wait_for_batches", gone)
     caplog.set_level(logging.WARNING)
     result = run_target(config, _input(states=False))
     sandbox.resume_batches()
