@@ -37,7 +37,6 @@ from target_mailchimp.mapping.common import (
     iso_date_midnight,
     iso_datetime,
     record_label,
-    to_datetime,
     to_decimal,
 )
 from target_mailchimp.mapping.contacts import ContactRecord
@@ -45,10 +44,9 @@ from target_mailchimp.mapping.currencies import check_currency
 from target_mailchimp.mapping.orders import (
     BillOrder,
     BillSummary,
-    order_financial_status,
-    product_id,
+    document_order,
+    order_lines,
 )
-from target_mailchimp.mapping.payloads import ObjectPayload
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord, payment_from_record
 from target_mailchimp.mapping.results import Parked, Rejected, Skipped
 from target_mailchimp.mapping.settings import MappingSettings
@@ -106,20 +104,6 @@ def invoice_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
     )
 
 
-def _latest(stamps: Iterable[str | None]) -> str | None:
-    best: tuple[Any, str] | None = None
-    for stamp in stamps:
-        if not stamp:
-            continue
-        try:
-            parsed = to_datetime(stamp)
-        except ValueError:
-            continue
-        if parsed is not None and (best is None or parsed > best[0]):
-            best = (parsed, stamp)
-    return best[1] if best else None
-
-
 def invoice_to_order(
     invoice: Mapping[str, Any],
     customer: ContactRecord | None,
@@ -153,58 +137,18 @@ def invoice_to_order(
         processed_at = iso_date_midnight(invoice.get("WHENCREATED"))
     except ValueError as exc:
         return Rejected("date_invalid", f"{label}: WHENCREATED {exc}")
-    lines = invoice.get("lines") or []
-    if not isinstance(lines, list):
-        return Rejected("lines_invalid", f"{label}: 'lines' is not a list")
-    if not lines:
-        return Rejected(
-            "no_lines",
+    read = order_lines(
+        label,
+        invoice.get("lines"),
+        summary.transaction_currency,
+        no_lines=(
             f"{label} has no GL lines, and Mailchimp refuses an order without lines; select "
-            "the invoice's lines in the tap or add lines to the invoice in Intacct",
-        )
-    order_lines: list[dict[str, Any]] = []
-    titles: dict[str, str | None] = {}
-    for index, line in enumerate(lines, start=1):
-        where = f"{label} line {index}"
-        if not isinstance(line, Mapping):
-            return Rejected("lines_invalid", f"{where} is not an object")
-        accountno, problem = check_object_id(line.get("ACCOUNTNO"))
-        if accountno is None:
-            return Rejected(
-                "line_account_invalid",
-                f"{where}: ACCOUNTNO {problem}; every line needs a GL account to become a product",
-            )
-        try:
-            trx_amount = to_decimal(line.get("TRX_AMOUNT"))
-            base_amount = to_decimal(line.get("AMOUNT"))
-        except ValueError as exc:
-            return Rejected("amount_invalid", f"{where}: amount {exc}")
-        if summary.transaction_currency:
-            price = trx_amount if trx_amount is not None else base_amount
-        else:
-            price = base_amount if base_amount is not None else trx_amount
-        if price is None:
-            return Rejected("line_amount_missing", f"{where}: TRX_AMOUNT and AMOUNT are empty")
-        line_recordno = as_recordno(line.get("RECORDNO"))
-        line_no = as_recordno(line.get("LINE_NO"))
-        if line_recordno is not None:
-            line_id = str(line_recordno)
-        elif line_no is not None:
-            line_id = f"line-{line_no}"
-        else:
-            line_id = f"line-{index}"
-        pid = product_id(accountno)
-        order_lines.append(
-            {
-                "id": line_id,
-                "product_id": pid,
-                "product_variant_id": pid,
-                "quantity": 1,
-                "price": price,
-            }
-        )
-        if not titles.get(accountno):
-            titles[accountno] = clean_text(line.get("ACCOUNTTITLE"))
+            "the invoice's lines in the tap or add lines to the invoice in Intacct"
+        ),
+    )
+    if isinstance(read, Rejected):
+        return read
+    lines_out, titles = read
     if customer is None:
         return Parked(
             "customer_unknown",
@@ -226,36 +170,16 @@ def invoice_to_order(
             "its Mailchimp customer is not written; set inactive_records to 'tag' or "
             "'archive' to keep invoices of inactive customers",
         )
-    payments = [p for p in payments_for_invoice if p.bill_recordno == summary.recordno]
-    body: dict[str, Any] = {
-        "id": invoice_order_id(summary.recordno),
-        "customer": {"id": customer.customer_id},
-        "currency_code": currency,
-        "order_total": summary.total,
-        "financial_status": order_financial_status(summary, payments, settings),
-    }
-    if processed_at:
-        body["processed_at_foreign"] = processed_at
-    updated = _latest([summary.when_modified, *(p.when_modified for p in payments)])
-    if updated:
-        body["updated_at_foreign"] = updated
-    body["lines"] = order_lines
-    products = tuple(
-        ObjectPayload(
-            kind="product",
-            object_id=product_id(accountno),
-            body={
-                "id": product_id(accountno),
-                "title": title or f"GL {accountno}",
-                "variants": [{"id": product_id(accountno), "title": title or f"GL {accountno}"}],
-            },
-        )
-        for accountno, title in titles.items()
-    )
-    return BillOrder(
-        bill=summary,
-        order=ObjectPayload(kind="order", object_id=invoice_order_id(summary.recordno), body=body),
-        products=products,
+    return document_order(
+        summary,
+        object_id=invoice_order_id(summary.recordno),
+        customer_id=customer.customer_id,
+        currency=currency,
+        processed_at=processed_at,
+        lines=lines_out,
+        titles=titles,
+        payments=payments_for_invoice,
+        settings=settings,
     )
 
 

@@ -258,6 +258,117 @@ class BillOrder:
         }
 
 
+def order_lines(
+    label: str,
+    lines: Any,
+    transaction_currency: bool,
+    *,
+    no_lines: str,
+) -> tuple[list[dict[str, Any]], dict[str, str | None]] | Rejected:
+    """A document's GL lines as order lines, and the title of each GL account they use.
+
+    One line per GL line: its RECORDNO (else `line-<LINE_NO>`, else `line-<n>`) as id, the
+    `gl-<ACCOUNTNO>` product and variant, quantity 1, the transaction amount for transaction
+    totals (else the base amount). A document without lines is rejected with `no_lines`."""
+    if lines is None:
+        lines = []
+    if not isinstance(lines, list):
+        return Rejected("lines_invalid", f"{label}: 'lines' is not a list")
+    if not lines:
+        return Rejected("no_lines", no_lines)
+    out: list[dict[str, Any]] = []
+    titles: dict[str, str | None] = {}
+    for index, line in enumerate(lines, start=1):
+        where = f"{label} line {index}"
+        if not isinstance(line, Mapping):
+            return Rejected("lines_invalid", f"{where} is not an object")
+        accountno, problem = check_object_id(line.get("ACCOUNTNO"))
+        if accountno is None:
+            return Rejected(
+                "line_account_invalid",
+                f"{where}: ACCOUNTNO {problem}; every line needs a GL account to become a product",
+            )
+        try:
+            trx_amount = to_decimal(line.get("TRX_AMOUNT"))
+            base_amount = to_decimal(line.get("AMOUNT"))
+        except ValueError as exc:
+            return Rejected("amount_invalid", f"{where}: amount {exc}")
+        if transaction_currency:
+            price = trx_amount if trx_amount is not None else base_amount
+        else:
+            price = base_amount if base_amount is not None else trx_amount
+        if price is None:
+            return Rejected("line_amount_missing", f"{where}: TRX_AMOUNT and AMOUNT are empty")
+        line_recordno = as_recordno(line.get("RECORDNO"))
+        line_no = as_recordno(line.get("LINE_NO"))
+        if line_recordno is not None:
+            line_id = str(line_recordno)
+        elif line_no is not None:
+            line_id = f"line-{line_no}"
+        else:
+            line_id = f"line-{index}"
+        pid = product_id(accountno)
+        out.append(
+            {
+                "id": line_id,
+                "product_id": pid,
+                "product_variant_id": pid,
+                "quantity": 1,
+                "price": price,
+            }
+        )
+        if not titles.get(accountno):
+            titles[accountno] = clean_text(line.get("ACCOUNTTITLE"))
+    return out, titles
+
+
+def document_order(
+    summary: BillSummary,
+    *,
+    object_id: str,
+    customer_id: str,
+    currency: str,
+    processed_at: str | None,
+    lines: list[dict[str, Any]],
+    titles: Mapping[str, str | None],
+    payments: Iterable[PaymentForBill],
+    settings: MappingSettings,
+) -> BillOrder:
+    """The order of an owed document (bill or invoice) and the GL products of its lines: the
+    one place an order's fields, its financial_status and its products are made."""
+    applied = _unique_payments(summary.recordno, payments)
+    body: dict[str, Any] = {
+        "id": object_id,
+        "customer": {"id": customer_id},
+        "currency_code": currency,
+        "order_total": summary.total,
+        "financial_status": order_financial_status(summary, applied, settings),
+    }
+    if processed_at:
+        body["processed_at_foreign"] = processed_at
+    updated = _updated_at(summary, applied)
+    if updated:
+        body["updated_at_foreign"] = updated
+    body["lines"] = lines
+    products = tuple(
+        ObjectPayload(
+            kind="product",
+            object_id=product_id(accountno),
+            body={
+                "id": product_id(accountno),
+                "title": title or f"GL {accountno}",
+                "variants": [{"id": product_id(accountno), "title": title or f"GL {accountno}"}],
+            },
+        )
+        for accountno, title in titles.items()
+    )
+    return BillOrder(
+        bill=summary,
+        order=ObjectPayload(kind="order", object_id=object_id, body=body),
+        products=products,
+    )
+
+
 def bill_to_order(
     bill: Mapping[str, Any],
     vendor: ContactRecord | None,
@@ -291,61 +402,18 @@ def bill_to_order(
     except ValueError as exc:
         return Rejected("date_invalid", f"{label}: WHENCREATED {exc}")
 
-    lines = bill.get("lines")
-    if lines is None:
-        lines = []
-    if not isinstance(lines, list):
-        return Rejected("lines_invalid", f"{label}: 'lines' is not a list")
-    if not lines:
-        return Rejected(
-            "no_lines",
+    read = order_lines(
+        label,
+        bill.get("lines"),
+        summary.transaction_currency,
+        no_lines=(
             f"{label} has no GL allocation lines, and Mailchimp refuses an order without "
-            "lines; select the bill's lines in the tap or add lines to the bill in Intacct",
-        )
-    order_lines: list[dict[str, Any]] = []
-    titles: dict[str, str | None] = {}
-    for index, line in enumerate(lines, start=1):
-        where = f"{label} line {index}"
-        if not isinstance(line, Mapping):
-            return Rejected("lines_invalid", f"{where} is not an object")
-        accountno, problem = check_object_id(line.get("ACCOUNTNO"))
-        if accountno is None:
-            return Rejected(
-                "line_account_invalid",
-                f"{where}: ACCOUNTNO {problem}; every line needs a GL account to become a product",
-            )
-        try:
-            trx_amount = to_decimal(line.get("TRX_AMOUNT"))
-            base_amount = to_decimal(line.get("AMOUNT"))
-        except ValueError as exc:
-            return Rejected("amount_invalid", f"{where}: amount {exc}")
-        if summary.transaction_currency:
-            price = trx_amount if trx_amount is not None else base_amount
-        else:
-            price = base_amount if base_amount is not None else trx_amount
-        if price is None:
-            return Rejected("line_amount_missing", f"{where}: TRX_AMOUNT and AMOUNT are empty")
-        line_recordno = as_recordno(line.get("RECORDNO"))
-        line_no = as_recordno(line.get("LINE_NO"))
-        if line_recordno is not None:
-            line_id = str(line_recordno)
-        elif line_no is not None:
-            line_id = f"line-{line_no}"
-        else:
-            line_id = f"line-{index}"
-        pid = product_id(accountno)
-        order_lines.append(
-            {
-                "id": line_id,
-                "product_id": pid,
-                "product_variant_id": pid,
-                "quantity": 1,
-                "price": price,
-            }
-        )
-        title = clean_text(line.get("ACCOUNTTITLE"))
-        if not titles.get(accountno):
-            titles[accountno] = title
+            "lines; select the bill's lines in the tap or add lines to the bill in Intacct"
+        ),
+    )
+    if isinstance(read, Rejected):
+        return read
+    lines_out, titles = read
 
     if vendor is None:
         return Parked(
@@ -369,34 +437,14 @@ def bill_to_order(
             "'archive' to keep bills of inactive vendors",
         )
 
-    payments = _unique_payments(summary.recordno, payments_for_bill)
-    body: dict[str, Any] = {
-        "id": order_id(summary.recordno),
-        "customer": {"id": vendor.customer_id},
-        "currency_code": currency,
-        "order_total": summary.total,
-        "financial_status": order_financial_status(summary, payments, settings),
-    }
-    if processed_at:
-        body["processed_at_foreign"] = processed_at
-    updated = _updated_at(summary, payments)
-    if updated:
-        body["updated_at_foreign"] = updated
-    body["lines"] = order_lines
-    products = tuple(
-        ObjectPayload(
-            kind="product",
-            object_id=product_id(accountno),
-            body={
-                "id": product_id(accountno),
-                "title": title or f"GL {accountno}",
-                "variants": [{"id": product_id(accountno), "title": title or f"GL {accountno}"}],
-            },
-        )
-        for accountno, title in titles.items()
-    )
-    return BillOrder(
-        bill=summary,
-        order=ObjectPayload(kind="order", object_id=order_id(summary.recordno), body=body),
-        products=products,
+    return document_order(
+        summary,
+        object_id=order_id(summary.recordno),
+        customer_id=vendor.customer_id,
+        currency=currency,
+        processed_at=processed_at,
+        lines=lines_out,
+        titles=titles,
+        payments=payments_for_bill,
+        settings=settings,
     )
