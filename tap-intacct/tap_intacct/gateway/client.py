@@ -299,18 +299,11 @@ class IntacctGateway:
                     )
                     raise
                 relogins += 1
-                with self._cache.lock:
-                    renewed = self._cache.get(self._key)
-                if renewed is not None and renewed is not session:
-                    # Another thread met the same end and has logged in already.
-                    logger.info(
-                        "Intacct session for company %s is no longer valid; replaying %s "
-                        "(control id %s) with the session opened meanwhile",
-                        self._config.company_id,
-                        kind,
-                        control_id,
-                    )
-                else:
+                # Whether this call logs in or takes the session another thread opened
+                # meanwhile is known only once it has its session (two requests in flight
+                # can meet the same ended session).
+                session, own_login = self._session_for_call()
+                if own_login:
                     logger.info(
                         "Intacct session for company %s is no longer valid; logging in again and "
                         "replaying %s (control id %s)",
@@ -318,7 +311,14 @@ class IntacctGateway:
                         kind,
                         control_id,
                     )
-                session, own_login = self._session_for_call()
+                else:
+                    logger.info(
+                        "Intacct session for company %s is no longer valid; replaying %s "
+                        "(control id %s) with the session opened meanwhile",
+                        self._config.company_id,
+                        kind,
+                        control_id,
+                    )
                 sent_mark = self._sent
                 continue
             others = [response.result(cid) for cid, _ in more]
