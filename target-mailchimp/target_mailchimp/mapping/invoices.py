@@ -32,20 +32,19 @@ from target_mailchimp.mapping.common import (
     STREAM_INVOICES,
     STREAM_PAYMENTS,
     as_recordno,
-    check_object_id,
     clean_text,
-    iso_date_midnight,
     iso_datetime,
     record_label,
     to_decimal,
 )
 from target_mailchimp.mapping.contacts import ContactRecord
-from target_mailchimp.mapping.currencies import check_currency
 from target_mailchimp.mapping.orders import (
     BillOrder,
     BillSummary,
+    document_basics,
     document_order,
     order_lines,
+    party_outcome,
 )
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord, payment_from_record
 from target_mailchimp.mapping.results import Parked, Rejected, Skipped
@@ -115,28 +114,10 @@ def invoice_to_order(
     summary = invoice_summary(invoice)
     if isinstance(summary, Rejected):
         return summary
-    customerid, id_problem = check_object_id(invoice.get("CUSTOMERID"))
-    if customerid is None:
-        return Rejected(
-            "customer_missing",
-            f"{label}: CUSTOMERID {id_problem}; every invoice needs its customer to become an "
-            "order",
-        )
-    currency, currency_problem = check_currency(summary.currency)
-    if currency is None:
-        return Rejected(
-            "currency_invalid",
-            f"{label}: currency {currency_problem}; set CURRENCY on the invoice in Intacct",
-        )
-    if summary.total is None:
-        return Rejected(
-            "total_missing",
-            f"{label}: TRX_TOTALENTERED and TOTALENTERED are empty; select them in the tap",
-        )
-    try:
-        processed_at = iso_date_midnight(invoice.get("WHENCREATED"))
-    except ValueError as exc:
-        return Rejected("date_invalid", f"{label}: WHENCREATED {exc}")
+    basics = document_basics(label, summary, invoice, party="customer", document="invoice")
+    if isinstance(basics, Rejected):
+        return basics
+    customerid, currency, processed_at = basics
     read = order_lines(
         label,
         invoice.get("lines"),
@@ -149,27 +130,12 @@ def invoice_to_order(
     if isinstance(read, Rejected):
         return read
     lines_out, titles = read
-    if customer is None:
-        return Parked(
-            "customer_unknown",
-            f"{label}: customer {customerid} is not known yet (no customers record seen); "
-            "parked until the customer arrives",
-            waiting_kind="customer",
-            waiting_keys=(customerid,),
-        )
-    if customer.email is None:
-        return Rejected(
-            "customer_no_email",
-            f"{label}: customer {customerid} has no valid email ({customer.email_error}), so "
-            "its Mailchimp customer cannot exist; add an email to the customer in Intacct",
-        )
-    if not customer.active and settings.inactive_records == "ignore":
-        return Rejected(
-            "customer_inactive",
-            f"{label}: customer {customerid} is inactive and inactive_records is 'ignore', so "
-            "its Mailchimp customer is not written; set inactive_records to 'tag' or "
-            "'archive' to keep invoices of inactive customers",
-        )
+    refused = party_outcome(
+        label, customerid, customer, settings, party="customer", document="invoice"
+    )
+    if refused is not None:
+        return refused
+    assert customer is not None  # a customer not seen yet parks the invoice (party_outcome)
     return document_order(
         summary,
         object_id=invoice_order_id(summary.recordno),

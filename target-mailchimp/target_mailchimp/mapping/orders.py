@@ -258,6 +258,91 @@ class BillOrder:
         }
 
 
+#: The fix of a document without a valid currency, whole (the troubleshooting page quotes it).
+_SET_CURRENCY = {
+    "bill": "set CURRENCY on the bill in Intacct",
+    "invoice": "set CURRENCY on the invoice in Intacct",
+}
+
+#: The end of a parked order's reason, whole (the troubleshooting page quotes them).
+_PARKED_UNTIL = {
+    "vendor": "parked until the vendor arrives",
+    "customer": "parked until the customer arrives",
+}
+
+
+def document_basics(
+    label: str,
+    summary: BillSummary,
+    record: Mapping[str, Any],
+    *,
+    party: str,
+    document: str,
+) -> tuple[str, str, str | None] | Rejected:
+    """The party id (VENDORID / CUSTOMERID), currency and date of a bill or invoice, or why
+    it cannot become an order."""
+    field_name = f"{party.upper()}ID"
+    partyid, id_problem = check_object_id(record.get(field_name))
+    if partyid is None:
+        return Rejected(
+            f"{party}_missing",
+            f"{label}: {field_name} {id_problem}; every {document} needs its {party} to become "
+            "an order",
+        )
+    currency, currency_problem = check_currency(summary.currency)
+    if currency is None:
+        return Rejected(
+            "currency_invalid",
+            f"{label}: currency {currency_problem}; " + _SET_CURRENCY[document],
+        )
+    if summary.total is None:
+        return Rejected(
+            "total_missing",
+            f"{label}: TRX_TOTALENTERED and TOTALENTERED are empty; select them in the tap",
+        )
+    try:
+        processed_at = iso_date_midnight(record.get("WHENCREATED"))
+    except ValueError as exc:
+        return Rejected("date_invalid", f"{label}: WHENCREATED {exc}")
+    return partyid, currency, processed_at
+
+
+def party_outcome(
+    label: str,
+    partyid: str,
+    contact: ContactRecord | None,
+    settings: MappingSettings,
+    *,
+    party: str,
+    document: str,
+) -> Rejected | Parked | None:
+    """Why a bill's vendor (an invoice's customer) keeps its order from being written, or
+    None: not seen yet (parked), no valid email, or inactive while inactive records are
+    ignored (rejected)."""
+    if contact is None:
+        return Parked(
+            f"{party}_unknown",
+            f"{label}: {party} {partyid} is not known yet (no {party}s record seen); "
+            + _PARKED_UNTIL[party],
+            waiting_kind=party,
+            waiting_keys=(partyid,),
+        )
+    if contact.email is None:
+        return Rejected(
+            f"{party}_no_email",
+            f"{label}: {party} {partyid} has no valid email ({contact.email_error}), so its "
+            f"Mailchimp customer cannot exist; add an email to the {party} in Intacct",
+        )
+    if not contact.active and settings.inactive_records == "ignore":
+        return Rejected(
+            f"{party}_inactive",
+            f"{label}: {party} {partyid} is inactive and inactive_records is 'ignore', so "
+            "its Mailchimp customer is not written; set inactive_records to 'tag' or "
+            f"'archive' to keep {document}s of inactive {party}s",
+        )
+    return None
+
+
 def order_lines(
     label: str,
     lines: Any,
@@ -380,27 +465,10 @@ def bill_to_order(
     summary = bill_summary(bill)
     if isinstance(summary, Rejected):
         return summary
-    vendorid, id_problem = check_object_id(bill.get("VENDORID"))
-    if vendorid is None:
-        return Rejected(
-            "vendor_missing",
-            f"{label}: VENDORID {id_problem}; every bill needs its vendor to become an order",
-        )
-    currency, currency_problem = check_currency(summary.currency)
-    if currency is None:
-        return Rejected(
-            "currency_invalid",
-            f"{label}: currency {currency_problem}; set CURRENCY on the bill in Intacct",
-        )
-    if summary.total is None:
-        return Rejected(
-            "total_missing",
-            f"{label}: TRX_TOTALENTERED and TOTALENTERED are empty; select them in the tap",
-        )
-    try:
-        processed_at = iso_date_midnight(bill.get("WHENCREATED"))
-    except ValueError as exc:
-        return Rejected("date_invalid", f"{label}: WHENCREATED {exc}")
+    basics = document_basics(label, summary, bill, party="vendor", document="bill")
+    if isinstance(basics, Rejected):
+        return basics
+    vendorid, currency, processed_at = basics
 
     read = order_lines(
         label,
@@ -415,28 +483,10 @@ def bill_to_order(
         return read
     lines_out, titles = read
 
-    if vendor is None:
-        return Parked(
-            "vendor_unknown",
-            f"{label}: vendor {vendorid} is not known yet (no vendors record seen); "
-            "parked until the vendor arrives",
-            waiting_kind="vendor",
-            waiting_keys=(vendorid,),
-        )
-    if vendor.email is None:
-        return Rejected(
-            "vendor_no_email",
-            f"{label}: vendor {vendorid} has no valid email ({vendor.email_error}), so its "
-            "Mailchimp customer cannot exist; add an email to the vendor in Intacct",
-        )
-    if not vendor.active and settings.inactive_records == "ignore":
-        return Rejected(
-            "vendor_inactive",
-            f"{label}: vendor {vendorid} is inactive and inactive_records is 'ignore', so "
-            "its Mailchimp customer is not written; set inactive_records to 'tag' or "
-            "'archive' to keep bills of inactive vendors",
-        )
-
+    refused = party_outcome(label, vendorid, vendor, settings, party="vendor", document="bill")
+    if refused is not None:
+        return refused
+    assert vendor is not None  # a vendor not seen yet parks the bill (party_outcome)
     return document_order(
         summary,
         object_id=order_id(summary.recordno),
