@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -63,6 +64,7 @@ def _serve(workdir: Path) -> Iterator[Served]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its sandboxes share its process group (cleanup below)
     )
     served = Served(proc, workdir)
     try:
@@ -73,8 +75,15 @@ def _serve(workdir: Path) -> Iterator[Served]:
             time.sleep(0.1)
         yield served
     finally:
+        # A test that failed before stop(): ask it to stop its sandboxes as Ctrl-C would,
+        # then end whatever of its process group is left, so no sandbox outlives the test.
         if proc.poll() is None:
-            proc.kill()
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.communicate(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
             proc.wait(timeout=30)
 
 
