@@ -126,6 +126,21 @@ def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
     assert second.counts["order"] == {"updated": 1}
 
 
+def test_an_older_ar_payment_later_in_the_batch_changes_nothing(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    # The voided (newer) version comes first, the complete one it replaced after it: the
+    # batch keeps the newest version, as for AP payments, so the invoice stays pending.
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s.record("ar_invoices", invoice(611, "C1", [("4000", "100.00", "Product Revenue")]))
+    voided = receipt(711, [(611, "100.00")], state="Voided")
+    voided["WHENMODIFIED"] = "2024-03-04T10:00:00+00:00"
+    s.record("ar_payments", voided, receipt(711, [(611, "100.00")]))
+    run_target(cfg, s)
+    assert orders(sandbox)["invoice-611"]["financial_status"] == "pending"
+
+
 def test_invoice_waits_for_its_customer_and_payment_for_its_invoice(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:

@@ -22,9 +22,7 @@ from typing import Any
 from target_mailchimp.mapping import (
     BillOrder,
     Parked,
-    PaymentRecord,
     Rejected,
-    Skipped,
     clean_text,
 )
 from target_mailchimp.mapping.common import as_recordno
@@ -38,6 +36,7 @@ from target_mailchimp.sinks.base import Incoming, MailchimpSink
 from target_mailchimp.sinks.bills import leave_parking
 from target_mailchimp.sinks.ecommerce import ORDER
 from target_mailchimp.sinks.orders import BillWork, write_bill_orders
+from target_mailchimp.sinks.payments import read_payments
 from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import ParkedNote, RunContext
 
@@ -103,28 +102,7 @@ def process_invoices(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
 def process_ar_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) -> None:
     """Apply one batch of AR payments (see module docstring)."""
     recorder = ctx.recorder
-    payments: dict[int, PaymentRecord] = {}
-    raw: dict[int, dict[str, Any]] = {}
-    refs: dict[int, list[SourceRef]] = {}
-    for item in incoming:
-        ref = SourceRef.of(stream, item.record, id_field="RECORDID")
-        if item.problem is not None:
-            recorder.audit(
-                [ref], Outcome("rejected", detail=item.problem), object_kind=ORDER, object_id=None
-            )
-            continue
-        payment = ar_payment_from_record(item.record)
-        if isinstance(payment, Rejected | Skipped):
-            recorder.audit(
-                [ref],
-                Outcome(payment.action, detail=payment.reason),
-                object_kind=ORDER,
-                object_id=None,
-            )
-            continue
-        payments[payment.recordno] = payment
-        raw[payment.recordno] = item.record
-        refs.setdefault(payment.recordno, []).append(ref)
+    payments, raw, refs = read_payments(ctx, stream, incoming, ar_payment_from_record)
     if not payments:
         recorder.flush()
         return

@@ -18,7 +18,7 @@ became ready):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from target_mailchimp.mapping import (
@@ -40,8 +40,14 @@ from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import ParkedNote, RunContext
 
 
-def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) -> None:
-    """Apply one batch of AP payments (see module docstring)."""
+def read_payments(
+    ctx: RunContext,
+    stream: str,
+    incoming: Sequence[Incoming],
+    reader: Callable[[Mapping[str, Any]], PaymentRecord | Rejected | Skipped],
+) -> tuple[dict[int, PaymentRecord], dict[int, dict[str, Any]], dict[int, list[SourceRef]]]:
+    """A batch of AP or AR payments read with `reader`: the newest version of each payment,
+    its record, and the source refs of every version; records refused are audited."""
     recorder = ctx.recorder
     payments: dict[int, PaymentRecord] = {}
     raw: dict[int, dict[str, Any]] = {}
@@ -53,7 +59,7 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
                 [ref], Outcome("rejected", detail=item.problem), object_kind=ORDER, object_id=None
             )
             continue
-        payment = payment_from_record(item.record)
+        payment = reader(item.record)
         if isinstance(payment, Rejected | Skipped):
             recorder.audit(
                 [ref],
@@ -71,6 +77,13 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
             payments[payment.recordno] = payment
             raw[payment.recordno] = item.record
         refs.setdefault(payment.recordno, []).append(ref)
+    return payments, raw, refs
+
+
+def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) -> None:
+    """Apply one batch of AP payments (see module docstring)."""
+    recorder = ctx.recorder
+    payments, raw, refs = read_payments(ctx, stream, incoming, payment_from_record)
     if not payments:
         recorder.flush()
         return
