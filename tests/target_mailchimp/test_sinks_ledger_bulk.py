@@ -129,3 +129,14 @@ def test_many_keys_are_chunked(ledger: Ledger) -> None:
     assert all(len(v) == 1 for v in found.values()) and len(found) == 1299
     ledger.record_writes("member", [WriteRecord(f"m{n}", "h", "created") for n in range(1200)])
     assert len(ledger.unchanged("member", {f"m{n}": "h" for n in range(1300)})) == 1200
+
+
+def test_an_older_invoice_version_never_replaces_the_stored_one(ledger: Ledger) -> None:
+    # As for bills: the newest WHENMODIFIED wins whatever order the versions arrive in.
+    newer = {"RECORDNO": 9, "STATE": "Paid", "WHENMODIFIED": "2024-03-05T10:00:00+00:00"}
+    older = {**newer, "STATE": "Posted", "WHENMODIFIED": "2024-03-01T10:00:00+00:00"}
+    ledger.record_invoices([newer])
+    ledger.record_invoices([older])
+    assert ledger.invoices([9])[9]["STATE"] == "Paid"
+    ledger.record_invoices([older, newer, older])
+    assert ledger.invoices([9])[9]["STATE"] == "Paid"

@@ -277,13 +277,17 @@ class BulkMixin(OrderLinesMixin):
 
     def vendors(self, vendorids: Iterable[str]) -> dict[str, ContactRecord]:
         """`vendor` for many VENDORIDs: {VENDORID: vendor (highest RECORDNO)} for known ones."""
-        ids = sorted(set(vendorids))
+        return self._contacts_by_id(STREAM_VENDORS, vendorids)
+
+    def _contacts_by_id(self, stream: str, ids: Iterable[str]) -> dict[str, ContactRecord]:
+        """{id: contact of `stream` (highest RECORDNO)} for the known VENDORIDs/CUSTOMERIDs."""
+        wanted = sorted(set(ids))
         out: dict[str, ContactRecord] = {}
         with self._tx(write=False) as conn:
-            for part in _chunks(ids):
+            for part in _chunks(wanted):
                 for row in conn.execute(
                     select(t.source_records.c.data).where(
-                        t.source_records.c.stream == STREAM_VENDORS,
+                        t.source_records.c.stream == stream,
                         t.source_records.c.source_id.in_(part),
                     )
                 ).scalars():
@@ -306,11 +310,17 @@ class BulkMixin(OrderLinesMixin):
         return out
 
     def record_bills(self, bills: Sequence[Mapping[str, Any]], run_id: str | None = None) -> None:
-        """`record_bill` for many ap_bills records: the newest version of each is kept.
+        """`record_bill` for many ap_bills records: the newest version of each is kept."""
+        self._record_documents(STREAM_BILLS, bills, run_id)
+
+    def _record_documents(
+        self, stream: str, bills: Sequence[Mapping[str, Any]], run_id: str | None = None
+    ) -> None:
+        """Store owed documents (ap_bills or ar_invoices records): the newest version of each.
 
         A version older than the one stored (or than another in `bills`) by WHENMODIFIED is
-        ignored (`settlement.older_version`), so the stored bill never depends on the order
-        versions arrive in; otherwise the last of a repeated RECORDNO wins.
+        ignored (`settlement.older_version`), so the stored document never depends on the
+        order versions arrive in; otherwise the last of a repeated RECORDNO wins.
         """
         run_id = run_id or self._run_id
         now = self._clock()
@@ -319,7 +329,7 @@ class BulkMixin(OrderLinesMixin):
             recordno = as_recordno(bill.get("RECORDNO"))
             if recordno is None:
                 raise ValueError(
-                    f"an ap_bills record needs an integer RECORDNO, got {bill.get('RECORDNO')!r}"
+                    f"an {stream} record needs an integer RECORDNO, got {bill.get('RECORDNO')!r}"
                 )
             key = str(recordno)
             other = latest.get(key)
@@ -328,7 +338,7 @@ class BulkMixin(OrderLinesMixin):
         if not latest:
             return
         with self._tx(write=False) as conn:
-            stored = self._stored_data(conn, STREAM_BILLS, list(latest))
+            stored = self._stored_data(conn, stream, list(latest))
         for key, old in stored.items():
             if isinstance(old, Mapping) and older_version(
                 bill_version(latest[key]), bill_version(old)
@@ -349,7 +359,7 @@ class BulkMixin(OrderLinesMixin):
             for key, bill in sorted(latest.items())
         ]
         with self._tx() as conn:
-            self._store_sources(conn, STREAM_BILLS, rows)
+            self._store_sources(conn, stream, rows)
 
     def record_payments(self, payments: Sequence[PaymentRecord], run_id: str | None = None) -> None:
         """`record_payment` for many payments: stores each and replaces its allocations.

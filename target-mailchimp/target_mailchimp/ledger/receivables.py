@@ -21,10 +21,9 @@ from target_mailchimp.mapping.common import (
     STREAM_AR_PAYMENTS,
     STREAM_CUSTOMERS,
     STREAM_INVOICES,
-    as_recordno,
 )
 from target_mailchimp.mapping.contacts import ContactRecord
-from target_mailchimp.mapping.jsonexact import dumps_exact, jsonable, loads_exact
+from target_mailchimp.mapping.jsonexact import loads_exact
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord
 
 AR_KEY_PREFIX = "ar:"
@@ -44,52 +43,13 @@ class ReceivablesMixin(BulkMixin):
 
     def customers(self, customerids: Iterable[str]) -> dict[str, ContactRecord]:
         """{CUSTOMERID: customer (highest RECORDNO)} for the known ones."""
-        ids = sorted(set(customerids))
-        out: dict[str, ContactRecord] = {}
-        with self._tx(write=False) as conn:
-            for part in _chunks(ids):
-                for row in conn.execute(
-                    select(t.source_records.c.data).where(
-                        t.source_records.c.stream == STREAM_CUSTOMERS,
-                        t.source_records.c.source_id.in_(part),
-                    )
-                ).scalars():
-                    contact = ContactRecord.from_json(loads_exact(row))
-                    other = out.get(contact.source_id)
-                    if other is None or contact.recordno > other.recordno:
-                        out[contact.source_id] = contact
-        return out
+        return self._contacts_by_id(STREAM_CUSTOMERS, customerids)
 
     def record_invoices(
         self, invoices: Sequence[Mapping[str, Any]], run_id: str | None = None
     ) -> None:
-        """Store ar_invoices records (the last of a repeated RECORDNO wins)."""
-        latest: dict[str, Mapping[str, Any]] = {}
-        for invoice in invoices:
-            recordno = as_recordno(invoice.get("RECORDNO"))
-            if recordno is None:
-                raise ValueError(
-                    "an ar_invoices record needs an integer RECORDNO, got "
-                    f"{invoice.get('RECORDNO')!r}"
-                )
-            latest[str(recordno)] = invoice
-        if not latest:
-            return
-        now = self._clock()
-        rows = [
-            {
-                "source_key": key,
-                "source_id": _text_or_none(inv.get("RECORDID")),
-                "email_key": None,
-                "status": _text_or_none(inv.get("STATE")),
-                "data": dumps_exact(jsonable(inv), sort_keys=True),
-                "run_id": run_id or self._run_id,
-                "updated_at": now,
-            }
-            for key, inv in sorted(latest.items())
-        ]
-        with self._tx() as conn:
-            self._store_sources(conn, STREAM_INVOICES, rows)
+        """Store ar_invoices records: the newest version of each, as bills are kept."""
+        self._record_documents(STREAM_INVOICES, invoices, run_id)
 
     def invoices(self, recordnos: Iterable[int]) -> dict[int, dict[str, Any]]:
         """{RECORDNO: stored ar_invoices record} for the known ones."""
