@@ -16,6 +16,7 @@ from target_mailchimp.mapping import (
     payment_from_record,
 )
 from target_mailchimp.mapping.contacts import ContactRecord
+from target_mailchimp.mapping.invoices import ar_payment_from_record
 
 SETTINGS = MappingSettings()
 
@@ -140,3 +141,22 @@ def test_an_older_invoice_version_never_replaces_the_stored_one(ledger: Ledger) 
     assert ledger.invoices([9])[9]["STATE"] == "Paid"
     ledger.record_invoices([older, newer, older])
     assert ledger.invoices([9])[9]["STATE"] == "Paid"
+
+
+def test_an_older_ar_payment_version_never_replaces_the_voided_one(ledger: Ledger) -> None:
+    # As for AP payments: a voided version stays voided whatever arrives after it.
+    record = {
+        "RECORDNO": 4,
+        "STATE": "Voided",
+        "WHENMODIFIED": "2024-03-05T10:00:00+00:00",
+        "details": [{"RECORDKEY": 9, "TRX_PAYMENTAMOUNT": 10, "PAYMENTAMOUNT": 10}],
+    }
+    voided = ar_payment_from_record(record)
+    complete = ar_payment_from_record(
+        {**record, "STATE": "Complete", "WHENMODIFIED": "2024-03-01T10:00:00+00:00"}
+    )
+    assert isinstance(voided, PaymentRecord) and isinstance(complete, PaymentRecord)
+    ledger.record_ar_payments([voided])
+    ledger.record_ar_payments([complete])
+    assert [p.voided for p in ledger.payments_for_invoices([9])[9]] == [True]
+    assert ledger.payments_for_bills([9]) == {9: []}  # AR allocations stay apart from AP

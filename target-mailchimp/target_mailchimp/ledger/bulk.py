@@ -362,7 +362,18 @@ class BulkMixin(OrderLinesMixin):
             self._store_sources(conn, stream, rows)
 
     def record_payments(self, payments: Sequence[PaymentRecord], run_id: str | None = None) -> None:
-        """`record_payment` for many payments: stores each and replaces its allocations.
+        """`record_payment` for many payments: stores each and replaces its allocations."""
+        self._record_settlements(STREAM_PAYMENTS, "", payments, run_id)
+
+    def _record_settlements(
+        self,
+        stream: str,
+        key_prefix: str,
+        payments: Sequence[PaymentRecord],
+        run_id: str | None = None,
+    ) -> None:
+        """Store AP or AR payments (`stream`) and replace their allocations, whose payment and
+        document keys carry `key_prefix` (AR's `ar:` keeps AR and AP numbers apart).
 
         Only the newest version of a payment is kept: a voided one, else the latest
         WHENMODIFIED (`settlement.older_version`); an older version is ignored.
@@ -377,7 +388,7 @@ class BulkMixin(OrderLinesMixin):
         if not latest:
             return
         with self._tx(write=False) as conn:
-            stored = self._stored_data(conn, STREAM_PAYMENTS, list(latest))
+            stored = self._stored_data(conn, stream, list(latest))
         for key, old in stored.items():
             if isinstance(old, Mapping) and older_version(
                 _payment_version(latest[key]),
@@ -400,8 +411,8 @@ class BulkMixin(OrderLinesMixin):
         ]
         allocations = [
             {
-                "payment_key": key,
-                "bill_key": str(a.bill_recordno),
+                "payment_key": f"{key_prefix}{key}",
+                "bill_key": f"{key_prefix}{a.bill_recordno}",
                 "trx_amount": str(a.trx_amount),
                 "base_amount": str(a.base_amount),
                 "voided": a.voided,
@@ -411,8 +422,8 @@ class BulkMixin(OrderLinesMixin):
             for a in p.allocations
         ]
         with self._tx() as conn:
-            self._store_sources(conn, STREAM_PAYMENTS, rows)
-            for part in _chunks(sorted(latest)):
+            self._store_sources(conn, stream, rows)
+            for part in _chunks([f"{key_prefix}{k}" for k in sorted(latest)]):
                 conn.execute(
                     t.payment_allocations.delete().where(
                         t.payment_allocations.c.payment_key.in_(part)

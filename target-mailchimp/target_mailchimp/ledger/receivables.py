@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.bulk import BulkMixin, _chunks
-from target_mailchimp.ledger.sources import payment_data
 from target_mailchimp.mapping.common import (
     STREAM_AR_PAYMENTS,
     STREAM_CUSTOMERS,
@@ -69,45 +68,9 @@ class ReceivablesMixin(BulkMixin):
     def record_ar_payments(
         self, payments: Sequence[PaymentRecord], run_id: str | None = None
     ) -> None:
-        """Store AR payments and replace their allocations to invoices."""
-        latest = {str(p.recordno): p for p in payments}
-        if not latest:
-            return
-        now = self._clock()
-        rows = [
-            {
-                "source_key": key,
-                "source_id": p.recordid,
-                "email_key": None,
-                "status": p.state,
-                "data": payment_data(p),
-                "run_id": run_id or self._run_id,
-                "updated_at": now,
-            }
-            for key, p in sorted(latest.items())
-        ]
-        allocations = [
-            {
-                "payment_key": _ar_key(key),
-                "bill_key": _ar_key(a.bill_recordno),
-                "trx_amount": str(a.trx_amount),
-                "base_amount": str(a.base_amount),
-                "voided": a.voided,
-                "when_modified": a.when_modified,
-            }
-            for key, p in sorted(latest.items())
-            for a in p.allocations
-        ]
-        with self._tx() as conn:
-            self._store_sources(conn, STREAM_AR_PAYMENTS, rows)
-            for part in _chunks([_ar_key(k) for k in latest]):
-                conn.execute(
-                    t.payment_allocations.delete().where(
-                        t.payment_allocations.c.payment_key.in_(part)
-                    )
-                )
-            if allocations:
-                conn.execute(insert(t.payment_allocations), allocations)
+        """Store AR payments and replace their allocations to invoices (newest version kept,
+        as for AP payments)."""
+        self._record_settlements(STREAM_AR_PAYMENTS, AR_KEY_PREFIX, payments, run_id)
 
     def payments_for_invoices(
         self, invoice_recordnos: Iterable[int]
