@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 
 .PHONY: test lint typecheck unit demo bench soak clean browser docs
 
-$(STAMP): tap-intacct/pyproject.toml target-mailchimp/pyproject.toml requirements-dev.txt
+$(STAMP): intacct-mailchimp-common/pyproject.toml tap-intacct/pyproject.toml target-mailchimp/pyproject.toml requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ./intacct-mailchimp-common
 	$(BIN)/python -m pip install --quiet -e ./tap-intacct -e ./target-mailchimp -r requirements-dev.txt
 	touch $@
 
@@ -21,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy tap-intacct/tap_intacct target-mailchimp/target_mailchimp
+	$(BIN)/mypy intacct-mailchimp-common/intacct_mailchimp_common tap-intacct/tap_intacct target-mailchimp/target_mailchimp
 
 unit: $(MELTANO_STAMP) $(BROWSER_STAMP)
 	$(BIN)/pytest -n 2 -m "not soak" $(PYTEST_ARGS)
@@ -46,7 +47,7 @@ browser: $(BROWSER_STAMP)
 
 test: lint typecheck unit
 
-$(MELTANO_STAMP): $(STAMP) meltano.yml tap-intacct/pyproject.toml target-mailchimp/pyproject.toml
+$(MELTANO_STAMP): $(STAMP) meltano.yml intacct-mailchimp-common/pyproject.toml tap-intacct/pyproject.toml target-mailchimp/pyproject.toml
 	$(BIN)/meltano install
 	touch $@
 

@@ -1,4 +1,4 @@
-"""Each plugin declares exactly what it imports; the tests' imports are declared too.
+"""Each package (both plugins and the code they share) declares exactly what it imports.
 
 The imports are read with `ast` from the package source (every `import x` and `from x import
 y`, under `TYPE_CHECKING` too), mapped to the distributions that provide them with
@@ -32,12 +32,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The project's distributions: folder -> package (the two plugins and the code they share).
 PLUGINS = {
+    "intacct-mailchimp-common": "intacct_mailchimp_common",
     "tap-intacct": "tap_intacct",
     "target-mailchimp": "target_mailchimp",
 }
 #: The project's own packages (intacct_fleet: the Dagster code location in orchestration/).
 FIRST_PARTY = {"tap_intacct", "target_mailchimp", "tests", "intacct_fleet"}
+#: Our packages that another of ours depends on, installed from the repository (editable
+#: installs are not in `packages_distributions()`): package -> its distribution's name.
+OWN_DISTRIBUTIONS = {"intacct_mailchimp_common": "intacct-mailchimp-common"}
 #: Extras loaded by another library, never imported by our code: distribution -> why.
 LOADED_BY_NAME = {"psycopg": "SQLAlchemy loads it for postgresql+psycopg:// ledger URLs"}
 #: SDK modules that import an optional dependency of the SDK: module -> the extra.
@@ -83,6 +88,9 @@ def distributions_of(tops: Iterable[str]) -> dict[str, str]:
     """Top-level module -> the (normalized) distribution that installs it."""
     out = {}
     for top in tops:
+        if top in OWN_DISTRIBUTIONS:
+            out[top] = OWN_DISTRIBUTIONS[top]
+            continue
         dists = _DISTRIBUTIONS.get(top)
         assert dists, f"no installed distribution provides the module {top!r}"
         out[top] = normalize(dists[0])
@@ -138,6 +146,15 @@ def test_the_check_sees_what_it_compares() -> None:
     # The comparison above could pass vacuously if the import scan found nothing.
     modules = imported_modules((ROOT / "target-mailchimp" / "target_mailchimp").rglob("*.py"))
     assert {"requests", "sqlalchemy", "singer_sdk"} <= third_party(modules)
+    # The shared package counts as a dependency of each plugin, declared like any other.
+    assert "intacct_mailchimp_common" in third_party(modules)
     assert requirement("singer-sdk[msgspec]>=0.54,<0.55") == ("singer-sdk", {"msgspec"})
     assert requirement("psycopg[binary]>=3.1,<4  # driver") == ("psycopg", {"binary"})
     assert distributions_of({"yaml"}) == {"yaml": "pyyaml"}
+
+
+def test_the_shared_package_depends_on_neither_plugin() -> None:
+    shared = ROOT / "intacct-mailchimp-common" / "intacct_mailchimp_common"
+    tops = {m.split(".")[0] for m in imported_modules(shared.rglob("*.py"))}
+    assert tops & {"singer_sdk", "jsonschema"}
+    assert not tops & {"tap_intacct", "target_mailchimp"}

@@ -3,8 +3,8 @@
 A sandbox states its own assumptions about the real API (with their source), so a wrong
 assumption of the product is caught by at least one side. Importing the product's constants
 would make the two agree by construction. Checked with `ast` over every module: no `import`
-of tap_intacct or target_mailchimp, and no string naming them as a module (which
-`importlib.import_module` could load).
+of tap_intacct, target_mailchimp or the code they share (intacct_mailchimp_common), and no
+string naming them as a module (which `importlib.import_module` could load).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 SANDBOX = Path(__file__).resolve().parent / "sandbox"
-PRODUCT = ("tap_intacct", "target_mailchimp")
-_MODULE_TEXT = re.compile(r"^(?:tap_intacct|target_mailchimp)(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+PRODUCT = ("tap_intacct", "target_mailchimp", "intacct_mailchimp_common")
+_MODULE_TEXT = re.compile(rf"^(?:{'|'.join(PRODUCT)})(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def product_references(source: str, filename: str = "<text>") -> list[str]:
@@ -51,5 +51,7 @@ def test_the_sandboxes_import_nothing_from_the_product() -> None:
 def test_the_check_finds_every_way_in() -> None:
     assert product_references("import tap_intacct.gateway") != []
     assert product_references("from target_mailchimp.api import x") != []
+    assert product_references("from intacct_mailchimp_common.logsafe import mask_url") != []
+    assert product_references("x = 'intacct_mailchimp_common.strict'") != []
     assert product_references("importlib.import_module('tap_intacct.gateway.errors')") != []
     assert product_references("import tests.sandbox.intacct\nx = 'tap intacct'") == []

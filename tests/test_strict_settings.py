@@ -20,14 +20,12 @@ from typing import Any
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_intacct.strict import settings_problems as tap_problems
+from intacct_mailchimp_common.strict import settings_problems
 from tap_intacct.tap import TapIntacct
 from target_mailchimp.sinks import ConfigurationError
-from target_mailchimp.strict import settings_problems as target_problems
 from target_mailchimp.target import TargetMailchimp
 
 PLUGINS = {"tap-intacct": TapIntacct, "target-mailchimp": TargetMailchimp}
-CHECKS = {"tap-intacct": tap_problems, "target-mailchimp": target_problems}
 
 
 def _schema(plugin: str) -> dict[str, Any]:
@@ -81,13 +79,13 @@ def _out_of_range(prop: dict[str, Any]) -> list[Any]:
 @pytest.mark.parametrize(("plugin", "key"), _settings())
 def test_every_setting_is_accepted_with_a_valid_value(plugin: str, key: str) -> None:
     prop = _schema(plugin)["properties"][key]
-    assert CHECKS[plugin]({key: _valid(prop)}, _schema(plugin)) == []
+    assert settings_problems({key: _valid(prop)}, _schema(plugin)) == []
 
 
 @pytest.mark.parametrize(("plugin", "key"), _settings())
 def test_every_setting_with_a_typo_is_refused_naming_it(plugin: str, key: str) -> None:
     typo = key + "s" if not key.endswith("s") else key[:-1] + "z"
-    [problem] = CHECKS[plugin]({typo: 1}, _schema(plugin))
+    [problem] = settings_problems({typo: 1}, _schema(plugin))
     assert f"unknown setting {typo!r}" in problem
     assert f"did you mean {key!r}?" in problem
 
@@ -96,7 +94,7 @@ def test_every_setting_with_a_typo_is_refused_naming_it(plugin: str, key: str) -
 def test_every_bounded_setting_refuses_values_out_of_range(plugin: str, key: str) -> None:
     prop = _schema(plugin)["properties"][key]
     for value in _out_of_range(prop):
-        [problem] = CHECKS[plugin]({key: value}, _schema(plugin))
+        [problem] = settings_problems({key: value}, _schema(plugin))
         assert f"setting {key!r} must be" in problem, problem
         assert repr(value) in problem
 
@@ -113,19 +111,19 @@ def test_the_ranges_the_issue_names_are_declared() -> None:
 
 
 def test_an_unknown_key_far_from_every_setting_gets_no_guess() -> None:
-    [problem] = target_problems({"zzqqxx": 1}, _schema("target-mailchimp"))
+    [problem] = settings_problems({"zzqqxx": 1}, _schema("target-mailchimp"))
     assert "unknown setting 'zzqqxx'" in problem and "did you mean" not in problem
 
 
 @pytest.mark.parametrize("value", ["refunded-ish", "Paid", ""])
 def test_financial_status_map_values_must_be_mailchimp_statuses(value: str) -> None:
-    [problem] = target_problems(
+    [problem] = settings_problems(
         {"financial_status_map": {"Paid": value}}, _schema("target-mailchimp")
     )
     assert "financial_status_map['Paid']" in problem
     assert "'paid', 'pending', 'refunded', 'cancelled'" in problem
     assert (
-        target_problems(
+        settings_problems(
             {"financial_status_map": {"Paid": "paid", "Voided": "cancelled"}},
             _schema("target-mailchimp"),
         )
@@ -145,9 +143,9 @@ def test_meltano_and_sdk_keys_stay_accepted() -> None:
         "validate_records": True,
         "batch_size_rows": 100,
     }
-    assert target_problems(target, _schema("target-mailchimp")) == []
+    assert settings_problems(target, _schema("target-mailchimp")) == []
     tap = {"stream_maps": {}, "flattening_enabled": False, "batch_config": {}, "faker_config": {}}
-    assert tap_problems(tap, _schema("tap-intacct")) == []
+    assert settings_problems(tap, _schema("tap-intacct")) == []
 
 
 TARGET_BASE = {"api_key": "0123456789abcdef-us1", "list_id": "L1", "ledger_url": "sqlite://"}

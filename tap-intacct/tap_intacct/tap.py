@@ -13,14 +13,14 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_intacct import logsafe
-from tap_intacct.cli import OneLineErrorCommand
+from intacct_mailchimp_common import logsafe
+from intacct_mailchimp_common.cli import Program
+from intacct_mailchimp_common.strict import settings_problems
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
 from tap_intacct.gateway.config import GatewayConfig
 from tap_intacct.records import resolve_timezone
 from tap_intacct.streams import STREAM_TYPES, IntacctStream
-from tap_intacct.strict import settings_problems
 
 if TYPE_CHECKING:
     import click
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 DEFAULT_API_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 STREAM_ORDER = tuple(t.stream_name for t in STREAM_TYPES)
+#: The command line: its failures end with "tap-intacct stopped: <message>" (see the cli module).
+CLI = Program(
+    "tap-intacct", "tap_intacct", debug_env="TAP_INTACCT_DEBUG", loglevel_env="TAP_INTACCT_LOGLEVEL"
+)
 
 
 def bundled_schema(stream_name: str) -> dict[str, Any]:
@@ -215,7 +219,7 @@ class TapIntacct(Tap):
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, ending a failed run with one line and exit code 1 (see cli)."""
         command = super().get_singer_command()
-        command.__class__ = OneLineErrorCommand
+        command.__class__ = CLI.command
         return command
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

@@ -27,10 +27,10 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from intacct_mailchimp_common.logsafe import LogText, escape_controls
 from target_mailchimp.api import TransportStats
 from target_mailchimp.ledger import AuditRow, Ledger
 from target_mailchimp.ledger.parking import VENDOR_CHANGE_CODES
-from target_mailchimp.logsafe import LogText, escape_controls
 
 ACTIONS = (
     "created",

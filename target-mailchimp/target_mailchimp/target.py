@@ -36,9 +36,10 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Target
 from singer_sdk import typing as th
 
-from target_mailchimp import logsafe
+from intacct_mailchimp_common import logsafe
+from intacct_mailchimp_common.cli import Program
+from intacct_mailchimp_common.strict import settings_problems
 from target_mailchimp.api import MailchimpError
-from target_mailchimp.cli import OneLineErrorCommand, debug_requested, one_line
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
 from target_mailchimp.mapping.settings import (
@@ -59,7 +60,6 @@ from target_mailchimp.sinks import (
 )
 from target_mailchimp.sinks.base import MailchimpSink
 from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
-from target_mailchimp.strict import settings_problems
 from target_mailchimp.summary import (
     LEDGER_RESET_MESSAGE,
     RunReport,
@@ -83,6 +83,13 @@ FINANCIAL_STATUSES = ("paid", "pending", "refunded", "cancelled")
 
 #: Errors that end a run with one clear line instead of a traceback.
 CLEAN_ERRORS = (TargetError, LedgerError, MailchimpError)
+#: The command line: any other failure also ends with one line (see the cli module).
+CLI = Program(
+    "target-mailchimp",
+    "target_mailchimp",
+    debug_env="TARGET_MAILCHIMP_DEBUG",
+    loglevel_env="TARGET_MAILCHIMP_LOGLEVEL",
+)
 
 
 class TargetMailchimp(Target):
@@ -416,7 +423,7 @@ class TargetMailchimp(Target):
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, ending any failed run with one line and exit code 1 (see cli)."""
         command = super().get_singer_command()
-        command.__class__ = OneLineErrorCommand
+        command.__class__ = CLI.command
         return command
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -619,9 +626,9 @@ class TargetMailchimp(Target):
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
         except CLEAN_ERRORS as exc:
-            if debug_requested():
+            if CLI.debug_requested():
                 raise
-            cls.logger.error("target-mailchimp stopped: %s", one_line(exc))
+            cls.logger.error("target-mailchimp stopped: %s", CLI.one_line(exc))
             sys.exit(1)
 
 

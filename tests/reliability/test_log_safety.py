@@ -6,18 +6,20 @@
   logs at every run start and in the error of a ledger it cannot open.
 - A newline (or an escape sequence) in an Intacct id cannot start a line of its own in the run
   summary or any log line; the summary lists ids and reasons, never an email.
-- Both plugins' log record cleaning is the same code (tap and target each carry a copy).
+- Both plugins clean every log record of their process with the one shared `logsafe`
+  (intacct_mailchimp_common): a plugin that is built masks and escapes what any logger writes.
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tap_intacct import logsafe as tap_logsafe
-from target_mailchimp import logsafe
+from intacct_mailchimp_common import logsafe
 from target_mailchimp.ledger import LedgerError, display_url, redact
 from target_mailchimp.sinks import ConfigurationError
 from tests.sandbox.loopback import free_port
@@ -63,14 +65,32 @@ def test_display_url_masks_every_credential_form(url: str) -> None:
     ],
 )
 def test_secrets_in_any_text_are_masked(text: str) -> None:
-    for module in (logsafe, tap_logsafe):
-        assert SECRET not in module.mask_secrets(text)
+    assert SECRET not in logsafe.mask_secrets(text)
     assert SECRET not in (redact(text) or "")
 
 
-def test_both_plugins_carry_the_same_log_cleaning() -> None:
-    here = Path(logsafe.__file__).read_text("utf-8")
-    assert Path(tap_logsafe.__file__).read_text("utf-8") == here
+@pytest.mark.parametrize(
+    "plugin", ["tap_intacct.tap:TapIntacct", "target_mailchimp.target:TargetMailchimp"]
+)
+def test_each_plugin_cleans_every_log_line_of_its_process(plugin: str) -> None:
+    # A fresh process: building the plugin alone must install the cleaning for every logger.
+    module, name = plugin.split(":")
+    code = (
+        "import logging, sys\n"
+        f"from {module} import {name}\n"
+        "logging.basicConfig(stream=sys.stderr, format='%(message)s')\n"
+        "log = logging.getLogger('anything')\n"
+        f"log.warning('before %s', 'password={SECRET}')\n"
+        f"{name}(config={{}}, validate_config=False)\n"
+        f"log.warning('after %s', 'password={SECRET} \\nforged line')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    lines = proc.stderr.splitlines()
+    assert f"before password={SECRET}" in lines  # not cleaned until the plugin is built
+    assert "after password=*** \\nforged line" in lines
+    assert "forged line" not in lines
 
 
 def test_any_log_line_gets_its_values_escaped_and_masked(

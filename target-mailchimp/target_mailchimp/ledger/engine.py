@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from target_mailchimp.logsafe import mask_url
+from intacct_mailchimp_common.logsafe import mask_url
 
 WRITE_OPTION = "ledger_write"
 

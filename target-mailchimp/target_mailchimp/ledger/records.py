@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from target_mailchimp.logsafe import mask_secrets
+from intacct_mailchimp_common.logsafe import mask_secrets
 
 #: Audit actions. created/updated/archived/unchanged are successes; the rest are not.
 ACTIONS: tuple[str, ...] = (
