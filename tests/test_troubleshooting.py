@@ -7,6 +7,10 @@ this process; the programs reach them over loopback. Two rows need a little help
 "deselect it in the catalog" one runs the tap's real command with a schema that mistypes a
 field (as a company's custom field can be), and "request XML rejected" comes from a server
 that answers with Sage's own fixture of that failure.
+
+`SCENARIOS` is the table: each row's quoted message and how to provoke it. Most rows are a
+`Run` (the program, settings over a working config, a prepared sandbox, the target's input);
+the few that need more (a catalog, a held lock, a paused batch) are functions.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import sqlalchemy as sa
@@ -64,13 +69,13 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_tap(
-    tmp_path: Path, config: dict[str, Any], *args: str, **env: str
+def run_program(
+    tmp_path: Path, command: list[str], stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    cfg = tmp_path / "tap-config.json"
-    cfg.write_text(json.dumps(config))
+    """`command` in `tmp_path`, without debug variables (plus `env`), its output captured."""
     return subprocess.run(
-        [str(BIN / "tap-intacct"), "--config", str(cfg), *args],
+        command,
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -78,6 +83,14 @@ def run_tap(
         timeout=120,
         check=False,
     )
+
+
+def run_tap(
+    tmp_path: Path, config: dict[str, Any], *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "tap-config.json"
+    cfg.write_text(json.dumps(config))
+    return run_program(tmp_path, [str(BIN / "tap-intacct"), "--config", str(cfg), *args], **env)
 
 
 def run_target(
@@ -85,28 +98,13 @@ def run_target(
 ) -> subprocess.CompletedProcess[str]:
     cfg = tmp_path / "target-config.json"
     cfg.write_text(json.dumps(config))
-    return subprocess.run(
-        [str(BIN / "target-mailchimp"), "--config", str(cfg)],
-        input=singer,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_env(**env),
-        timeout=120,
-        check=False,
+    return run_program(
+        tmp_path, [str(BIN / "target-mailchimp"), "--config", str(cfg)], singer, **env
     )
 
 
 def run_report(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "target-mailchimp-report"), *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_env(),
-        timeout=120,
-        check=False,
-    )
+    return run_program(tmp_path, [str(BIN / "target-mailchimp-report"), *args])
 
 
 def last_line(text: str) -> str:
@@ -221,107 +219,114 @@ def redirecting_server() -> Iterator[str]:
 
 # --------------------------------------------------------------------------- scenarios
 
-Scenario = Callable[[pytest.FixtureRequest, Path], subprocess.CompletedProcess[str]]
-SCENARIOS: dict[str, Scenario] = {}
+#: A setting value that removes the setting from the config.
+DROP = object()
+#: A setting value computed when the row runs, from the test's fixtures.
+Computed = Callable[[pytest.FixtureRequest], Any]
+#: Readies the sandbox (and its ledger) before the program runs: (sandbox, config).
+Prepare = Callable[[Any, dict[str, Any]], object]
+#: A row that needs more than a config, a sandbox and an input: it runs the program itself.
+Custom = Callable[[pytest.FixtureRequest, Path], subprocess.CompletedProcess[str]]
 
 
-def scenario(message: str) -> Callable[[Scenario], Scenario]:
-    def register(fn: Scenario) -> Scenario:
-        SCENARIOS[message] = fn
-        return fn
+@dataclass(frozen=True)
+class Run:
+    """Run `program` against its sandbox, with `settings` over the working config."""
 
-    return register
-
-
-def _fx(request: pytest.FixtureRequest, name: str) -> Any:
-    return request.getfixturevalue(name)
-
-
-@scenario("sender credentials refused")
-def _sender_refused(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    return run_tap(tmp, tap_cfg(sb, sender_password="not-the-password"))
+    program: Literal["tap", "target"]
+    #: Setting -> value (a `Computed` is called with the test's request; DROP removes it).
+    settings: dict[str, Any] = field(default_factory=dict)
+    prepare: Prepare | None = None
+    #: The target's input.
+    singer: Callable[[], str] = contacts
 
 
-@scenario("sender not authorized for this company")
-def _sender_unauthorized(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    sb.authorized_senders.clear()
-    return run_tap(tmp, tap_cfg(sb))
+def tap(prepare: Prepare | None = None, **settings: Any) -> Run:
+    return Run("tap", settings, prepare)
 
 
-@scenario("login refused")
-def _login_refused(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    return run_tap(tmp, tap_cfg(sb, user_password="not-the-password"))
+def target(
+    prepare: Prepare | None = None, singer: Callable[[], str] = contacts, **settings: Any
+) -> Run:
+    return Run("target", settings, prepare, singer)
 
 
-@scenario("authentication refused")
-def _auth_refused(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    return run_tap(tmp, tap_cfg(sb, entity_id="NO-SUCH-ENTITY"))
+def fault(kind: str, **options: Any) -> Prepare:
+    """The Intacct sandbox answers every request (or every `functions` call) with `kind`."""
+    return lambda sb, _config: sb.faults.every(kind, k=1, **options)
 
 
-@scenario("invalid session")
-def _invalid_session(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    sb.faults.every("invalidate_session", k=1, functions={"query"})
-    return run_tap(tmp, tap_cfg(sb))
+def refuse(path: Callable[[Any], str]) -> Prepare:
+    """The Mailchimp sandbox answers every POST under `path(sandbox)` with a 400."""
+    return lambda sb, _config: sb.faults.add("400", times=None, path_prefix=path(sb), method="POST")
 
 
-@scenario("request XML rejected")
-def _xml_rejected(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    # Sage's own answer to a request that breaks the schema (vendored fixture), from a
-    # server that answers every request with it.
-    url = _fx(request, "fixture_server")("execXMLError.xml")
-    return run_tap(tmp, tap_cfg(_fx(request, "intacct"), api_url=url))
+def unused_port(path: str) -> Computed:
+    """A loopback URL on which nothing listens."""
+    return lambda _request: f"http://127.0.0.1:{free_port()}{path}"
 
 
-@scenario("too many requests")
-def _throttled(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    sb.faults.every("http_429", k=1)
-    return run_tap(tmp, tap_cfg(sb))
+def fixture(name: str, *args: Any) -> Computed:
+    """The value of a fixture (called with `args` when it is a factory)."""
+
+    def value(request: pytest.FixtureRequest) -> Any:
+        found = request.getfixturevalue(name)
+        return found(*args) if args else found
+
+    return value
 
 
-@scenario("connection refused")
-def _refused(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    url = f"http://127.0.0.1:{free_port()}/ia/xml/xmlgw.phtml"
-    return run_tap(tmp, tap_cfg(sb, api_url=url))
+def provoke(how: Run | Custom, request: pytest.FixtureRequest, tmp: Path) -> Any:
+    if not isinstance(how, Run):
+        return how(request, tmp)
+    sb = request.getfixturevalue("intacct" if how.program == "tap" else "mailchimp")
+    settings = {
+        key: value(request) if callable(value) else value
+        for key, value in how.settings.items()
+        if value is not DROP
+    }
+    config = tap_cfg(sb, **settings) if how.program == "tap" else target_cfg(sb, tmp, **settings)
+    for key in (key for key, value in how.settings.items() if value is DROP):
+        config.pop(key, None)
+    if how.prepare is not None:
+        how.prepare(sb, config)
+    if how.program == "tap":
+        return run_tap(tmp, config)
+    return run_target(tmp, config, how.singer())
 
 
-@scenario("no answer within")
-def _timeout(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    sb.faults.every("timeout", k=1, seconds=3.0)
-    return run_tap(tmp, tap_cfg(sb, request_timeout=0.5))
+def _store_in_another_audience(sb: MailchimpSandbox, _config: dict[str, Any]) -> None:
+    other = sb.add_list(name="Another Audience")
+    store = {"id": "intacct", "list_id": other, "name": "Shop", "currency_code": "USD"}
+    assert sb.call("POST", "/ecommerce/stores", body=store).status == 200
 
 
-@scenario("the CDN timed out (524)")
-def _cdn_524(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    sb.faults.every("http_524", k=1, functions={"query"})
-    return run_tap(tmp, tap_cfg(sb))
+def _ledger_of_a_newer_version(_sb: MailchimpSandbox, config: dict[str, Any]) -> None:
+    Ledger(config["ledger_url"], heartbeat_interval=None).close()
+    engine = sa.create_engine(config["ledger_url"])
+    with engine.begin() as conn:
+        tables = sa.inspect(conn).get_table_names()
+        meta = next(t for t in tables if "meta" in t)
+        conn.execute(sa.text(f"UPDATE {meta} SET value = '999'"))
+    engine.dispose()
 
 
-@scenario("redirected to")
-def _redirected(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    return run_tap(tmp, tap_cfg(sb, api_url=_fx(request, "redirecting_server")))
+def _one_bad_email() -> str:
+    return Singer().record("customers", customer(1, "C1", "not-an-email")).text()
 
 
-@scenario("the body is an HTML page, not a gateway response")
-def _html(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    sb.faults.every("cdn_error_200", k=1)
-    return run_tap(tmp, tap_cfg(sb))
+def _unknown_stream_input() -> str:
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}}}
+    lines = [
+        {"type": "SCHEMA", "stream": "gl_accounts", "schema": schema, "key_properties": ["id"]},
+        {"type": "RECORD", "stream": "gl_accounts", "record": {"id": 1}},
+    ]
+    return "".join(json.dumps(line) + "\n" for line in lines)
 
 
-@scenario("function failed")
 def _function_failed(request: pytest.FixtureRequest, tmp: Path) -> Any:
     # A custom field that no longer exists in the company, still in the catalog.
-    sb = _fx(request, "intacct")
+    sb = request.getfixturevalue("intacct")
     config = tap_cfg(sb, include_custom_fields=True)
     discovered = run_tap(tmp, config, "--discover")
     assert discovered.returncode == 0, discovered.stderr
@@ -336,11 +341,10 @@ def _function_failed(request: pytest.FixtureRequest, tmp: Path) -> Any:
     return run_tap(tmp, config, "--catalog", str(tmp / "catalog.json"))
 
 
-@scenario("If the field is not needed, deselect it in the catalog.")
 def _value_misfit(request: pytest.FixtureRequest, tmp: Path) -> Any:
     # The real command, with a schema that types VENDORID (text in Intacct) as a number,
     # as a company's custom field typed differently from its values would be.
-    sb = _fx(request, "intacct")
+    sb = request.getfixturevalue("intacct")
     (tmp / "tap-config.json").write_text(json.dumps(tap_cfg(sb)))
     script = (
         "import tap_intacct.tap as m\n"
@@ -353,108 +357,11 @@ def _value_misfit(request: pytest.FixtureRequest, tmp: Path) -> Any:
         "m.bundled_schema = schema\n"
         "m.TapIntacct.cli(['--config', 'tap-config.json'])\n"
     )
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        env=_env(),
-        timeout=120,
-        check=False,
-    )
+    return run_program(tmp, [sys.executable, "-c", script])
 
 
-@scenario("Unknown timezone")
-def _timezone(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    return run_tap(tmp, tap_cfg(sb, timezone="Mars/Olympus_Mons"))
-
-
-@scenario("Config validation failed")
-def _config_invalid(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    config = tap_cfg(sb)
-    del config["sender_id"]
-    return run_tap(tmp, config)
-
-
-@scenario("api_url uses plain http for a host that is not loopback")
-def _tap_plain_http(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "intacct")
-    return run_tap(tmp, tap_cfg(sb, api_url="http://api.example.com/ia/xml/xmlgw.phtml"))
-
-
-# target-mailchimp
-
-
-@scenario("has no data center suffix")
-def _no_dc(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    return run_target(tmp, target_cfg(sb, tmp, api_key="abcdef", api_url=None), contacts())
-
-
-@scenario("contains spaces or control characters")
-def _key_spaces(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    return run_target(tmp, target_cfg(sb, tmp, api_key="abc def-us6"), contacts())
-
-
-@scenario("uses plain http for a host that is not loopback")
-def _target_plain_http(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    cfg = target_cfg(sb, tmp, api_url="http://us6.api.example.com/3.0")
-    return run_target(tmp, cfg, contacts())
-
-
-@scenario("setting 'status_if_new' is required")
-def _no_consent(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    cfg = target_cfg(sb, tmp)
-    cfg.pop("status_if_new", None)
-    cfg.pop("vendor_status_if_new", None)
-    return run_target(tmp, cfg, contacts())
-
-
-@scenario("Mailchimp refused the request")
-def _key_refused(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    return run_target(tmp, target_cfg(sb, tmp, api_key="0" * 32 + "-us6"), contacts())
-
-
-@scenario("Mailchimp has no audience")
-def _no_audience(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    return run_target(tmp, target_cfg(sb, tmp, list_id="nosuchlist"), contacts())
-
-
-@scenario("a Mailchimp store is tied to one audience for good")
-def _store_elsewhere(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    other = sb.add_list(name="Another Audience")
-    store = {"id": "intacct", "list_id": other, "name": "Shop", "currency_code": "USD"}
-    assert sb.call("POST", "/ecommerce/stores", body=store).status == 200
-    return run_target(tmp, target_cfg(sb, tmp), with_bill())
-
-
-@scenario("could not be made ready")
-def _store_not_ready(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    sb.faults.add("400", times=None, path_prefix="/ecommerce/stores", method="POST")
-    return run_target(tmp, target_cfg(sb, tmp), with_bill())
-
-
-@scenario("could not be created in audience")
-def _merge_field_refused(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    merge_fields = f"/lists/{sb.list_id}/merge-fields"
-    sb.faults.add("400", times=None, path_prefix=merge_fields, method="POST")
-    cfg = target_cfg(sb, tmp, merge_fields={"PHONE2": "DISPLAYCONTACT.PHONE2"})
-    return run_target(tmp, cfg, contacts())
-
-
-@scenario("poll it again later or raise the deadline")
 def _batch_deadline(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
+    sb = request.getfixturevalue("mailchimp")
     sb.pause_batches()
     try:
         cfg = target_cfg(sb, tmp, batch_operations="always", batch_timeout=0.5)
@@ -463,24 +370,8 @@ def _batch_deadline(request: pytest.FixtureRequest, tmp: Path) -> Any:
         sb.resume_batches()
 
 
-@scenario("is not a valid merge tag")
-def _bad_merge_tag(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    cfg = target_cfg(sb, tmp, merge_fields={"bad tag!": "DISPLAYCONTACT.PHONE2"})
-    return run_target(tmp, cfg, contacts())
-
-
-@scenario("Mailchimp could not be reached or kept failing after every retry")
-def _mailchimp_unreachable(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    cfg = target_cfg(sb, tmp, api_url=f"http://127.0.0.1:{free_port()}/3.0")
-    return run_target(tmp, cfg, contacts())
-
-
-@scenario("Two runs must not write to one ledger at the same time")
 def _ledger_busy(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    cfg = target_cfg(sb, tmp)
+    cfg = target_cfg(request.getfixturevalue("mailchimp"), tmp)
     ledger = Ledger(cfg["ledger_url"], heartbeat_interval=None)
     ledger.start_run()
     try:
@@ -489,12 +380,10 @@ def _ledger_busy(request: pytest.FixtureRequest, tmp: Path) -> Any:
         ledger.close()
 
 
-@scenario("lost its lock")
 def _lock_lost(request: pytest.FixtureRequest, tmp: Path) -> Any:
     # The run waits for input; meanwhile another run takes the ledger's lock over (as after
     # a stall of more than 10 minutes); the run's next write finds it gone.
-    sb = _fx(request, "mailchimp")
-    cfg = target_cfg(sb, tmp)
+    cfg = target_cfg(request.getfixturevalue("mailchimp"), tmp)
     (tmp / "target-config.json").write_text(json.dumps(cfg))
     proc = subprocess.Popen(
         [str(BIN / "target-mailchimp"), "--config", str(tmp / "target-config.json")],
@@ -533,94 +422,93 @@ def _lock_lost(request: pytest.FixtureRequest, tmp: Path) -> Any:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-@scenario("its database driver")
-def _no_driver(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    url = "mysql+mysqldb://sync:secret@127.0.0.1/ledger"
-    return run_target(tmp, target_cfg(sb, tmp, ledger_url=url), contacts())
-
-
-@scenario("cannot open the ledger")
-def _ledger_unreachable(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    url = f"postgresql+psycopg://sync:secret@127.0.0.1:{free_port()}/ledger"
-    return run_target(tmp, target_cfg(sb, tmp, ledger_url=url), contacts())
-
-
-@scenario("the ledger at ledger_url cannot be opened")
-def _ledger_bad_url(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    return run_target(tmp, target_cfg(sb, tmp, ledger_url="not a url"), contacts())
-
-
-@scenario("newer than this target-mailchimp understands")
-def _ledger_newer(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    cfg = target_cfg(sb, tmp)
-    Ledger(cfg["ledger_url"], heartbeat_interval=None).close()
-    engine = sa.create_engine(cfg["ledger_url"])
-    with engine.begin() as conn:
-        tables = sa.inspect(conn).get_table_names()
-        meta = next(t for t in tables if "meta" in t)
-        conn.execute(sa.text(f"UPDATE {meta} SET value = '999'"))
-    engine.dispose()
-    return run_target(tmp, cfg, contacts())
-
-
-@scenario("more than max_rejected_records")
-def _too_many_rejected(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    s = Singer().record("customers", customer(1, "C1", "not-an-email"))
-    return run_target(tmp, target_cfg(sb, tmp, max_rejected_records=0), s.text())
-
-
-@scenario("is not a Singer message")
-def _bad_json(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    return run_target(tmp, target_cfg(sb, tmp), contacts() + "this is not json\n")
-
-
-@scenario("unknown setting")
-def _target_unknown_setting(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    return run_target(tmp, target_cfg(sb, tmp, status_if_neww="pending"), contacts())
-
-
-@scenario("BATCH message")
 def _batch_format(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
     batch = {
         "type": "BATCH",
         "stream": "customers",
         "encoding": {"format": "parquet", "compression": "none"},
         "manifest": [str(tmp / "customers.parquet")],
     }
-    return run_target(tmp, target_cfg(sb, tmp), contacts() + json.dumps(batch) + "\n")
+    cfg = target_cfg(request.getfixturevalue("mailchimp"), tmp)
+    return run_target(tmp, cfg, contacts() + json.dumps(batch) + "\n")
 
 
-@scenario("does not accept the stream")
-def _unknown_stream(request: pytest.FixtureRequest, tmp: Path) -> Any:
-    sb = _fx(request, "mailchimp")
-    schema = {"type": "object", "properties": {"id": {"type": "integer"}}}
-    lines = [
-        {"type": "SCHEMA", "stream": "gl_accounts", "schema": schema, "key_properties": ["id"]},
-        {"type": "RECORD", "stream": "gl_accounts", "record": {"id": 1}},
-    ]
-    text = "".join(json.dumps(line) + "\n" for line in lines)
-    return run_target(tmp, target_cfg(sb, tmp), text)
-
-
-@scenario("has no runs yet")
-def _report_no_runs(request: pytest.FixtureRequest, tmp: Path) -> Any:
+def _report_no_runs(_request: pytest.FixtureRequest, tmp: Path) -> Any:
     url = f"sqlite:///{tmp / 'ledger.sqlite'}"
     Ledger(url, heartbeat_interval=None).close()
     return run_report(tmp, "--ledger-url", url, "--output", str(tmp / "r.html"))
 
 
-@scenario("no ledger at")
-def _report_no_ledger(request: pytest.FixtureRequest, tmp: Path) -> Any:
+def _report_no_ledger(_request: pytest.FixtureRequest, tmp: Path) -> Any:
     url = f"sqlite:///{tmp / 'missing.sqlite'}"
     return run_report(tmp, "--ledger-url", url, "--output", str(tmp / "r.html"))
+
+
+GATEWAY = "/ia/xml/xmlgw.phtml"
+
+#: The quoted message of every row of "Errors that stop a run" -> how to make it happen.
+SCENARIOS: dict[str, Run | Custom] = {
+    # tap-intacct
+    "sender credentials refused": tap(sender_password="not-the-password"),
+    "sender not authorized for this company": tap(lambda sb, _: sb.authorized_senders.clear()),
+    "login refused": tap(user_password="not-the-password"),
+    "authentication refused": tap(entity_id="NO-SUCH-ENTITY"),
+    "invalid session": tap(fault("invalidate_session", functions={"query"})),
+    # Sage's own answer to a request that breaks the schema (vendored fixture), from a
+    # server that answers every request with it.
+    "request XML rejected": tap(api_url=fixture("fixture_server", "execXMLError.xml")),
+    "too many requests": tap(fault("http_429")),
+    "connection refused": tap(api_url=unused_port(GATEWAY)),
+    "no answer within": tap(fault("timeout", seconds=3.0), request_timeout=0.5),
+    "the CDN timed out (524)": tap(fault("http_524", functions={"query"})),
+    "redirected to": tap(api_url=fixture("redirecting_server")),
+    "the body is an HTML page, not a gateway response": tap(fault("cdn_error_200")),
+    "function failed": _function_failed,
+    "If the field is not needed, deselect it in the catalog.": _value_misfit,
+    "Unknown timezone": tap(timezone="Mars/Olympus_Mons"),
+    "Config validation failed": tap(sender_id=DROP),
+    "api_url uses plain http for a host that is not loopback": tap(
+        api_url="http://api.example.com" + GATEWAY
+    ),
+    # target-mailchimp
+    "has no data center suffix": target(api_key="abcdef", api_url=None),
+    "contains spaces or control characters": target(api_key="abc def-us6"),
+    "uses plain http for a host that is not loopback": target(
+        api_url="http://us6.api.example.com/3.0"
+    ),
+    "setting 'status_if_new' is required": target(status_if_new=DROP, vendor_status_if_new=DROP),
+    "Mailchimp refused the request": target(api_key="0" * 32 + "-us6"),
+    "Mailchimp has no audience": target(list_id="nosuchlist"),
+    "a Mailchimp store is tied to one audience for good": target(
+        _store_in_another_audience, singer=with_bill
+    ),
+    "could not be made ready": target(refuse(lambda _: "/ecommerce/stores"), singer=with_bill),
+    "could not be created in audience": target(
+        refuse(lambda sb: f"/lists/{sb.list_id}/merge-fields"),
+        merge_fields={"PHONE2": "DISPLAYCONTACT.PHONE2"},
+    ),
+    "poll it again later or raise the deadline": _batch_deadline,
+    "is not a valid merge tag": target(merge_fields={"bad tag!": "DISPLAYCONTACT.PHONE2"}),
+    "Mailchimp could not be reached or kept failing after every retry": target(
+        api_url=unused_port("/3.0")
+    ),
+    "Two runs must not write to one ledger at the same time": _ledger_busy,
+    "lost its lock": _lock_lost,
+    "its database driver": target(ledger_url="mysql+mysqldb://sync:secret@127.0.0.1/ledger"),
+    "cannot open the ledger": target(
+        ledger_url=lambda _: f"postgresql+psycopg://sync:secret@127.0.0.1:{free_port()}/ledger"
+    ),
+    "the ledger at ledger_url cannot be opened": target(ledger_url="not a url"),
+    "newer than this target-mailchimp understands": target(_ledger_of_a_newer_version),
+    "more than max_rejected_records": target(singer=_one_bad_email, max_rejected_records=0),
+    "is not a Singer message": target(singer=lambda: contacts() + "this is not json\n"),
+    "unknown setting": target(status_if_neww="pending"),
+    "BATCH message": _batch_format,
+    "does not accept the stream": target(singer=_unknown_stream_input),
+    # target-mailchimp-report
+    "has no runs yet": _report_no_runs,
+    "no ledger at": _report_no_ledger,
+}
 
 
 # --------------------------------------------------------------------------- the tests
@@ -638,7 +526,7 @@ def test_every_row_has_a_scenario() -> None:
 def test_row_ends_the_run_with_its_message(
     message: str, raised_by: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    proc = SCENARIOS[message](request, tmp_path)
+    proc = provoke(SCENARIOS[message], request, tmp_path)
     err = proc.stderr
     assert proc.returncode == 1, f"exit {proc.returncode}\n{err[-3000:]}"
     assert "Traceback" not in err, err[-3000:]
