@@ -311,16 +311,62 @@ def _parent() -> tuple[FieldDef, ...]:
     )
 
 
-CUSTOMER = ObjectDef(
-    name="CUSTOMER",
-    label="Customer",
-    unique=("CUSTOMERID",),
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("CUSTOMERID", "Customer ID", required=True),
-        _f("NAME", "Customer name", required=True),
+_RECORDNO = _f("RECORDNO", "Record number", INTEGER, readonly=True)
+
+
+def _object(name: str, label: str, *fields: FieldDef, unique: tuple[str, ...] = ()) -> ObjectDef:
+    """An object whose first field is its key, RECORDNO."""
+    return ObjectDef(name=name, label=label, fields=(_RECORDNO, *fields), unique=unique)
+
+
+# The AR objects mirror the AP ones (ARINVOICE ~ APBILL, ARINVOICEITEM ~ APBILLITEM, ARPYMT ~
+# APPYMT, ARPYMTDETAIL ~ APPYMTDETAIL) as Sage's object reference for "AR Invoice", "AR
+# Payment" and "AR Payment Detail" lists them, so each shape is written once below and named
+# for its ledger: the party (VENDOR or CUSTOMER) and the labels that differ. Assumptions,
+# unverified against a live company: ARPYMT states are those of APPYMT; ARPYMTDETAIL carries
+# what settled the invoice besides cash as separate amounts (INLINEAMOUNT: an inline credit,
+# ADJUSTMENTAMOUNT: a credit memo / adjustment, POSTEDADVANCEAMOUNT: an advance applied,
+# DISCOUNTAMOUNT: an early-payment discount), each with its TRX_ variant in the transaction
+# currency.
+
+INVOICE_STATES = BILL_STATES
+
+
+def _party_of(party: str) -> tuple[FieldDef, ...]:
+    """The customer or vendor a document belongs to: its ID (required) and name."""
+    label = party.title()
+    return (
+        _f(f"{party}ID", f"{label} ID", required=True),
+        _f(f"{party}NAME", f"{label} name", readonly=True),
+    )
+
+
+def _totals(*, due: bool) -> tuple[FieldDef, ...]:
+    """Base and transaction totals (entered, paid and, for a document, due)."""
+    kinds = (("ENTERED", "amount"), ("PAID", "paid"), *((("DUE", "due"),) if due else ()))
+    return (
+        *(_f(f"TOTAL{k}", f"Total {w}", DECIMAL, readonly=True) for k, w in kinds),
+        *(_f(f"TRX_TOTAL{k}", f"Transaction total {w}", DECIMAL, readonly=True) for k, w in kinds),
+    )
+
+
+def _currencies(*, readonly: bool = False) -> tuple[FieldDef, ...]:
+    return (
+        _f("CURRENCY", "Transaction currency", readonly=readonly),
+        _f("BASECURR", "Base currency", readonly=True),
+    )
+
+
+def _party(party: str, type_id: str, custom: tuple[FieldDef, ...]) -> ObjectDef:
+    """CUSTOMER or VENDOR: the same standard fields, then the sandbox company's custom ones."""
+    label = party.title()
+    return _object(
+        party,
+        label,
+        _f(f"{party}ID", f"{label} ID", required=True),
+        _f("NAME", f"{label} name", required=True),
         _STATUS,
-        _f("CUSTTYPE", "Customer type"),
+        _f(type_id, f"{label} type"),
         _f("TERMNAME", "Term"),
         _f("ONHOLD", "On hold", BOOLEAN),
         _f("CURRENCY", "Default currency"),
@@ -328,6 +374,103 @@ CUSTOMER = ObjectDef(
         *_parent(),
         *_contact("DISPLAYCONTACT"),
         *_audit(),
+        *custom,
+        unique=(f"{party}ID",),
+    )
+
+
+def _document(ledger: str, party: str, kind: str, states: tuple[str, ...]) -> ObjectDef:
+    """APBILL or ARINVOICE (`ledger`: AP or AR, `kind`: Bill or Invoice)."""
+    return _object(
+        f"{ledger}{kind.upper()}",
+        f"{ledger} {kind}",
+        _f("RECORDID", f"{kind} number"),
+        _f("STATE", "State", ENUM, readonly=True, valid=states),
+        *_party_of(party),
+        _f("DESCRIPTION", "Description"),
+        _f("WHENCREATED", "Date", DATE, required=True, description=f"{kind} date"),
+        _f("WHENPOSTED", "GL posting date", DATE),
+        _f("WHENDUE", "Due date", DATE),
+        _f("WHENPAID", "Date fully paid", DATE, readonly=True),
+        *_totals(due=True),
+        *_currencies(),
+        *_audit(with_created=False),
+    )
+
+
+def _document_lines(ledger: str, kind: str, account: str) -> ObjectDef:
+    """APBILLITEM or ARINVOICEITEM: a document's GL lines (`account`: Expense or Revenue)."""
+    return _object(
+        f"{ledger}{kind.upper()}ITEM",
+        f"{ledger} {kind} Detail",
+        _f("RECORDKEY", f"{kind} record number", INTEGER, readonly=True),
+        _f("LINE_NO", "Line number", INTEGER, readonly=True),
+        _f("ACCOUNTNO", f"{account} account", required=True),
+        _f("ACCOUNTTITLE", f"{account} account title", readonly=True),
+        _f("AMOUNT", "Base amount", DECIMAL, readonly=True),
+        _f("TRX_AMOUNT", "Transaction amount", DECIMAL, required=True),
+        _f("DEPARTMENTID", "Department"),
+        _f("LOCATIONID", "Location"),
+        _f("CLASSID", "Class"),
+        _f("PROJECTID", "Project"),
+        _f("ENTRYDESCRIPTION", "Memo"),
+        *_currencies(readonly=True),
+        *_audit(DATE),
+    )
+
+
+def _payment(
+    ledger: str, party: str, account: str, reference: str, dates: tuple[FieldDef, ...]
+) -> ObjectDef:
+    """APPYMT or ARPYMT: the payment's header (`dates`: when it was paid or received)."""
+    return _object(
+        f"{ledger}PYMT",
+        f"{ledger} Payment",
+        _f("RECORDID", "Payment number"),
+        _f("STATE", "State", ENUM, readonly=True, valid=PAYMENT_STATES),
+        *_party_of(party),
+        _f("FINANCIALENTITY", account),
+        _f("PAYMENTMETHOD", "Payment method", ENUM, required=True, valid=PAYMENT_METHODS),
+        *dates,
+        _f("WHENPAID", "Date paid", DATE, readonly=True),
+        *_totals(due=False),
+        *_currencies(),
+        _f("DOCNUMBER", reference, description="Check or reference number"),
+        _f("DESCRIPTION", "Description"),
+        *_audit(DATE),
+    )
+
+
+def _payment_detail(
+    ledger: str, kind: str, credits: tuple[FieldDef, ...], *, cash_required: bool
+) -> ObjectDef:
+    """APPYMTDETAIL or ARPYMTDETAIL: what one payment settled of one document (or line)."""
+    return _object(
+        f"{ledger}PYMTDETAIL",
+        f"{ledger} Payment Detail",
+        _f("PAYMENTKEY", "Payment record number", INTEGER, readonly=True),
+        _f("RECORDKEY", f"{kind} record number", INTEGER, required=True),
+        _f("ENTRYKEY", f"{kind} line record number", INTEGER),
+        _f("PAYMENTAMOUNT", "Base payment amount", DECIMAL, readonly=True),
+        _f("TRX_PAYMENTAMOUNT", "Transaction payment amount", DECIMAL, required=cash_required),
+        *credits,
+        _f("CURRENCY", "Transaction currency", readonly=True),
+        *_audit(DATE),
+    )
+
+
+def _amount(field_id: str, what: str) -> tuple[FieldDef, ...]:
+    """A base amount (read-only) and its TRX_ variant in the transaction currency."""
+    return (
+        _f(field_id, f"Base {what}", DECIMAL, readonly=True),
+        _f(f"TRX_{field_id}", f"Transaction {what}", DECIMAL),
+    )
+
+
+CUSTOMER = _party(
+    "CUSTOMER",
+    "CUSTTYPE",
+    (
         _f(
             "REGION",
             "Sales region",
@@ -339,24 +482,10 @@ CUSTOMER = ObjectDef(
         _f("CUSTOMER_SINCE", "Customer since", DATE, custom=True),
     ),
 )
-
-VENDOR = ObjectDef(
-    name="VENDOR",
-    label="Vendor",
-    unique=("VENDORID",),
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("VENDORID", "Vendor ID", required=True),
-        _f("NAME", "Vendor name", required=True),
-        _STATUS,
-        _f("VENDTYPE", "Vendor type"),
-        _f("TERMNAME", "Term"),
-        _f("ONHOLD", "On hold", BOOLEAN),
-        _f("CURRENCY", "Default currency"),
-        _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
-        *_parent(),
-        *_contact("DISPLAYCONTACT"),
-        *_audit(),
+VENDOR = _party(
+    "VENDOR",
+    "VENDTYPE",
+    (
         _f(
             "VENDOR_TIER",
             "Vendor tier",
@@ -368,213 +497,39 @@ VENDOR = ObjectDef(
     ),
 )
 
-APBILL = ObjectDef(
-    name="APBILL",
-    label="AP Bill",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("RECORDID", "Bill number"),
-        _f("STATE", "State", ENUM, readonly=True, valid=BILL_STATES),
-        _f("VENDORID", "Vendor ID", required=True),
-        _f("VENDORNAME", "Vendor name", readonly=True),
-        _f("DESCRIPTION", "Description"),
-        _f("WHENCREATED", "Date", DATE, required=True, description="Bill date"),
-        _f("WHENPOSTED", "GL posting date", DATE),
-        _f("WHENDUE", "Due date", DATE),
-        _f("WHENPAID", "Date fully paid", DATE, readonly=True),
-        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
-        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
-        _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
-        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
-        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
-        _f("TRX_TOTALDUE", "Transaction total due", DECIMAL, readonly=True),
-        _f("CURRENCY", "Transaction currency"),
-        _f("BASECURR", "Base currency", readonly=True),
-        *_audit(with_created=False),
-    ),
+_PAID_ON = _f("PAYMENTDATE", "Payment date", DATE, required=True)  # AP: the one date
+_PAYMENT_DATE = _f("PAYMENTDATE", "Payment date", DATE)
+_RECEIPT_DATE = _f("RECEIPTDATE", "Receipt date", DATE, required=True)
+# Credits applied by an AP payment (reference section 6, APPYMTDETAIL: debit memo, negative
+# bill applied inline, posted advance); base amounts are read-only.
+_AP_CREDITS = (
+    *_amount("ADJUSTMENTAMOUNT", "adjustment (debit memo) amount"),
+    *_amount("INLINEAMOUNT", "inline credit amount"),
+    *_amount("POSTEDADVANCEAMOUNT", "posted advance amount"),
+)
+# What settled an invoice besides cash, each with the record it came from (see above).
+_AR_CREDITS = (
+    _f("INLINEKEY", "Inline credit record number", INTEGER),
+    *_amount("INLINEAMOUNT", "inline credit amount"),
+    _f("ADJUSTMENTKEY", "Credit memo / adjustment record number", INTEGER),
+    *_amount("ADJUSTMENTAMOUNT", "adjustment amount"),
+    _f("ADVANCEKEY", "Advance record number", INTEGER),
+    *_amount("POSTEDADVANCEAMOUNT", "advance amount applied"),
+    *_amount("DISCOUNTAMOUNT", "discount amount"),
+    _f("DISCOUNTDATE", "Discount date", DATE),
 )
 
-APBILLITEM = ObjectDef(
-    name="APBILLITEM",
-    label="AP Bill Detail",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("RECORDKEY", "Bill record number", INTEGER, readonly=True),
-        _f("LINE_NO", "Line number", INTEGER, readonly=True),
-        _f("ACCOUNTNO", "Expense account", required=True),
-        _f("ACCOUNTTITLE", "Expense account title", readonly=True),
-        _f("AMOUNT", "Base amount", DECIMAL, readonly=True),
-        _f("TRX_AMOUNT", "Transaction amount", DECIMAL, required=True),
-        _f("DEPARTMENTID", "Department"),
-        _f("LOCATIONID", "Location"),
-        _f("CLASSID", "Class"),
-        _f("PROJECTID", "Project"),
-        _f("ENTRYDESCRIPTION", "Memo"),
-        _f("CURRENCY", "Transaction currency", readonly=True),
-        _f("BASECURR", "Base currency", readonly=True),
-        *_audit(DATE),
-    ),
+APBILL = _document("AP", "VENDOR", "Bill", BILL_STATES)
+APBILLITEM = _document_lines("AP", "Bill", "Expense")
+APPYMT = _payment("AP", "VENDOR", "Bank account or card", "Document number", (_PAID_ON,))
+APPYMTDETAIL = _payment_detail("AP", "Bill", _AP_CREDITS, cash_required=True)
+
+ARINVOICE = _document("AR", "CUSTOMER", "Invoice", INVOICE_STATES)
+ARINVOICEITEM = _document_lines("AR", "Invoice", "Revenue")
+ARPYMT = _payment(
+    "AR", "CUSTOMER", "Deposit account", "Reference number", (_RECEIPT_DATE, _PAYMENT_DATE)
 )
-
-APPYMT = ObjectDef(
-    name="APPYMT",
-    label="AP Payment",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("RECORDID", "Payment number"),
-        _f("STATE", "State", ENUM, readonly=True, valid=PAYMENT_STATES),
-        _f("VENDORID", "Vendor ID", required=True),
-        _f("VENDORNAME", "Vendor name", readonly=True),
-        _f("FINANCIALENTITY", "Bank account or card"),
-        _f("PAYMENTMETHOD", "Payment method", ENUM, required=True, valid=PAYMENT_METHODS),
-        _f("PAYMENTDATE", "Payment date", DATE, required=True),
-        _f("WHENPAID", "Date paid", DATE, readonly=True),
-        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
-        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
-        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
-        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
-        _f("CURRENCY", "Transaction currency"),
-        _f("BASECURR", "Base currency", readonly=True),
-        _f("DOCNUMBER", "Document number", description="Check or reference number"),
-        _f("DESCRIPTION", "Description"),
-        *_audit(DATE),
-    ),
-)
-
-APPYMTDETAIL = ObjectDef(
-    name="APPYMTDETAIL",
-    label="AP Payment Detail",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("PAYMENTKEY", "Payment record number", INTEGER, readonly=True),
-        _f("RECORDKEY", "Bill record number", INTEGER, required=True),
-        _f("ENTRYKEY", "Bill line record number", INTEGER),
-        _f("PAYMENTAMOUNT", "Base payment amount", DECIMAL, readonly=True),
-        _f("TRX_PAYMENTAMOUNT", "Transaction payment amount", DECIMAL, required=True),
-        # Credits applied by the payment (reference section 6, APPYMTDETAIL: debit memo,
-        # negative bill applied inline, posted advance); base amounts are read-only.
-        _f("ADJUSTMENTAMOUNT", "Base adjustment (debit memo) amount", DECIMAL, readonly=True),
-        _f("TRX_ADJUSTMENTAMOUNT", "Transaction adjustment (debit memo) amount", DECIMAL),
-        _f("INLINEAMOUNT", "Base inline credit amount", DECIMAL, readonly=True),
-        _f("TRX_INLINEAMOUNT", "Transaction inline credit amount", DECIMAL),
-        _f("POSTEDADVANCEAMOUNT", "Base posted advance amount", DECIMAL, readonly=True),
-        _f("TRX_POSTEDADVANCEAMOUNT", "Transaction posted advance amount", DECIMAL),
-        _f("CURRENCY", "Transaction currency", readonly=True),
-        *_audit(DATE),
-    ),
-)
-
-# ---------------------------------------------------------------------------------------------
-# Accounts receivable. The shapes mirror the AP objects (ARINVOICE ~ APBILL, ARINVOICEITEM ~
-# APBILLITEM, ARPYMT ~ APPYMT, ARPYMTDETAIL ~ APPYMTDETAIL) as Sage's object reference for
-# "AR Invoice", "AR Payment" and "AR Payment Detail" lists them. Assumptions, unverified against a
-# live company: ARPYMT states are those of APPYMT; ARPYMTDETAIL carries what settled the invoice
-# besides cash as separate amounts (INLINEAMOUNT: an inline credit, ADJUSTMENTAMOUNT: a credit
-# memo / adjustment, POSTEDADVANCEAMOUNT: an advance applied, DISCOUNTAMOUNT: an early-payment
-# discount), each with its TRX_ variant in the transaction currency.
-
-INVOICE_STATES = BILL_STATES
-
-ARINVOICE = ObjectDef(
-    name="ARINVOICE",
-    label="AR Invoice",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("RECORDID", "Invoice number"),
-        _f("STATE", "State", ENUM, readonly=True, valid=INVOICE_STATES),
-        _f("CUSTOMERID", "Customer ID", required=True),
-        _f("CUSTOMERNAME", "Customer name", readonly=True),
-        _f("DESCRIPTION", "Description"),
-        _f("WHENCREATED", "Date", DATE, required=True, description="Invoice date"),
-        _f("WHENPOSTED", "GL posting date", DATE),
-        _f("WHENDUE", "Due date", DATE),
-        _f("WHENPAID", "Date fully paid", DATE, readonly=True),
-        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
-        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
-        _f("TOTALDUE", "Total due", DECIMAL, readonly=True),
-        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
-        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
-        _f("TRX_TOTALDUE", "Transaction total due", DECIMAL, readonly=True),
-        _f("CURRENCY", "Transaction currency"),
-        _f("BASECURR", "Base currency", readonly=True),
-        *_audit(with_created=False),
-    ),
-)
-
-ARINVOICEITEM = ObjectDef(
-    name="ARINVOICEITEM",
-    label="AR Invoice Detail",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("RECORDKEY", "Invoice record number", INTEGER, readonly=True),
-        _f("LINE_NO", "Line number", INTEGER, readonly=True),
-        _f("ACCOUNTNO", "Revenue account", required=True),
-        _f("ACCOUNTTITLE", "Revenue account title", readonly=True),
-        _f("AMOUNT", "Base amount", DECIMAL, readonly=True),
-        _f("TRX_AMOUNT", "Transaction amount", DECIMAL, required=True),
-        _f("DEPARTMENTID", "Department"),
-        _f("LOCATIONID", "Location"),
-        _f("CLASSID", "Class"),
-        _f("PROJECTID", "Project"),
-        _f("ENTRYDESCRIPTION", "Memo"),
-        _f("CURRENCY", "Transaction currency", readonly=True),
-        _f("BASECURR", "Base currency", readonly=True),
-        *_audit(DATE),
-    ),
-)
-
-ARPYMT = ObjectDef(
-    name="ARPYMT",
-    label="AR Payment",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("RECORDID", "Payment number"),
-        _f("STATE", "State", ENUM, readonly=True, valid=PAYMENT_STATES),
-        _f("CUSTOMERID", "Customer ID", required=True),
-        _f("CUSTOMERNAME", "Customer name", readonly=True),
-        _f("FINANCIALENTITY", "Deposit account"),
-        _f("PAYMENTMETHOD", "Payment method", ENUM, required=True, valid=PAYMENT_METHODS),
-        _f("RECEIPTDATE", "Receipt date", DATE, required=True),
-        _f("PAYMENTDATE", "Payment date", DATE),
-        _f("WHENPAID", "Date paid", DATE, readonly=True),
-        _f("TOTALENTERED", "Total amount", DECIMAL, readonly=True),
-        _f("TOTALPAID", "Total paid", DECIMAL, readonly=True),
-        _f("TRX_TOTALENTERED", "Transaction total amount", DECIMAL, readonly=True),
-        _f("TRX_TOTALPAID", "Transaction total paid", DECIMAL, readonly=True),
-        _f("CURRENCY", "Transaction currency"),
-        _f("BASECURR", "Base currency", readonly=True),
-        _f("DOCNUMBER", "Reference number", description="Check or reference number"),
-        _f("DESCRIPTION", "Description"),
-        *_audit(DATE),
-    ),
-)
-
-ARPYMTDETAIL = ObjectDef(
-    name="ARPYMTDETAIL",
-    label="AR Payment Detail",
-    fields=(
-        _f("RECORDNO", "Record number", INTEGER, readonly=True),
-        _f("PAYMENTKEY", "Payment record number", INTEGER, readonly=True),
-        _f("RECORDKEY", "Invoice record number", INTEGER, required=True),
-        _f("ENTRYKEY", "Invoice line record number", INTEGER),
-        _f("PAYMENTAMOUNT", "Base payment amount", DECIMAL, readonly=True),
-        _f("TRX_PAYMENTAMOUNT", "Transaction payment amount", DECIMAL),
-        _f("INLINEKEY", "Inline credit record number", INTEGER),
-        _f("INLINEAMOUNT", "Base inline credit amount", DECIMAL, readonly=True),
-        _f("TRX_INLINEAMOUNT", "Transaction inline credit amount", DECIMAL),
-        _f("ADJUSTMENTKEY", "Credit memo / adjustment record number", INTEGER),
-        _f("ADJUSTMENTAMOUNT", "Base adjustment amount", DECIMAL, readonly=True),
-        _f("TRX_ADJUSTMENTAMOUNT", "Transaction adjustment amount", DECIMAL),
-        _f("ADVANCEKEY", "Advance record number", INTEGER),
-        _f("POSTEDADVANCEAMOUNT", "Base advance amount applied", DECIMAL, readonly=True),
-        _f("TRX_POSTEDADVANCEAMOUNT", "Transaction advance amount applied", DECIMAL),
-        _f("DISCOUNTAMOUNT", "Base discount amount", DECIMAL, readonly=True),
-        _f("TRX_DISCOUNTAMOUNT", "Transaction discount amount", DECIMAL),
-        _f("DISCOUNTDATE", "Discount date", DATE),
-        _f("CURRENCY", "Transaction currency", readonly=True),
-        *_audit(DATE),
-    ),
-)
+ARPYMTDETAIL = _payment_detail("AR", "Invoice", _AR_CREDITS, cash_required=False)
 
 # The audit trail. Deleted records never show in a WHENMODIFIED query; the reference
 # (intacct-xml-gateway.md, "Deleted records") says peers read AUDITHISTORY rows filtered by
@@ -623,7 +578,7 @@ def _standard_objects() -> tuple[ObjectDef, ...]:
     """Standard objects a peer tap's discovery asks `lookup` about. The sandbox holds no records
     of them (a query answers zero rows). Fields: the usual ones of Sage's object reference for
     each object, not every field a real company shows."""
-    rn = _f("RECORDNO", "Record number", INTEGER, readonly=True)
+    rn = _RECORDNO
 
     def adjustment(name: str, label: str, party: str) -> ObjectDef:
         return ObjectDef(
@@ -633,8 +588,7 @@ def _standard_objects() -> tuple[ObjectDef, ...]:
                 rn,
                 _f("RECORDID", "Adjustment number"),
                 _f("STATE", "State", ENUM, readonly=True, valid=BILL_STATES),
-                _f(f"{party}ID", f"{party.title()} ID", required=True),
-                _f(f"{party}NAME", f"{party.title()} name", readonly=True),
+                *_party_of(party),
                 _f("DESCRIPTION", "Description"),
                 _f("WHENCREATED", "Date", DATE, required=True),
                 _f("WHENPOSTED", "GL posting date", DATE),
