@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from sandbox_session)
 """The Intacct sandbox's AR objects, AUDITHISTORY (deletions, its intermittent error and the
 permission-denied mode) and `lookup` of the standard objects a peer tap's discovery asks about.
 Expected values are computed here from the company's typed records."""
@@ -5,7 +6,6 @@ Expected values are computed here from the company's typed records."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,6 +14,7 @@ from lxml import etree
 from tests.sandbox.intacct import Company, IntacctSandbox, generate_company
 from tests.sandbox.intacct import envelope as env
 from tests.sandbox.intacct.objects import AP_OBJECTS
+from tests.tap_intacct.sandbox_session import run, sb, sid  # noqa: F401 - fixtures
 
 SIZES = {"customers": 30, "vendors": 40, "bills": 50, "payments": 25}
 
@@ -21,24 +22,6 @@ SIZES = {"customers": 30, "vendors": 40, "bills": 50, "payments": 25}
 @pytest.fixture(scope="module")
 def company() -> Company:
     return generate_company(seed=9, invoices=30, ar_payments=20, deletions=2, **SIZES)
-
-
-@pytest.fixture(scope="module")
-def sb(company: Company) -> Iterator[IntacctSandbox]:
-    with IntacctSandbox(company) as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def sid(sb: IntacctSandbox) -> str:
-    return env.session(sb)
-
-
-def run(sb: IntacctSandbox, sid: str, body: str) -> etree._Element:
-    root = env.post(sb.session_endpoint_url, env.request(sb, [("f", body)], session_id=sid))
-    result = root.find("operation/result")
-    assert result is not None, etree.tostring(root)
-    return result
 
 
 def rows(sb: IntacctSandbox, sid: str, obj: str, fields: list[str], **kw: object) -> list[dict]:

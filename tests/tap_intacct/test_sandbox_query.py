@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from sandbox_session)
 """The Intacct sandbox's read functions: query (filters, ordering, paging, select, entities),
 readByQuery + readMore, read and lookup. Expected results are computed here from the
 company's typed records, independently of the sandbox's query engine."""
@@ -5,7 +6,7 @@ company's typed records, independently of the sandbox's query engine."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -16,29 +17,12 @@ from lxml import etree
 from tests.sandbox.intacct import Company, IntacctSandbox, generate_company
 from tests.sandbox.intacct import envelope as env
 from tests.sandbox.intacct.objects import OBJECTS
+from tests.tap_intacct.sandbox_session import run, sb, sid  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="module")
 def company() -> Company:
     return generate_company(seed=5, customers=80, vendors=60, bills=150, payments=60)
-
-
-@pytest.fixture(scope="module")
-def sb(company: Company) -> Iterator[IntacctSandbox]:
-    with IntacctSandbox(company) as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def sid(sb: IntacctSandbox) -> str:
-    return env.session(sb)
-
-
-def run(sb: IntacctSandbox, sid: str, body: str) -> etree._Element:
-    root = env.post(sb.session_endpoint_url, env.request(sb, [("f", body)], session_id=sid))
-    result = root.find("operation/result")
-    assert result is not None, etree.tostring(root)
-    return result
 
 
 def ok_data(result: etree._Element) -> etree._Element:
