@@ -318,52 +318,34 @@ class Api:
         def sid(c: Call) -> str:
             return c.params["store_id"]
 
-        self._add(
-            one_store + "/customers",
-            GET=lambda c: collection(
-                "customers",
-                [st.render_customer(x) for x in st.store(sid(c)).customers.values()],
-                c,
-                store_id=sid(c),
-            ),
-            POST=(lambda c: st.post_customer(sid(c), c.body), "customer_post"),
-        )
-        self._add(
-            one_store + "/customers/{customer_id}",
-            GET=lambda c: st.render_customer(st.customer(sid(c), c.params["customer_id"])),
-            PUT=(
-                lambda c: st.put_customer(sid(c), c.params["customer_id"], c.body),
-                "customer_put",
-            ),
-            PATCH=(
-                lambda c: st.patch_customer(sid(c), c.params["customer_id"], c.body),
-                "customer_patch",
-            ),
-            DELETE=lambda c: st.delete_customer(sid(c), c.params["customer_id"]),
-        )
-        self._add(
-            one_store + "/products",
-            GET=lambda c: collection(
-                "products",
-                [st.render_product(p) for p in st.store(sid(c)).products.values()],
-                c,
-                store_id=sid(c),
-            ),
-            POST=(lambda c: st.post_product(sid(c), c.body), "product_post"),
-        )
-        self._add(
-            one_store + "/products/{product_id}",
-            GET=lambda c: st.render_product(st.product(sid(c), c.params["product_id"])),
-            PUT=(
-                lambda c: st.put_product(sid(c), c.params["product_id"], c.body),
-                "product_put",
-            ),
-            PATCH=(
-                lambda c: st.patch_product(sid(c), c.params["product_id"], c.body),
-                "product_patch",
-            ),
-            DELETE=lambda c: st.delete_product(sid(c), c.params["product_id"]),
-        )
+        def store_records(kind: str, plural: str) -> None:
+            """A store's customers or products: the list (GET, POST) and one record (GET, PUT,
+            PATCH, DELETE), served by the state's render_<kind>, <kind> and <verb>_<kind>."""
+            key = f"{kind}_id"
+            render, one = getattr(st, f"render_{kind}"), getattr(st, kind)
+            post, put, patch, delete = (
+                getattr(st, f"{verb}_{kind}") for verb in ("post", "put", "patch", "delete")
+            )
+            self._add(
+                f"{one_store}/{plural}",
+                GET=lambda c: collection(
+                    plural,
+                    [render(x) for x in getattr(st.store(sid(c)), plural).values()],
+                    c,
+                    store_id=sid(c),
+                ),
+                POST=(lambda c: post(sid(c), c.body), f"{kind}_post"),
+            )
+            self._add(
+                f"{one_store}/{plural}/{{{key}}}",
+                GET=lambda c: render(one(sid(c), c.params[key])),
+                PUT=(lambda c: put(sid(c), c.params[key], c.body), f"{kind}_put"),
+                PATCH=(lambda c: patch(sid(c), c.params[key], c.body), f"{kind}_patch"),
+                DELETE=lambda c: delete(sid(c), c.params[key]),
+            )
+
+        store_records("customer", "customers")
+        store_records("product", "products")
         self._add(
             one_store + "/products/{product_id}/variants",
             GET=lambda c: collection(
