@@ -5,7 +5,8 @@ kept-alive ones when the sandbox stops (no handler thread outlives the server), 
 Nagle's algorithm off on every accepted connection (TCP_NODELAY): an answer written in more than
 one piece would otherwise wait for the client's delayed ACK (about 40 ms on Linux) on a
 kept-alive connection, a stall no real API has;
-`serve_in_background` runs it on a daemon thread. `free_port` names a loopback port that
+`serve_in_background` runs it on a daemon thread; `Served` gives a sandbox that runs one its
+`with` block and its `port`. `free_port` names a loopback port that
 nothing listens on (for servers that cannot bind port 0 themselves, or for a refused connection).
 """
 
@@ -15,7 +16,7 @@ import contextlib
 import socket
 import threading
 from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -47,6 +48,30 @@ class LoopbackServer(ThreadingHTTPServer):
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+class Served:
+    """A sandbox serving on a `LoopbackServer`: `with` starts and stops it; `port` is its port."""
+
+    _server: LoopbackServer | None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running")
+        return int(self._server.server_address[1])
 
 
 def serve_in_background(server: LoopbackServer, name: str | None = None) -> threading.Thread:

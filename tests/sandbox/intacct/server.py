@@ -35,7 +35,7 @@ from tests.sandbox.intacct.functions import (
 from tests.sandbox.intacct.query import QueryError
 from tests.sandbox.intacct.xsd import load_schema, validation_errors
 from tests.sandbox.latency import Latency
-from tests.sandbox.loopback import LoopbackServer, serve_in_background
+from tests.sandbox.loopback import LoopbackServer, Served, serve_in_background
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
 SESSION_PATH = "/session/xmlgw.phtml"
@@ -179,7 +179,7 @@ class HttpAnswer:
     record: RequestRecord | None = None
 
 
-class IntacctSandbox:
+class IntacctSandbox(Served):
     """A local Sage Intacct XML gateway on 127.0.0.1. Use as a context manager."""
 
     def __init__(
@@ -290,19 +290,7 @@ class IntacctSandbox:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> IntacctSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- addresses and config ------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running")
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:

@@ -15,12 +15,11 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.sandbox.latency import Latency
-from tests.sandbox.loopback import LoopbackServer, serve_in_background
+from tests.sandbox.loopback import LoopbackServer, Served, serve_in_background
 
 from .api import Api, Request, Response
 from .batches import BatchRunner
@@ -134,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.sandbox._handle(self)
 
 
-class MailchimpSandbox:
+class MailchimpSandbox(Served):
     """A local Mailchimp Marketing API v3 on 127.0.0.1. See the package docstring."""
 
     def __init__(
@@ -253,24 +252,7 @@ class MailchimpSandbox:
             tmp.write_bytes(self._state.dump())
             tmp.replace(self.state_file)
 
-    def __enter__(self) -> MailchimpSandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # --- addresses and config --------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running")
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
