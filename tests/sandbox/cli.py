@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -9,6 +10,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+
+
+def add_latency_options(parser: argparse.ArgumentParser) -> None:
+    """The latency options both sandboxes take (the sandbox's `latency*` arguments)."""
+    jitter = "plus a seeded random part up to this (uniform) or of this mean (exponential)"
+    kinds = ("uniform", "exponential")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
+    parser.add_argument("--latency-jitter-ms", type=float, default=0.0, help=jitter)
+    parser.add_argument("--latency-distribution", choices=kinds, default=kinds[0])
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.sandbox.cli import run_main, stop_on_signals, wait_for, write_atomic
+from tests.sandbox.cli import add_latency_options, run_main, stop_on_signals, wait_for, write_atomic
 from tests.sandbox.intacct.data import delete_some, generate_company
 from tests.sandbox.intacct.faults import FAULTS
 from tests.sandbox.intacct.server import IntacctSandbox
@@ -43,14 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         help="once started, delete N customers, vendors, bills, AP payments, invoices and AR "
         "payments each (with their AUDITHISTORY rows, stamped now), as a user in Intacct would",
     )
-    p.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
-    p.add_argument(
-        "--latency-jitter-ms",
-        type=float,
-        default=0.0,
-        help="plus a seeded random part up to this (uniform) or of this mean (exponential)",
-    )
-    p.add_argument("--latency-distribution", choices=("uniform", "exponential"), default="uniform")
+    add_latency_options(p)
     p.add_argument(
         "--max-concurrent-requests",
         type=int,

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.sandbox.cli import run_main, stop_on_signals, wait_for, write_atomic
+from tests.sandbox.cli import add_latency_options, run_main, stop_on_signals, wait_for, write_atomic
 
 from .server import DEFAULT_DC, DEFAULT_LIST_ID, MailchimpSandbox
 
@@ -19,16 +19,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="port (0 = a free one)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="added delay per request")
-    parser.add_argument(
-        "--latency-jitter-ms",
-        type=float,
-        default=0.0,
-        help="plus a seeded random part up to this (uniform) or of this mean (exponential)",
-    )
-    parser.add_argument(
-        "--latency-distribution", choices=("uniform", "exponential"), default="uniform"
-    )
+    add_latency_options(parser)
     parser.add_argument("--list-id", default=DEFAULT_LIST_ID, help="id of the pre-made audience")
     parser.add_argument("--api-key", default=None, help="API key to accept (default: random)")
     parser.add_argument("--dc", default=DEFAULT_DC, help="data center suffix of the key")
