@@ -39,7 +39,7 @@ from typing_extensions import override
 from tap_intacct import keyset, progress
 from tap_intacct.deletions import read_deletions
 from tap_intacct.gateway.filters import MAX_IN_VALUES, Filter, Order
-from tap_intacct.pipeline import Fetched, PageChain
+from tap_intacct.pipeline import Fetched, PageChain, limit_malloc_arenas
 from tap_intacct.records import (
     RecordConversionError,
     RecordConverter,
@@ -203,6 +203,7 @@ class IntacctStream(Stream):
         # Twice as many threads as requests allowed in flight: a thread parsing an answer holds
         # no slot (the gateway client's slots bound the requests), so another can be sending.
         workers = 2 * int(self.config.get("max_concurrent_requests") or 2)
+        limit_malloc_arenas()  # memory flat however long the run (see its docstring)
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.name}-read")
         try:
             yield from self._read_records(executor)
