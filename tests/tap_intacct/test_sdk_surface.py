@@ -10,6 +10,9 @@
   class the tap builds on (``self._tap``, ``self._write_state_message``). The tap's source is
   read with ``ast``; the SDK's private members are read from the classes themselves and from
   the ``self._x = ...`` assignments of their source.
+- Strict settings need no private hook either: the tap's constructor checks them after the
+  SDK's own checks and before the streams are discovered (which may log in), and reports a
+  setting both refuse with the strict reasons.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from singer_sdk import Stream
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
 
 import tap_intacct
+from tap_intacct.gateway.errors import GatewayConnectionError
 from tap_intacct.streams import IntacctStream
 from tap_intacct.tap import TapIntacct
 
@@ -35,11 +41,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("IntacctStream", "_increment_stream_state"): (
         "the per-page bookmark with its RECORDNO tie-breaker: the SDK moves the bookmark per "
         "record here, and has no public hook to move it per page"
-    ),
-    ("TapIntacct", "_validate_config"): (
-        "strict settings (unknown keys, ranges) checked before the SDK's own checks, in the "
-        "constructor, before streams are discovered; the SDK has no public hook there (the "
-        "target has the same override; both move with the shared strict-settings module)"
     ),
 }
 
@@ -221,3 +222,41 @@ def test_the_scan_catches_each_kind_of_private_use() -> None:
     )
     found = private_sdk_uses(source, sdk_private, sdk_derived_classes([source]))
     assert [line.split(":")[0] for line in found] == ["1", "2", "3", "6", "6", "7", "8", "12"]
+
+
+# --- strict settings without the SDK's private _validate_config ----------------------------
+
+SETTINGS = {
+    "sender_id": "sender",
+    "sender_password": "sender-secret",
+    "user_id": "user",
+    "user_password": "user-secret",
+    "company_id": "company",
+    # Nothing listens here: a login attempt would fail with a connection error instead.
+    "api_url": "http://127.0.0.1:9/ia/xml/xmlgw.phtml",
+    "max_retries": 0,
+    "include_custom_fields": True,  # discovery logs in to look the custom fields up
+}
+
+
+def test_a_refused_setting_stops_the_tap_before_its_streams_are_discovered() -> None:
+    with pytest.raises(ConfigValidationError) as info:
+        TapIntacct(config={**SETTINGS, "page_sise": 5})
+    assert "tap-intacct settings refused" in str(info.value)
+    assert "did you mean 'page_size'?" in " ".join(info.value.errors)
+    # With good settings the same constructor discovers the streams, so it tries to log in.
+    with pytest.raises(GatewayConnectionError):
+        TapIntacct(config=SETTINGS)
+
+
+def test_a_setting_the_sdk_refuses_too_gets_the_strict_reason_alone() -> None:
+    with pytest.raises(ConfigValidationError) as info:
+        TapIntacct(config={**SETTINGS, "page_size": 5000})
+    assert "tap-intacct settings refused" in str(info.value)
+    assert "page_size" in " ".join(info.value.errors)
+    assert info.value.__suppress_context__  # the SDK's error is not printed after ours
+
+
+def test_without_validation_the_tap_builds_offline() -> None:
+    tap = TapIntacct(config={"page_sise": 5}, validate_config=False, setup_mapper=False)
+    assert tap.refused_settings() is not None  # still known, only not raised
