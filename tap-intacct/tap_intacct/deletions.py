@@ -101,7 +101,7 @@ def read_deletions(
     ``stream_bookmark``: the stream's replication_key_value when the run began (where
     deletions start when they have no bookmark of their own).
     """
-    tap = stream._tap
+    tap = stream.tap
     if tap.deletions_unavailable:
         return
     state = stream.stream_state
@@ -174,7 +174,7 @@ def read_deletions(
 def _page(stream: IntacctStream, flt: Filter, page_size: int) -> tuple[list[Any], bool] | None:
     """One page of deletion rows and whether more follow, or None when this stream's
     deletions are skipped (a warning says why)."""
-    tap = stream._tap
+    tap = stream.tap
     gateway = tap.gateway
     for attempt in range(1, ATTEMPTS + 1):
         try:

@@ -25,22 +25,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from singer_sdk.exceptions import InvalidStreamSortException
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+from typing_extensions import override
 
 from tap_intacct import keyset, progress
 from tap_intacct.deletions import read_deletions
 from tap_intacct.gateway.filters import MAX_IN_VALUES, Filter, Order
-from tap_intacct.pipeline import Fetched, PageChain
+from tap_intacct.pipeline import Fetched, PageChain, limit_malloc_arenas
 from tap_intacct.records import (
     RecordConversionError,
     RecordConverter,
@@ -93,63 +92,29 @@ class IntacctStream(Stream):
     primary_keys = (keyset.KEY,)
     replication_key = keyset.REPLICATION_KEY
     is_sorted = True
-    # State goes out after every page (see _emit_page_state), not every N records.
+    # State goes out after every page (see _end_page), not every N records.
     STATE_MSG_FREQUENCY = 10**12
     # Records are typed by our own converter; the SDK's per-record conformance is redundant.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    _tap: TapIntacct
-    #: When the page being emitted arrived: the records' time_extracted.
-    _extracted_at: dt.datetime | None = None
-
     def __init__(self, tap: TapIntacct, schema: dict[str, Any]) -> None:
         super().__init__(tap, schema=schema, name=self.stream_name)
+        #: The tap this stream belongs to (its gateway, run start and settings).
+        self.tap = tap
 
     # --- SDK hooks ---------------------------------------------------------------------
 
     @property
     def metadata(self) -> Any:
-        """Standard metadata, with MEGAENTITYID always included (every record carries it)."""
-        fresh = self._metadata is None
+        """Standard metadata, with MEGAENTITYID always included (every record carries it);
+        a stream given in the input catalog keeps the catalog's metadata as it is."""
         mapping = super().metadata
-        catalog = self._tap_input_catalog
-        if fresh and not (catalog and catalog.get_stream(self.name)):
+        catalog = self.tap.input_catalog
+        if not (catalog and catalog.get_stream(self.name)):
             entry = mapping.get(("properties", "MEGAENTITYID"))
             if entry is not None:
                 entry.inclusion = type(entry).InclusionType.AUTOMATIC
         return mapping
-
-    def _generate_record_messages(
-        self, record: types.Record
-    ) -> Generator[RecordMessage, None, None]:
-        # The SDK's version prunes deselected properties and conforms types on every record.
-        # Our converter already builds exactly the selected properties, typed, so both walks
-        # are skipped here (they were a third of the per-record cost).
-        version = self._stream_version
-        extracted = self._extracted_at or utc_now()
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=version,
-                    time_extracted=extracted,
-                )
-
-    def _write_record_message(self, record: types.Record) -> None:
-        # As the SDK's, without a RecordMessage per record when the writer can take the parts.
-        write_record = getattr(self._tap.message_writer, "write_record", None)
-        if write_record is None:
-            super()._write_record_message(record)
-            return
-        version = self._stream_version
-        extracted = self._extracted_at or utc_now()
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                write_record(stream_map.stream_alias, mapped, version, extracted)
-        self.state_manager.is_flushed = False
 
     def generate_child_contexts(
         self, record: types.Record, context: types.Context | None
@@ -163,32 +128,43 @@ class IntacctStream(Stream):
         """No signpost: the upper bound is enforced by the query itself."""
         del context
 
+    @override
     def _increment_stream_state(
         self, latest_record: types.Record, *, context: types.Context | None = None
     ) -> None:
-        # The SDK calls this after every record. A STATE message only goes out after a page
-        # (see _emit_page_state), so the bookmark moves once per page instead, in _end_page.
+        """Nothing per record: the bookmark moves once per page, in :meth:`_end_page`.
+
+        The tap's one override of a private SDK method, because no public hook serves: the
+        SDK calls this after every record it writes, and moving ``replication_key_value``
+        there would let a STATE message the SDK writes mid-page (an interrupted run) pair a
+        record's WHENMODIFIED with the previous page's RECORDNO tie-breaker, and would move
+        the bookmark for rows without WHENMODIFIED and for deletions. The page's bookmark
+        (WHENMODIFIED with its RECORDNO) is set in one step after the page's last record
+        went out. tests/tap_intacct/test_sdk_surface.py fails if the SDK changes this
+        method's signature.
+        """
         del latest_record, context
 
-    def _end_page(self, records: list[dict[str, Any]], incremental: bool) -> None:
+    def _end_page(self, page: PageMark, incremental: bool) -> None:
         """Move the bookmark to the page's last record and emit STATE (after the page's
         records went out).
 
         Records whose WHENMODIFIED is empty (the null pass) do not move the bookmark; their
         progress is kept under keyset.NULL_PASS_STATE_KEY instead.
         """
-        progress.page(self, len(records))
-        if incremental and records:
-            last = records[-1]
-            if last.get(keyset.REPLICATION_KEY) is None:
-                self.stream_state[keyset.NULL_PASS_STATE_KEY] = last[keyset.KEY]
+        progress.page(self, page.count)
+        if incremental and page.count:
+            if page.last_modified is None:
+                self.stream_state[keyset.NULL_PASS_STATE_KEY] = page.last_key
                 self.state_manager.is_flushed = False
             else:
-                _check_sorted(records, self.stream_state.get("replication_key_value"))
-                # Set before the SDK moves replication_key_value to this record, so the pair
-                # in state always names the same record.
-                self.stream_state[keyset.RECORDNO_STATE_KEY] = last[keyset.KEY]
-                super()._increment_stream_state(last)
+                _check_sorted(page.modified, self.stream_state.get("replication_key_value"))
+                # The pair in state always names the same record.
+                self.stream_state[keyset.RECORDNO_STATE_KEY] = page.last_key
+                self.state_manager.increment_state(
+                    {keyset.REPLICATION_KEY: page.last_modified},
+                    replication_key=keyset.REPLICATION_KEY,
+                )
         self._emit_page_state()
 
     # --- selection ---------------------------------------------------------------------
@@ -227,6 +203,7 @@ class IntacctStream(Stream):
         # Twice as many threads as requests allowed in flight: a thread parsing an answer holds
         # no slot (the gateway client's slots bound the requests), so another can be sending.
         workers = 2 * int(self.config.get("max_concurrent_requests") or 2)
+        limit_malloc_arenas()  # memory flat however long the run (see its docstring)
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.name}-read")
         try:
             yield from self._read_records(executor)
@@ -255,7 +232,7 @@ class IntacctStream(Stream):
         self._emit_page_state()
 
     def _read_records(self, executor: Executor) -> Iterator[dict[str, Any]]:
-        tap = self._tap
+        tap = self.tap
         gateway = tap.gateway
         tz = resolve_timezone(self.config.get("timezone"))
         page_size = int(self.config.get("page_size") or 1000)
@@ -328,16 +305,17 @@ class IntacctStream(Stream):
 
         def emit(chain: PageChain[Any], *, keyset_pass: bool) -> Iterator[dict[str, Any]]:
             for rows, kids in chain:
-                self._extracted_at = utc_now()
                 records = self._convert_page(rows, convert, None)
                 del rows  # not kept while the next page downloads
                 if children is not None:
                     children.attach(records, kids)
+                # Read before the records go out: the SDK prunes what the catalog deselects.
+                page = PageMark.of(records, incremental)
                 yield from records
+                del records, kids  # not kept while the next page is emitted
                 if incremental and keyset_pass:
                     state[keyset.UPPER_BOUND_STATE_KEY] = bound
-                self._end_page(records, incremental)
-                del records, kids
+                self._end_page(page, incremental)
 
         bound = format_utc(window.upper_utc)
         first_keyset: Fetched | None = None
@@ -379,8 +357,13 @@ class IntacctStream(Stream):
         progress.end(self)
 
     def _emit_page_state(self) -> None:
-        """A STATE message after each page, so an interrupted run resumes from here."""
-        self._write_state_message()
+        """A STATE message after each page, so an interrupted run resumes from here (none
+        when nothing changed since the last one)."""
+        manager = self.state_manager
+        if not manager.is_flushed:
+            _ = self.stream_state  # the stream's entry exists in the STATE, as the SDK's has it
+            self.tap.state_writer.write_state(self.tap_state)
+            manager.is_flushed = True
 
     def _convert_page(
         self,
@@ -479,12 +462,31 @@ def _convert_rows(
         raise
 
 
-def _check_sorted(records: Sequence[Mapping[str, Any]], previous: str | None) -> None:
+@dataclass(frozen=True)
+class PageMark:
+    """What a page's STATE needs of its records: how many, the last one's RECORDNO and
+    WHENMODIFIED, and (incremental runs) every WHENMODIFIED, for the sorted-stream check."""
+
+    count: int
+    last_key: int | None = None
+    last_modified: str | None = None
+    modified: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, records: Sequence[Mapping[str, Any]], incremental: bool) -> PageMark:
+        if not (incremental and records):
+            return cls(len(records))
+        last = records[-1]
+        when = last.get(keyset.REPLICATION_KEY)
+        modified = () if when is None else tuple(r[keyset.REPLICATION_KEY] for r in records)
+        return cls(len(records), last[keyset.KEY], when, modified)
+
+
+def _check_sorted(modified: Sequence[str], previous: str | None) -> None:
     """Raise if WHENMODIFIED goes backwards within a page or from the previous bookmark (the
     check the SDK makes per record of a sorted stream, made here once per page)."""
     last = previous
-    for record in records:
-        when = record[keyset.REPLICATION_KEY]
+    for when in modified:
         if last is not None and when < last:
             msg = (
                 f"Unsorted data detected in stream. Latest value {when!r} is smaller than "

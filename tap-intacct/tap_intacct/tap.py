@@ -207,13 +207,28 @@ class TapIntacct(Tap):
     #: Extra keyword arguments for the gateway client (tests pass a no-op sleep).
     gateway_options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *, validate_config: bool = True, setup_mapper: bool = True, **kwargs: Any
+    ) -> None:
+        """The SDK's tap, with strict settings (see :meth:`refused_settings`)."""
         self._gateway: IntacctGateway | None = None
         self._run_started_at: dt.datetime | None = None
         #: Why AUDITHISTORY cannot be read (set on the first refusal; later streams skip it).
         self.deletions_unavailable: str | None = None
         logsafe.install()  # every log line: secrets masked, control characters escaped
-        super().__init__(*args, **kwargs)
+        # The mapper is set up (which discovers the streams, and logs in for custom fields)
+        # only once the settings are known good.
+        try:
+            super().__init__(validate_config=validate_config, setup_mapper=False, **kwargs)
+        except ConfigValidationError:
+            refused = self.refused_settings()  # our one-line reasons first, when we have some
+            if refused is not None:
+                raise refused from None
+            raise
+        if validate_config and (refused := self.refused_settings()) is not None:
+            raise refused
+        if setup_mapper:
+            self.setup_mapper()
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
@@ -222,18 +237,20 @@ class TapIntacct(Tap):
         command.__class__ = CLI.command
         return command
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Strict settings first (unknown keys, ranges: `strict`), then the SDK's checks."""
+    def refused_settings(self) -> ConfigValidationError | None:
+        """The error naming every setting the strict checks refuse (unknown keys, ranges:
+        `strict`), or None. The SDK's own schema checks run first, in its constructor; a
+        setting both refuse is reported with these reasons."""
         schema = copy.deepcopy(self.config_jsonschema)
         self.append_builtin_config(schema)
         problems = settings_problems(self.config, schema)
-        if problems and raise_errors:
-            raise ConfigValidationError(
-                f"tap-intacct settings refused: {'; '.join(problems)}",
-                errors=problems,
-                schema=schema,
-            )
-        return problems + super()._validate_config(raise_errors=raise_errors)
+        if not problems:
+            return None
+        return ConfigValidationError(
+            f"tap-intacct settings refused: {'; '.join(problems)}",
+            errors=problems,
+            schema=schema,
+        )
 
     @property
     def gateway(self) -> IntacctGateway:

@@ -4,6 +4,8 @@ arrive after the pages before them."""
 
 from __future__ import annotations
 
+import platform
+import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tap_intacct import pipeline
 from tap_intacct.pipeline import PageChain
 
 Row = dict[str, Any]
@@ -155,3 +158,16 @@ def test_a_given_first_page_is_not_fetched_again_and_an_empty_chain_ends() -> No
     )
     assert calls == [10, 20]
     assert _read(PageChain(InlineExecutor(), fetch, lambda rows: None, first=([], False))) == []
+
+
+def test_threads_share_two_malloc_arenas_unless_the_operator_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limit = pipeline.limit_malloc_arenas.__wrapped__  # the uncached function
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert limit() is False  # the operator's setting is left alone
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert limit() is True
+    else:  # another C library: nothing to set
+        assert limit() is False
