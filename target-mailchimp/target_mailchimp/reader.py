@@ -42,7 +42,7 @@ from singer_sdk.exceptions import InvalidInputLine
 from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
 from target_mailchimp.sinks.errors import TargetError
-from target_mailchimp.sinks.values import MAX_DEPTH, TOO_DEEP
+from target_mailchimp.sinks.validation import MAX_DEPTH, TOO_DEEP
 
 #: Characters of a bad line shown in its error.
 EXCERPT_CHARS = 80

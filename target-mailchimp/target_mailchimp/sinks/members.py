@@ -31,13 +31,13 @@ from target_mailchimp.api import (
     chunked,
 )
 from target_mailchimp.mapping import MemberPayload
-from target_mailchimp.sinks.recording import (
+from target_mailchimp.sinks.run import RunContext
+from target_mailchimp.sinks.writes import (
     Outcome,
     SourceRef,
     describe_error,
     settle_known,
 )
-from target_mailchimp.sinks.run import RunContext
 
 MEMBER = "member"
 #: Ledger marker: this target added the inactive tag to the member (hash "on"/"off").

@@ -1,6 +1,11 @@
-"""The sink base class: buffering, cheap validation and the hand-off to the processors.
+"""The SDK sink classes: buffering, cheap validation and the hand-off to the processors.
 
-Every stream's sink is a `BatchSink` that buffers records (`MAX_SIZE_DEFAULT` 5000, or
+Each stream's sink is a thin `BatchSink` whose `process_incoming` hands a drained batch to
+its stream's processor: `contacts.process_contacts`, `documents.process_documents` (bills,
+invoices), `documents.process_payments` (AP and AR payments), `passthrough` (Mailchimp-shaped
+streams); the processors end in `writes` (the Mailchimp calls and the ledger records).
+
+Every sink buffers records (`MAX_SIZE_DEFAULT` 5000, or
 `batch_size_rows`) and hands them, at each drain, to its stream's processor
 (`process_incoming`), which finishes every write and ledger entry before it
 returns. So when the SDK emits a STATE after draining all sinks, every record before it is
@@ -22,7 +27,6 @@ before orders), see `TargetMailchimp.drain_one`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import jsonschema  # type: ignore[import-untyped]
@@ -30,8 +34,18 @@ from singer_sdk.exceptions import InvalidJSONSchema
 from singer_sdk.sinks import BatchSink
 
 from target_mailchimp.mapping.common import record_label
-from target_mailchimp.sinks.validation import RecordChecker
-from target_mailchimp.sinks.values import value_problem
+from target_mailchimp.sinks.contacts import process_contacts
+from target_mailchimp.sinks.deletions import process_deletions, split_deletions
+from target_mailchimp.sinks.documents import process_documents, process_payments
+from target_mailchimp.sinks.members import MEMBER
+from target_mailchimp.sinks.passthrough import (
+    process_ecommerce_customers,
+    process_ecommerce_orders,
+    process_ecommerce_products,
+    process_list_members,
+)
+from target_mailchimp.sinks.validation import Incoming, RecordChecker, value_problem
+from target_mailchimp.sinks.writes import CUSTOMER, ORDER, PRODUCT
 
 #: Streams whose records deleted in Intacct are applied (see `sinks.deletions`).
 DELETABLE_STREAMS = frozenset(
@@ -42,14 +56,6 @@ if TYPE_CHECKING:
     from singer_sdk import Target
 
     from target_mailchimp.sinks.run import RunContext
-
-
-@dataclass
-class Incoming:
-    """A buffered input record and, when it does not match its schema, why."""
-
-    record: dict[str, Any]
-    problem: str | None = None
 
 
 class RunProvider(Protocol):
@@ -156,11 +162,6 @@ class MailchimpSink(BatchSink):
             self.process_incoming(incoming)
             return
         # Records deleted in Intacct ({RECORDNO, _sdc_deleted_at}) after the live ones.
-        from target_mailchimp.sinks.deletions import (  # noqa: PLC0415 (import cycle)
-            process_deletions,
-            split_deletions,
-        )
-
         live, deleted = split_deletions(incoming)
         if live:
             self.process_incoming(live)
@@ -170,3 +171,73 @@ class MailchimpSink(BatchSink):
     def process_incoming(self, incoming: Sequence[Incoming]) -> None:
         """Write one drained batch; each stream's sink hands it to its processor."""
         raise NotImplementedError
+
+
+class ContactsSink(MailchimpSink):
+    """customers and vendors (tap-intacct)."""
+
+    rank = 0
+    object_kind = MEMBER
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        process_contacts(self.ctx, self.stream_name, incoming)
+
+
+class DocumentsSink(MailchimpSink):
+    """ap_bills and ar_invoices (tap-intacct)."""
+
+    rank = 2
+    object_kind = ORDER
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        process_documents(self.ctx, self.stream_name, incoming)
+
+
+class PaymentsSink(MailchimpSink):
+    """ap_payments and ar_payments (tap-intacct)."""
+
+    rank = 3
+    object_kind = ORDER
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        process_payments(self.ctx, self.stream_name, incoming)
+
+
+class ListMembersSink(MailchimpSink):
+    """list_members (Mailchimp-shaped)."""
+
+    rank = 0
+    object_kind = MEMBER
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        process_list_members(self.ctx, self.stream_name, incoming)
+
+
+class EcommerceCustomersSink(MailchimpSink):
+    """ecommerce_customers (Mailchimp-shaped)."""
+
+    rank = 1
+    object_kind = CUSTOMER
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        process_ecommerce_customers(self.ctx, self.stream_name, incoming)
+
+
+class EcommerceProductsSink(MailchimpSink):
+    """ecommerce_products (Mailchimp-shaped)."""
+
+    rank = 1
+    object_kind = PRODUCT
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        process_ecommerce_products(self.ctx, self.stream_name, incoming)
+
+
+class EcommerceOrdersSink(MailchimpSink):
+    """ecommerce_orders (Mailchimp-shaped)."""
+
+    rank = 2
+    object_kind = ORDER
+
+    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
+        process_ecommerce_orders(self.ctx, self.stream_name, incoming)
