@@ -57,8 +57,8 @@ from target_mailchimp.sinks import (
     retry_parked,
     sink_class_for,
 )
-from target_mailchimp.sinks.classes import MailchimpSink
 from target_mailchimp.sinks.run import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
+from target_mailchimp.sinks.sink import MailchimpSink
 from target_mailchimp.strict import settings_problems
 from target_mailchimp.summary import (
     LEDGER_RESET_MESSAGE,

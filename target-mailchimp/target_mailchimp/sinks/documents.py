@@ -95,17 +95,10 @@ from target_mailchimp.mapping.orders import BillSummary
 from target_mailchimp.mapping.payments import PaymentForBill
 from target_mailchimp.mapping.settings import MappingSettings
 from target_mailchimp.mapping.settlement import older_version
+from target_mailchimp.sinks import writes
 from target_mailchimp.sinks.run import ParkedNote, RunContext
 from target_mailchimp.sinks.validation import Incoming
-from target_mailchimp.sinks.writes import (
-    CUSTOMER,
-    ORDER,
-    PRODUCT,
-    ObjectWork,
-    Outcome,
-    SourceRef,
-    write_objects,
-)
+from target_mailchimp.sinks.writes import CUSTOMER, ORDER, PRODUCT, Outcome, SourceRef
 
 
 @dataclass(frozen=True)
@@ -485,17 +478,17 @@ def write_document_orders(
         else:
             ready.append(work)
 
-    products: dict[str, ObjectWork] = {}
+    products: dict[str, writes.ObjectWork] = {}
     for work in ready:
         for product in work.order.products:
             if product.object_id not in products:
-                products[product.object_id] = ObjectWork(product, work.refs[:1])
-    product_outcomes = write_objects(
+                products[product.object_id] = writes.ObjectWork(product, work.refs[:1])
+    product_outcomes = writes.write_objects(
         ctx, PRODUCT, list(products.values()), stream, audit_unchanged=False
     )
 
     previous_lines = ctx.ledger.order_lines(w.order_id for w in ready if not w.status_only)
-    order_works: list[ObjectWork] = []
+    order_works: list[writes.ObjectWork] = []
     for work in ready:
         failed = [
             (pid, o)
@@ -517,12 +510,12 @@ def write_document_orders(
             current = {str(line["id"]) for line in work.order.order.body["lines"]}
             stale = None if before is None else tuple(sorted(before - current))
         order_works.append(
-            ObjectWork(
+            writes.ObjectWork(
                 work.order.order,
                 list(work.refs),
                 patch=work.order.patch_body() if work.status_only else None,
                 stale_lines=stale,
             )
         )
-    outcomes.update(write_objects(ctx, ORDER, order_works, stream))
+    outcomes.update(writes.write_objects(ctx, ORDER, order_works, stream))
     return outcomes

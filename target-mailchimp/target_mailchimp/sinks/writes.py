@@ -1,6 +1,6 @@
 """Writing to Mailchimp and recording each write: the step every processor ends in.
 
-An order's path: its sink (`sinks.classes`) hands the drained records to its processor
+An order's path: its sink (`sinks.sink`) hands the drained records to its processor
 (`sinks.documents`), which maps them and stores the source records in the ledger, then calls
 `write_objects` here: the Mailchimp calls, and each write's outcome recorded (payload hash
 for the dedupe, audit row). Three parts, in this order:
