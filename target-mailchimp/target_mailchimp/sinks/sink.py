@@ -110,8 +110,12 @@ def sdk_schema() -> dict[str, Any]:
 
 
 class RunProvider(Protocol):
+    """What a sink needs of its target."""
+
     @property
     def run_context(self) -> RunContext: ...
+
+    def sink_started(self, sink: MailchimpSink) -> None: ...
 
 
 class MailchimpSink(BatchSink):
@@ -168,6 +172,7 @@ class MailchimpSink(BatchSink):
 
     def setup(self) -> None:
         super().setup()
+        self.run_provider.sink_started(self)
         _ = self.ctx  # start the run (and take the ledger's lock) with the first stream
 
     def get_validator(self) -> None:
