@@ -17,7 +17,7 @@ from target_mailchimp.ledger import AuditEntry, AuditRow, Ledger
 from target_mailchimp.report import load_report, reason_pattern, render_report
 from target_mailchimp.report.chart import chart_model, text_width
 from target_mailchimp.report.data import RunCounts
-from target_mailchimp.sinks.writes import SourceRef
+from target_mailchimp.sinks.recording import SourceRef
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.target_mailchimp.test_report import Clock, _entries, build_ledger
 from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures

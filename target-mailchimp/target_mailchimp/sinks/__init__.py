@@ -20,8 +20,8 @@ Modules, in the order a record meets them:
   writing of their orders), `passthrough` (Mailchimp-shaped streams), `deletions` (records
   deleted in Intacct), `parked` (retrying parked records at the end of a run);
 - the writers, which call Mailchimp and record each write (dedupe hash, audit row):
-  `members` (audience members) and `writes` (outcomes, the recorder, e-commerce objects,
-  batch operations);
+  `members` (audience members) and `writes` (e-commerce objects, batch operations), both
+  through `recording` (outcomes, audit rows, the recorder that buffers the ledger writes);
 - `run` (one run's settings, ledger, client, pool and run-wide steps), `dryrun`, `errors`.
 
 An ap_bills record's path: `sink.MailchimpSink` -> `documents.process_documents` ->

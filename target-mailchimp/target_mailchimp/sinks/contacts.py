@@ -32,9 +32,10 @@ from target_mailchimp.mapping import (
 )
 from target_mailchimp.mapping.contacts import ID_FIELDS
 from target_mailchimp.sinks.members import MEMBER, MemberWork, write_members
+from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import RunContext
 from target_mailchimp.sinks.validation import Incoming
-from target_mailchimp.sinks.writes import CUSTOMER, ObjectWork, Outcome, SourceRef, write_objects
+from target_mailchimp.sinks.writes import CUSTOMER, ObjectWork, write_objects
 
 
 def _ref(contact: ContactRecord) -> SourceRef:

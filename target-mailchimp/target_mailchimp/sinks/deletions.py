@@ -41,9 +41,10 @@ from target_mailchimp.mapping.invoices import invoice_order_id
 from target_mailchimp.mapping.orders import order_id
 from target_mailchimp.sinks.documents import process_payments
 from target_mailchimp.sinks.members import MEMBER
+from target_mailchimp.sinks.recording import Outcome, SourceRef, is_fatal
 from target_mailchimp.sinks.run import RunContext
 from target_mailchimp.sinks.validation import Incoming
-from target_mailchimp.sinks.writes import ORDER, Outcome, SourceRef, is_fatal
+from target_mailchimp.sinks.writes import ORDER
 
 DELETED_AT = "_sdc_deleted_at"
 CONTACT_STREAMS = (STREAM_CUSTOMERS, STREAM_VENDORS)

@@ -96,9 +96,10 @@ from target_mailchimp.mapping.payments import PaymentForBill
 from target_mailchimp.mapping.settings import MappingSettings
 from target_mailchimp.mapping.settlement import older_version
 from target_mailchimp.sinks import writes
+from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import ParkedNote, RunContext
 from target_mailchimp.sinks.validation import Incoming
-from target_mailchimp.sinks.writes import CUSTOMER, ORDER, PRODUCT, Outcome, SourceRef
+from target_mailchimp.sinks.writes import CUSTOMER, ORDER, PRODUCT
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,10 @@ from target_mailchimp.mapping.common import (
     STREAM_PAYMENTS,
 )
 from target_mailchimp.sinks.documents import keep_for_vendor, process_documents, process_payments
+from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import RunContext
 from target_mailchimp.sinks.validation import Incoming
-from target_mailchimp.sinks.writes import ORDER, Outcome, SourceRef
+from target_mailchimp.sinks.writes import ORDER
 
 
 def retry_parked(ctx: RunContext) -> int:

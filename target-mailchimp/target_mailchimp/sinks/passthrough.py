@@ -28,17 +28,10 @@ from target_mailchimp.mapping import (
     product_from_mailchimp,
 )
 from target_mailchimp.sinks.members import MEMBER, MemberWork, write_members
+from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import RunContext
 from target_mailchimp.sinks.validation import Incoming
-from target_mailchimp.sinks.writes import (
-    CUSTOMER,
-    ORDER,
-    PRODUCT,
-    ObjectWork,
-    Outcome,
-    SourceRef,
-    write_objects,
-)
+from target_mailchimp.sinks.writes import CUSTOMER, ORDER, PRODUCT, ObjectWork, write_objects
 
 
 def _ref(stream: str, record: dict[str, Any]) -> SourceRef:

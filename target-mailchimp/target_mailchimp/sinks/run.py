@@ -71,13 +71,7 @@ from target_mailchimp.sinks.errors import (
     MailchimpUnavailableError,
     TargetError,
 )
-from target_mailchimp.sinks.writes import (
-    Outcome,
-    Recorder,
-    SourceRef,
-    describe_error,
-    is_fatal,
-)
+from target_mailchimp.sinks.recording import Outcome, Recorder, SourceRef, describe_error, is_fatal
 
 BATCH_MODES = ("auto", "always", "never")
 DEFAULT_BATCH_THRESHOLD = 2000
