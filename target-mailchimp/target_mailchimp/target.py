@@ -70,8 +70,9 @@ from target_mailchimp.sinks import (
     retry_parked,
     sink_class_for,
 )
+from target_mailchimp.sinks.deletions import DELETED_AT
 from target_mailchimp.sinks.run import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
-from target_mailchimp.sinks.sink import MailchimpSink
+from target_mailchimp.sinks.sink import CARRIED_DELETED_AT, MailchimpSink
 from target_mailchimp.strict import settings_problems
 from target_mailchimp.summary import (
     LEDGER_RESET_MESSAGE,
@@ -496,6 +497,10 @@ class TargetMailchimp(Target):
     def on_record(self, message: dict[str, Any], handle: Handle) -> None:
         """A record; when it filled its sink (which drained), every sink drains and STATE
         follows, so the state of what is written moves after each drained batch."""
+        record = message.get("record")
+        if isinstance(record, dict) and DELETED_AT in record:
+            # Past the SDK, which drops every _sdc_ property (see `sinks.sink`).
+            record[CARRIED_DELETED_AT] = record.pop(DELETED_AT)
         drains = self._sink_drains
         full_drains = self.full_drains
         handle(message)

@@ -23,8 +23,9 @@ the mapping ("RECORDNO is missing"), not raised. Through the SDK's public surfac
 a schema that has no properties to parse (`stream_schema` is the stream's own schema).
 
 Record metadata: `_sdc_deleted_at` is how a tap says a record was deleted at its source, so
-it stays on the records of Intacct streams; every other `_sdc_` property is dropped
-(`preprocess_record`).
+it stays on the records of Intacct streams. The SDK drops every `_sdc_` property of a record
+before any public hook sees it, so the target carries that one past it under `CARRIED_DELETED_AT`
+(`TargetMailchimp.on_record`) and `preprocess_record` puts it back.
 
 `rank` orders the streams: a sink's drain first drains every sink of a lower rank
 (contacts before bills before payments; members before e-commerce customers and products
@@ -91,17 +92,8 @@ MAILCHIMP_ROUTES: dict[str, Route] = {
 }
 ROUTES: dict[str, Route] = {**INTACCT_ROUTES, **MAILCHIMP_ROUTES}
 
-#: The record metadata properties the SDK adds (`add_record_metadata`); all are dropped but
-#: `_sdc_deleted_at` on the records of Intacct streams.
-SDC_PROPERTIES = (
-    "_sdc_extracted_at",
-    "_sdc_received_at",
-    "_sdc_batched_at",
-    DELETED_AT,
-    "_sdc_sequence",
-    "_sdc_table_version",
-    "_sdc_sync_started_at",
-)
+#: Where a record's `_sdc_deleted_at` waits while the SDK drops the `_sdc_` properties.
+CARRIED_DELETED_AT = "_target_mailchimp_deleted_at"
 
 
 def sdk_schema() -> dict[str, Any]:
@@ -143,8 +135,6 @@ class MailchimpSink(BatchSink):
         super().__init__(
             target=target, stream_name=stream_name, schema=sdk_schema(), key_properties=None
         )
-        # Again after the SDK added its metadata properties: none of them is parsed either.
-        self.schema = sdk_schema()
         self.run_provider: RunProvider = target  # type: ignore[assignment]
         self.checker = RecordChecker(schema) if self.validate_schema else None
 
@@ -154,14 +144,10 @@ class MailchimpSink(BatchSink):
 
     @property
     def include_sdc_metadata_properties(self) -> bool:
-        # The SDK adds the metadata properties (keeping a tap's _sdc_deleted_at) and
-        # `preprocess_record` drops the ones this target does not use.
-        return True
+        return False
 
     def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-        deleted_at = record.get(DELETED_AT)
-        for name in SDC_PROPERTIES:
-            record.pop(name, None)
+        deleted_at = record.pop(CARRIED_DELETED_AT, None)
         if deleted_at and self.route.deletable:
             record[DELETED_AT] = deleted_at
         return record
