@@ -8,7 +8,7 @@ so one odd amount rejects one record with a reason instead of stopping the run. 
 also replaces lone surrogates (a `\\ud800` escape without its pair, which no text can hold
 and neither UTF-8 nor the ledger can store) with U+FFFD, the replacement character. A
 structure nested too deep for either parser has its deepest part replaced by a marker
-(`values.TOO_DEEP`), so its record is rejected with a reason naming the field. Blank lines
+(`validation.TOO_DEEP`), so its record is rejected with a reason naming the field. Blank lines
 are skipped.
 
 A line that is not a Singer message at all (bytes that are not UTF-8, a truncated or non-JSON
@@ -16,6 +16,11 @@ line, JSON that is not an object) stops the run with `BadInputLineError`: one li
 line number and its first characters (at most 80, control characters escaped), never more
 of the record. Standard input is read as bytes and decoded line by line, so a byte that is
 not UTF-8 is caught on its own line.
+
+The target hooks into the messages it reads here (`MessageHooks`): each RECORD, STATE and
+BATCH message goes to the target's hook with the SDK's own handling of it, so the target acts
+before or after that handling (drain every sink, check a BATCH message) through the SDK's
+public surface only.
 
 The reader also notes the tap's incoming state (`IncomingState`): the STATE messages that
 arrive before any SCHEMA, RECORD or BATCH are the state the tap resumed from (Singer SDK taps
@@ -33,7 +38,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader
@@ -42,7 +47,7 @@ from singer_sdk.exceptions import InvalidInputLine
 from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
 from target_mailchimp.sinks.errors import TargetError
-from target_mailchimp.sinks.values import MAX_DEPTH, TOO_DEEP
+from target_mailchimp.sinks.validation import MAX_DEPTH, TOO_DEEP
 
 #: Characters of a bad line shown in its error.
 EXCERPT_CHARS = 80
@@ -90,6 +95,20 @@ def numbered_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, str]]:
 logger = logging.getLogger("target_mailchimp.reader")
 
 
+#: The SDK's handling of one message.
+Handle = Callable[[dict[Any, Any]], None]
+
+
+class MessageHooks(Protocol):
+    """What a target does around the SDK's handling of a message (it calls `handle`)."""
+
+    def on_record(self, message: dict[Any, Any], handle: Handle) -> None: ...
+
+    def on_state(self, message: dict[Any, Any], handle: Handle) -> None: ...
+
+    def on_batch(self, message: dict[Any, Any], handle: Handle) -> None: ...
+
+
 class LenientMsgSpecReader(MsgSpecReader):
     """MsgSpecReader that falls back to Python's json for a line msgspec refuses."""
 
@@ -98,6 +117,23 @@ class LenientMsgSpecReader(MsgSpecReader):
     def __init__(self) -> None:
         super().__init__()
         self.incoming_state = IncomingState()
+        #: The target's hooks (see module docstring); None: the SDK's handling alone.
+        self.hooks: MessageHooks | None = None
+
+    def hooked(self, callbacks: dict[str, Handle]) -> dict[str, Handle]:
+        """`callbacks` with RECORD, STATE and BATCH going through the target's hooks."""
+        hooks = self.hooks
+        if hooks is None:
+            return callbacks
+        out = dict(callbacks)
+        for kind, hook in (
+            ("RECORD", hooks.on_record),
+            ("STATE", hooks.on_state),
+            ("BATCH", hooks.on_batch),
+        ):
+            if kind in callbacks:
+                out[kind] = _through(hook, callbacks[kind])
+        return out
 
     @property
     def default_input(self) -> IO[str]:  # type: ignore[override]
@@ -110,10 +146,9 @@ class LenientMsgSpecReader(MsgSpecReader):
     ) -> Counter[str]:
         lines = file_input if file_input is not None else self.default_input
         # The watch swaps its callbacks back in place after the first data message.
-        watched = self.incoming_state.watch(callbacks)
+        watched = self.incoming_state.watch(self.hooked(callbacks))
         stats: Counter[str] = Counter()
         for number, line in numbered_lines(lines):
-            self._current_message = line
             self.line_number = number
             message = self.deserialize_json(line)
             if "type" not in message:
@@ -121,9 +156,8 @@ class LenientMsgSpecReader(MsgSpecReader):
             kind = message["type"]
             callback = watched.get(kind)
             if callback is None:
-                self._process_unknown_message(message)
-            else:
-                callback(message)
+                raise ValueError(f"Unknown message type '{kind}' in message.")
+            callback(message)
             stats[str(kind)] += 1
         return stats
 
@@ -139,6 +173,13 @@ class LenientMsgSpecReader(MsgSpecReader):
         if not isinstance(value, dict):
             raise bad_line(self.line_number, line, "a Singer message is a JSON object")
         return value
+
+
+def _through(hook: Callable[[dict[Any, Any], Handle], None], handle: Handle) -> Handle:
+    def hooked(message: dict[Any, Any]) -> None:
+        hook(message, handle)
+
+    return hooked
 
 
 #: The reader the target uses.

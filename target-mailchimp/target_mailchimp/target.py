@@ -25,16 +25,29 @@ How a run goes:
 - Any failure (Mailchimp unreachable after the retries, the ledger locked, a bad setting,
   an unknown stream) marks the run failed in the ledger, prints the summary and exits
   non-zero with one clear message (`invoke`), never a traceback for these.
+
+The SDK is used through its public surface: the reader hands each RECORD, STATE and BATCH
+message to `on_record` / `on_state` / `on_batch` with the SDK's handling of it
+(`reader.MessageHooks`); each sink says when it starts (`sink_started`); full drains are
+counted in `drain_all`; the settings are checked by `check_config` after the SDK read them.
+One SDK method has no public counterpart and is overridden: `_write_state_message`, the only
+way a target decides what becomes of a STATE the SDK emits (not passed on twice, nor in a dry
+run).
+`tests/target_mailchimp/test_sdk_surface.py` fails if its signature changes in the SDK, or if
+any other private SDK name is used in this package.
 """
 
 from __future__ import annotations
 
 import copy
 import sys
+import time
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
 from intacct_mailchimp_common import logsafe
 from intacct_mailchimp_common.cli import Program
@@ -47,7 +60,7 @@ from target_mailchimp.mapping.settings import (
     ON_DELETE_MODES,
     STATUS_IF_NEW_VALUES,
 )
-from target_mailchimp.reader import BadInputLineError, IncomingState, Reader
+from target_mailchimp.reader import BadInputLineError, Handle, IncomingState, Reader
 from target_mailchimp.sinks import (
     BatchMessageError,
     ConfigurationError,
@@ -58,8 +71,9 @@ from target_mailchimp.sinks import (
     retry_parked,
     sink_class_for,
 )
-from target_mailchimp.sinks.base import MailchimpSink
-from target_mailchimp.sinks.settings import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
+from target_mailchimp.sinks.deletions import DELETED_AT
+from target_mailchimp.sinks.run import BATCH_MODES, DEFAULT_BATCH_THRESHOLD
+from target_mailchimp.sinks.sink import CARRIED_DELETED_AT, MailchimpSink
 from target_mailchimp.summary import (
     LEDGER_RESET_MESSAGE,
     RunReport,
@@ -69,10 +83,7 @@ from target_mailchimp.summary import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     import click
-    from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
 
 #: Default of `state_interval_seconds`.
@@ -399,18 +410,28 @@ class TargetMailchimp(Target):
         message_reader: Any = None,
     ) -> None:
         logsafe.install()  # every log line: secrets masked, control characters escaped
+        # The SDK reads the config (and fills in defaults); `check_config` then refuses a bad
+        # one, strict checks first (the SDK only logs what it finds here).
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
-            validate_config=validate_config,
+            validate_config=False,
             setup_mapper=setup_mapper,
             message_reader=message_reader,
         )
+        if validate_config:
+            self.check_config()
+        if hasattr(self.message_reader, "hooks"):
+            self.message_reader.hooks = self
         # Sinks drain one after the other (dependencies first); concurrency is inside a sink.
         self.max_parallelism = 1
         interval = self.config.get("state_interval_seconds") or DEFAULT_STATE_INTERVAL
-        # The SDK drains every sink (and emits STATE) once records waited this long.
-        self._MAX_RECORD_AGE_IN_MINUTES = float(interval) / 60
+        #: Every sink drains (and STATE follows) once records waited this long.
+        self.state_interval_seconds = float(interval)
+        self.last_full_drain = time.monotonic()
+        self.full_drains = 0
+        #: Every sink started (`sink_started`), also those replaced by a new schema.
+        self.sinks_added: list[Sink] = []
         self._sink_drains = 0
         self._state_emitted: dict[str, Any] | None = None
         self._run: RunContext | None = None
@@ -426,14 +447,21 @@ class TargetMailchimp(Target):
         command.__class__ = CLI.command
         return command
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Strict settings first (unknown keys, ranges: `strict`), then the SDK's checks."""
+    def check_config(self) -> None:
+        """Strict settings first (unknown keys, ranges: `strict`), then the config schema's
+        own checks (required settings), as the SDK words them."""
         schema = copy.deepcopy(self.config_jsonschema)
         self.append_builtin_config(schema)
         problems = settings_problems(self.config, schema)
-        if problems and raise_errors:
+        if problems:
             raise ConfigurationError("; ".join(problems))
-        return problems + super()._validate_config(raise_errors=raise_errors)
+        errors = [
+            error.message
+            + (f" in config[{']['.join(repr(p) for p in error.path)}]" if error.path else "")
+            for error in th.DEFAULT_JSONSCHEMA_VALIDATOR(schema).iter_errors(dict(self.config))
+        ]
+        if errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
 
     # ------------------------------------------------------------------ sinks
 
@@ -447,36 +475,57 @@ class TargetMailchimp(Target):
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return sink_class_for(stream_name)
 
+    def sink_started(self, sink: Sink) -> None:
+        """Told by each sink as it starts (`MailchimpSink.setup`)."""
+        self.sinks_added.append(sink)
+
     def drain_one(self, sink: Sink) -> None:  # type: ignore[misc]
         """Drain `sink`, after the sinks it depends on (lower rank) that hold records."""
         if sink.current_size == 0:
             return
         self._sink_drains += 1
         rank = _rank(sink)
-        others: Iterable[Sink] = (*self._sinks_to_clear, *self._sinks_active.values())
-        for other in others:
+        for other in self.sinks_added:
             if other is not sink and _rank(other) < rank and other.current_size:
                 super().drain_one(other)
         super().drain_one(sink)
 
-    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:  # type: ignore[misc]
+        """Drain every sink (STATE follows); counted and timed for `on_record` / `on_state`."""
+        super().drain_all(is_endofpipe=is_endofpipe)
+        self.full_drains += 1
+        self.last_full_drain = time.monotonic()
+
+    def drain_when_due(self) -> None:
+        """Drain every sink once `state_interval_seconds` passed since the last full drain."""
+        if time.monotonic() - self.last_full_drain > self.state_interval_seconds:
+            self.drain_all()
+
+    def on_record(self, message: dict[str, Any], handle: Handle) -> None:
         """A record; when it filled its sink (which drained), every sink drains and STATE
         follows, so the state of what is written moves after each drained batch."""
+        record = message.get("record")
+        if isinstance(record, dict) and DELETED_AT in record:
+            # Past the SDK, which drops every _sdc_ property (see `sinks.sink`).
+            record[CARRIED_DELETED_AT] = record.pop(DELETED_AT)
         drains = self._sink_drains
-        full_drain_at = self._last_full_drain_at
-        super()._process_record_message(message_dict)
-        if self._sink_drains != drains and self._last_full_drain_at == full_drain_at:
+        full_drains = self.full_drains
+        handle(message)
+        if self._sink_drains != drains and self.full_drains == full_drains:
             self.drain_all()
+        else:
+            self.drain_when_due()
 
-    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
+    def on_state(self, message: dict[str, Any], handle: Handle) -> None:
         """A STATE; once `state_interval_seconds` passed, every sink drains and it is emitted
         (also when no record came since: a tap reading pages with nothing new)."""
-        super()._process_state_message(message_dict)
-        if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
-            self.drain_all()
+        handle(message)
+        self.drain_when_due()
 
+    @override
     def _write_state_message(self, state: dict[str, Any]) -> None:
-        """Pass the tap's STATE on, except in a dry run.
+        """Pass the tap's STATE on, except in a dry run (the one SDK override, see the module
+        docstring: `drain_all` emits the latest STATE through it, and no public hook sees it).
 
         A dry run writes nothing, so its bookmarks must not move: Meltano would store them
         and the next real run would start after records that never reached Mailchimp.
@@ -491,7 +540,7 @@ class TargetMailchimp(Target):
             return
         super()._write_state_message(state)
 
-    def _process_batch_message(self, message_dict: dict[str, Any]) -> None:
+    def on_batch(self, message_dict: dict[str, Any], handle: Handle) -> None:
         """A BATCH message: its files (the SDK's JSONL, plain or gzip) are read and written.
 
         Every buffered record is drained first, so the batch's records follow them as they
@@ -517,7 +566,7 @@ class TargetMailchimp(Target):
             )
         self.drain_all()
         try:
-            super()._process_batch_message(message_dict)
+            handle(message_dict)
         except CLEAN_ERRORS:
             raise
         except Exception as exc:
@@ -526,6 +575,7 @@ class TargetMailchimp(Target):
                 f"({type(exc).__name__}); check that the tap's batch files are where its "
                 "manifest says and are the SDK's JSONL"
             ) from None
+        self.drain_when_due()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -617,7 +667,7 @@ class TargetMailchimp(Target):
         *,
         about: bool = False,
         about_format: str | None = None,
-        config: _ConfigInput | None = None,
+        config: Any = None,
         file_input: IO[str] | None = None,
     ) -> None:
         """Run the CLI; known failures end with one clear message and exit code 1."""

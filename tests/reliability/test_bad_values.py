@@ -25,7 +25,7 @@ import pytest
 from target_mailchimp.mapping.orders import order_id
 from target_mailchimp.reader import BadInputLineError, excerpt
 from target_mailchimp.sinks import BatchMessageError
-from target_mailchimp.sinks.values import value_problem
+from target_mailchimp.sinks.validation import value_problem
 from target_mailchimp.summary import render
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures

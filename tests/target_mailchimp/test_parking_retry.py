@@ -15,7 +15,7 @@ from sqlalchemy import update
 from target_mailchimp.ledger import schema as ledger_schema
 from target_mailchimp.ledger import utcnow
 from target_mailchimp.sinks import ConfigurationError
-from target_mailchimp.sinks.settings import RunSettings
+from target_mailchimp.sinks.run import RunSettings
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
     Singer,

@@ -126,6 +126,21 @@ def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
     assert second.counts["order"] == {"updated": 1}
 
 
+def test_an_older_invoice_version_later_in_the_batch_is_not_written(
+    sandbox: MailchimpSandbox, tmp_path: Path
+) -> None:
+    # The newer version (200.00) comes first, an older one (100.00, a lookback re-read) after
+    # it: the order is written from the newest version, as for bills.
+    cfg = target_config(sandbox, tmp_path)
+    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    newer = invoice(612, "C1", [("4000", "200.00", "Product Revenue")])
+    newer["WHENMODIFIED"] = "2024-03-05T10:00:00+00:00"
+    older = invoice(612, "C1", [("4000", "100.00", "Product Revenue")])
+    s.record("ar_invoices", newer, older)
+    run_target(cfg, s)
+    assert Decimal(str(orders(sandbox)["invoice-612"]["order_total"])) == Decimal("200.00")
+
+
 def test_an_older_ar_payment_later_in_the_batch_changes_nothing(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:

@@ -269,7 +269,7 @@ def run_target(
     text = lines.text() if isinstance(lines, Singer) else lines
     target = TargetMailchimp(config=config)
     if max_record_age_minutes is not None:
-        target._MAX_RECORD_AGE_IN_MINUTES = max_record_age_minutes
+        target.state_interval_seconds = max_record_age_minutes * 60
     capture = _StateCapture(on_state)
     error: BaseException | None = None
     with redirect_stdout(capture):

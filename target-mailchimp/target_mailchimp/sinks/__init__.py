@@ -1,20 +1,31 @@
 """The target's sinks: one per stream, all writing through one run's ledger and client.
 
-| stream | sink | writes |
+| stream | processor | writes |
 |---|---|---|
-| customers, vendors (tap-intacct) | `ContactsSink` | audience members, then e-commerce customers |
-| ap_bills | `BillsSink` | GL products, then orders (parked while the vendor is unknown) |
-| ap_payments | `PaymentsSink` | the financial status of the orders of the bills paid |
-| ar_invoices | `InvoicesSink` | products, then customer orders (parked while customer unknown) |
-| ar_payments | `ARPaymentsSink` | the financial status of the orders of the invoices paid |
-| list_members | `ListMembersSink` | audience members (Mailchimp-shaped) |
-| ecommerce_customers / _products / _orders | `Ecommerce*Sink` | the objects as given |
+| customers, vendors (tap-intacct) | `contacts` | audience members, then e-commerce customers |
+| ap_bills | `documents` | GL products, then orders (parked while the vendor is unknown) |
+| ap_payments | `documents` | the financial status of the orders of the bills paid |
+| ar_invoices | `documents` | products, then customer orders (parked while customer unknown) |
+| ar_payments | `documents` | the financial status of the orders of the invoices paid |
+| list_members | `passthrough` | audience members (Mailchimp-shaped) |
+| ecommerce_customers / _products / _orders | `passthrough` | the objects as given |
 
-Modules: `base` (sink base class, drain ranks), `validation` (schema checks), `run` (one
-run's ledger, client, pool and run-wide steps), `settings`, `recording` (outcomes, audit
-rows, ledger writes, refused payloads), `members` and `ecommerce` / `batchops` / `orders`
-(the writers), `contacts`, `bills`, `payments`, `passthrough` (the processors), `parked`
-(retrying parked records), `dryrun`, `errors`.
+Modules, in the order a record meets them:
+
+- `sink`: the SDK sink class (thin: buffer, check, hand a drained batch to its stream's
+  processor; drain ranks);
+- `validation`: the checks before mapping (values no record may carry, the stream's schema);
+- the processors, which map a batch and store its source records in the ledger: `contacts`
+  (customers, vendors), `documents` (bills and invoices, AP and AR payments, and the
+  writing of their orders), `passthrough` (Mailchimp-shaped streams), `deletions` (records
+  deleted in Intacct), `parked` (retrying parked records at the end of a run);
+- the writers, which call Mailchimp and record each write (dedupe hash, audit row):
+  `members` (audience members) and `writes` (e-commerce objects, batch operations), both
+  through `recording` (outcomes, audit rows, the recorder that buffers the ledger writes);
+- `run` (one run's settings, ledger, client, pool and run-wide steps), `dryrun`, `errors`.
+
+An ap_bills record's path: `sink.MailchimpSink` -> `documents.process_documents` ->
+`writes.write_objects`.
 
 Dry run (decided): no "would_*" audit actions; the whole run happens against a scratch
 copy of the ledger (so the real one is untouched) with a client that refuses writes, and
@@ -24,9 +35,8 @@ run would do.
 
 from __future__ import annotations
 
-from target_mailchimp.sinks.base import Incoming, MailchimpSink
-from target_mailchimp.sinks.bills import BillsSink, process_bills
-from target_mailchimp.sinks.contacts import ContactsSink, process_contacts
+from target_mailchimp.sinks.contacts import process_contacts
+from target_mailchimp.sinks.documents import process_documents, process_payments
 from target_mailchimp.sinks.errors import (
     BatchMessageError,
     ConfigurationError,
@@ -36,84 +46,42 @@ from target_mailchimp.sinks.errors import (
     TooManyRejectedError,
     UnknownStreamError,
 )
-from target_mailchimp.sinks.invoices import (
-    ARPaymentsSink,
-    InvoicesSink,
-    process_ar_payments,
-    process_invoices,
-)
 from target_mailchimp.sinks.parked import retry_parked
-from target_mailchimp.sinks.passthrough import (
-    EcommerceCustomersSink,
-    EcommerceOrdersSink,
-    EcommerceProductsSink,
-    ListMembersSink,
-)
-from target_mailchimp.sinks.payments import PaymentsSink, process_payments
-from target_mailchimp.sinks.run import RunContext
-from target_mailchimp.sinks.settings import RunSettings
+from target_mailchimp.sinks.run import RunContext, RunSettings
+from target_mailchimp.sinks.sink import INTACCT_ROUTES, MAILCHIMP_ROUTES, ROUTES, MailchimpSink
+from target_mailchimp.sinks.validation import Incoming
 
-#: Intacct streams (tap-intacct) and the sink of each.
-INTACCT_SINKS: dict[str, type[MailchimpSink]] = {
-    "customers": ContactsSink,
-    "vendors": ContactsSink,
-    "ap_bills": BillsSink,
-    "ap_payments": PaymentsSink,
-    "ar_invoices": InvoicesSink,
-    "ar_payments": ARPaymentsSink,
-}
-#: Mailchimp-shaped streams other taps may send.
-MAILCHIMP_SINKS: dict[str, type[MailchimpSink]] = {
-    "list_members": ListMembersSink,
-    "ecommerce_customers": EcommerceCustomersSink,
-    "ecommerce_products": EcommerceProductsSink,
-    "ecommerce_orders": EcommerceOrdersSink,
-}
-SINK_CLASSES: dict[str, type[MailchimpSink]] = {**INTACCT_SINKS, **MAILCHIMP_SINKS}
-ACCEPTED_STREAMS: tuple[str, ...] = tuple(SINK_CLASSES)
+ACCEPTED_STREAMS: tuple[str, ...] = tuple(ROUTES)
 
 
 def sink_class_for(stream: str) -> type[MailchimpSink]:
-    """The sink of a stream, or `UnknownStreamError` naming the accepted streams."""
-    try:
-        return SINK_CLASSES[stream]
-    except KeyError:
+    """The sink class of a stream, or `UnknownStreamError` naming the accepted streams."""
+    if stream not in ROUTES:
         raise UnknownStreamError(
             f"target-mailchimp does not accept the stream {stream!r}. It accepts "
-            f"{', '.join(INTACCT_SINKS)} (from tap-intacct) and "
-            f"{', '.join(MAILCHIMP_SINKS)} (Mailchimp-shaped records). Deselect the stream "
+            f"{', '.join(INTACCT_ROUTES)} (from tap-intacct) and "
+            f"{', '.join(MAILCHIMP_ROUTES)} (Mailchimp-shaped records). Deselect the stream "
             "in the tap's catalog, or rename it with a stream map (__alias__) if it already "
             "has one of these shapes."
-        ) from None
+        )
+    return MailchimpSink
 
 
 __all__ = [
     "ACCEPTED_STREAMS",
-    "SINK_CLASSES",
-    "ARPaymentsSink",
     "BatchMessageError",
-    "BillsSink",
     "ConfigurationError",
-    "ContactsSink",
     "DryRunWriteError",
-    "EcommerceCustomersSink",
-    "EcommerceOrdersSink",
-    "EcommerceProductsSink",
     "Incoming",
-    "InvoicesSink",
-    "ListMembersSink",
     "MailchimpSink",
     "MailchimpUnavailableError",
-    "PaymentsSink",
     "RunContext",
     "RunSettings",
     "TargetError",
     "TooManyRejectedError",
     "UnknownStreamError",
-    "process_ar_payments",
-    "process_bills",
     "process_contacts",
-    "process_invoices",
+    "process_documents",
     "process_payments",
     "retry_parked",
     "sink_class_for",

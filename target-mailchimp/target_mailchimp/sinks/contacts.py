@@ -31,11 +31,11 @@ from target_mailchimp.mapping import (
     subscriber_hash,
 )
 from target_mailchimp.mapping.contacts import ID_FIELDS
-from target_mailchimp.sinks.base import Incoming, MailchimpSink
-from target_mailchimp.sinks.ecommerce import CUSTOMER, ObjectWork, write_objects
 from target_mailchimp.sinks.members import MEMBER, MemberWork, write_members
 from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import RunContext
+from target_mailchimp.sinks.validation import Incoming
+from target_mailchimp.sinks.writes import CUSTOMER, ObjectWork, write_objects
 
 
 def _ref(contact: ContactRecord) -> SourceRef:
@@ -121,13 +121,3 @@ def process_contacts(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
         customer_works.append(ObjectWork(customer, list(refs[contact.recordno])))
     write_objects(ctx, CUSTOMER, customer_works, stream)
     recorder.flush()
-
-
-class ContactsSink(MailchimpSink):
-    """customers and vendors (tap-intacct)."""
-
-    rank = 0
-    object_kind = MEMBER
-
-    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
-        process_contacts(self.ctx, self.stream_name, incoming)

@@ -39,11 +39,12 @@ from target_mailchimp.mapping.common import (
 )
 from target_mailchimp.mapping.invoices import invoice_order_id
 from target_mailchimp.mapping.orders import order_id
-from target_mailchimp.sinks.base import Incoming
-from target_mailchimp.sinks.ecommerce import ORDER
+from target_mailchimp.sinks.documents import process_payments
 from target_mailchimp.sinks.members import MEMBER
 from target_mailchimp.sinks.recording import Outcome, SourceRef, is_fatal
 from target_mailchimp.sinks.run import RunContext
+from target_mailchimp.sinks.validation import Incoming
+from target_mailchimp.sinks.writes import ORDER
 
 DELETED_AT = "_sdc_deleted_at"
 CONTACT_STREAMS = (STREAM_CUSTOMERS, STREAM_VENDORS)
@@ -283,9 +284,6 @@ def _delete_payment(
     ctx: RunContext, stream: str, ref: SourceRef, data: Any, deleted_at: str
 ) -> None:
     """A deleted payment counts as voided: its orders get their status again."""
-    from target_mailchimp.sinks.invoices import process_ar_payments  # noqa: PLC0415
-    from target_mailchimp.sinks.payments import process_payments  # noqa: PLC0415
-
     allocations = list(data.get("allocations") or []) if isinstance(data, dict) else []
     ctx.recorder.audit(
         [ref],
@@ -312,5 +310,4 @@ def _delete_payment(
             for a in allocations
         ],
     }
-    process = process_ar_payments if stream == STREAM_AR_PAYMENTS else process_payments
-    process(ctx, stream, [Incoming(voided)])
+    process_payments(ctx, stream, [Incoming(voided)])

@@ -31,13 +31,9 @@ from target_mailchimp.api import (
     chunked,
 )
 from target_mailchimp.mapping import MemberPayload
-from target_mailchimp.sinks.recording import (
-    Outcome,
-    SourceRef,
-    describe_error,
-    settle_known,
-)
+from target_mailchimp.sinks.recording import Outcome, SourceRef, describe_error
 from target_mailchimp.sinks.run import RunContext
+from target_mailchimp.sinks.writes import settle
 
 MEMBER = "member"
 #: Ledger marker: this target added the inactive tag to the member (hash "on"/"off").
@@ -68,18 +64,8 @@ def write_members(
     outcomes: dict[str, Outcome] = {}
     if not works:
         return outcomes
-    hashes = {w.object_id: w.payload.payload_hash() for w in works}
-    pending, known = settle_known(
-        ctx.ledger,
-        ctx.recorder,
-        MEMBER,
-        works,
-        hashes=hashes,
-        outcomes=outcomes,
-        key=lambda w: w.payload.email_key,
-    )
+    pending, known, hashes = settle(ctx, MEMBER, works, outcomes, key=lambda w: w.payload.email_key)
     if not pending:
-        ctx.recorder.flush()
         return outcomes
     to_archive = [w for w in pending if w.payload.archive]
     to_write = [w for w in pending if not w.payload.archive]

@@ -23,24 +23,21 @@ from target_mailchimp.mapping.common import (
     STREAM_INVOICES,
     STREAM_PAYMENTS,
 )
-from target_mailchimp.sinks.base import Incoming
-from target_mailchimp.sinks.bills import process_bills
-from target_mailchimp.sinks.ecommerce import ORDER
-from target_mailchimp.sinks.invoices import process_ar_payments, process_invoices
-from target_mailchimp.sinks.orders import keep_for_vendor
-from target_mailchimp.sinks.payments import process_payments
+from target_mailchimp.sinks.documents import keep_for_vendor, process_documents, process_payments
 from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import RunContext
+from target_mailchimp.sinks.validation import Incoming
+from target_mailchimp.sinks.writes import ORDER
 
 
 def retry_parked(ctx: RunContext) -> int:
     """Retry the parked records that became ready; returns how many were retried."""
     retried = 0
     for stream, process in (
-        (STREAM_BILLS, process_bills),
+        (STREAM_BILLS, process_documents),
         (STREAM_PAYMENTS, process_payments),
-        (STREAM_INVOICES, process_invoices),
-        (STREAM_AR_PAYMENTS, process_ar_payments),
+        (STREAM_INVOICES, process_documents),
+        (STREAM_AR_PAYMENTS, process_payments),
     ):
         ready = ctx.ledger.ready_parked(stream)
         if not ready:

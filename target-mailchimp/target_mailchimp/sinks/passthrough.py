@@ -27,11 +27,11 @@ from target_mailchimp.mapping import (
     order_from_mailchimp,
     product_from_mailchimp,
 )
-from target_mailchimp.sinks.base import Incoming, MailchimpSink
-from target_mailchimp.sinks.ecommerce import CUSTOMER, ORDER, PRODUCT, ObjectWork, write_objects
 from target_mailchimp.sinks.members import MEMBER, MemberWork, write_members
 from target_mailchimp.sinks.recording import Outcome, SourceRef
 from target_mailchimp.sinks.run import RunContext
+from target_mailchimp.sinks.validation import Incoming
+from target_mailchimp.sinks.writes import CUSTOMER, ORDER, PRODUCT, ObjectWork, write_objects
 
 
 def _ref(stream: str, record: dict[str, Any]) -> SourceRef:
@@ -102,43 +102,3 @@ def _objects(
 process_ecommerce_customers = _objects(CUSTOMER, customer_from_mailchimp)
 process_ecommerce_products = _objects(PRODUCT, product_from_mailchimp)
 process_ecommerce_orders = _objects(ORDER, order_from_mailchimp)
-
-
-class ListMembersSink(MailchimpSink):
-    """list_members (Mailchimp-shaped)."""
-
-    rank = 0
-    object_kind = MEMBER
-
-    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
-        process_list_members(self.ctx, self.stream_name, incoming)
-
-
-class EcommerceCustomersSink(MailchimpSink):
-    """ecommerce_customers (Mailchimp-shaped)."""
-
-    rank = 1
-    object_kind = CUSTOMER
-
-    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
-        process_ecommerce_customers(self.ctx, self.stream_name, incoming)
-
-
-class EcommerceProductsSink(MailchimpSink):
-    """ecommerce_products (Mailchimp-shaped)."""
-
-    rank = 1
-    object_kind = PRODUCT
-
-    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
-        process_ecommerce_products(self.ctx, self.stream_name, incoming)
-
-
-class EcommerceOrdersSink(MailchimpSink):
-    """ecommerce_orders (Mailchimp-shaped)."""
-
-    rank = 2
-    object_kind = ORDER
-
-    def process_incoming(self, incoming: Sequence[Incoming]) -> None:
-        process_ecommerce_orders(self.ctx, self.stream_name, incoming)
