@@ -482,7 +482,7 @@ def _ledger_busy(request: pytest.FixtureRequest, tmp: Path) -> Any:
     sb = _fx(request, "mailchimp")
     cfg = target_cfg(sb, tmp)
     ledger = Ledger(cfg["ledger_url"], heartbeat_interval=None)
-    ledger.start_run()
+    ledger.lock.start_run()
     try:
         return run_target(tmp, cfg, contacts())
     finally:

@@ -124,8 +124,29 @@ class ObjectState:
 
 
 @dataclass(frozen=True)
+class WriteRecord:
+    """One object write for `WriteLog.record_writes`: what was sent and what it did."""
+
+    object_id: str
+    payload_hash: str | None
+    action: str
+    http_status: int | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedOperation:
+    """One operation of a submitted batch: what it writes when it succeeds."""
+
+    kind: str
+    object_id: str
+    payload_hash: str
+    action: str
+
+
+@dataclass(frozen=True)
 class AuditEntry:
-    """One audit row to write (the run id is given to `Ledger.audit_many`)."""
+    """One audit row to write (the run id is given to `AuditTrail.write`)."""
 
     stream: str
     action: str

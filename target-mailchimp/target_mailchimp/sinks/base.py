@@ -151,7 +151,7 @@ class MailchimpSink(BatchSink):
         if not incoming:
             return
         # A run whose lock was taken over (stalled past the stale limit) stops writing.
-        self.ctx.ledger.assert_lock_held(self.ctx.run_id)
+        self.ctx.ledger.lock.assert_lock_held(self.ctx.run_id)
         if self.stream_name not in DELETABLE_STREAMS:
             self.process_incoming(incoming)
             return

@@ -74,15 +74,15 @@ def process_bills(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) ->
     if not bills:
         recorder.flush()
         return
-    ctx.ledger.record_bills(list(bills.values()), run_id=ctx.run_id)
+    ctx.ledger.sources.record_bills(list(bills.values()), run_id=ctx.run_id)
     # The ledger keeps the newest version of each bill: an older one arriving late (another
     # run, a replay) is written from the newest facts, so nothing goes back in time.
-    for recordno, stored in ctx.ledger.bills(bills).items():
+    for recordno, stored in ctx.ledger.sources.bills(bills).items():
         if older_version(bill_version(bills[recordno]), bill_version(stored)):
             bills[recordno] = stored
     vendor_ids = {v for b in bills.values() if (v := clean_text(b.get("VENDORID")))}
-    vendors = ctx.ledger.vendors(vendor_ids)
-    payments = ctx.ledger.payments_for_bills(bills)
+    vendors = ctx.ledger.sources.vendors(vendor_ids)
+    payments = ctx.ledger.sources.payments_for_bills(bills)
     works: list[BillWork] = []
     final: set[int] = set()
     for recordno, record in bills.items():
@@ -103,7 +103,7 @@ def process_bills(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) ->
                 final.add(recordno)
         elif isinstance(result, Parked):
             ref = refs[recordno][-1]
-            ctx.ledger.park_outcome(
+            ctx.ledger.sources.park_outcome(
                 stream, str(recordno), result, record, source_id=ref.source_id, run_id=ctx.run_id
             )
             ctx.note_parked(ParkedNote(ref, result.reason, ORDER, order_id(recordno)))
@@ -121,9 +121,9 @@ def leave_parking(ctx: RunContext, stream: str, keys: set[str]) -> None:
     """Unpark the records of `stream` that reached a final outcome."""
     if not keys:
         return
-    parked = ctx.ledger.parked_keys(stream) & keys
+    parked = ctx.ledger.sources.parked_keys(stream) & keys
     if parked:
-        ctx.ledger.unpark_many(stream, parked)
+        ctx.ledger.sources.unpark_many(stream, parked)
         ctx.logger.info(
             "%s: %d parked records were written and left the parking", stream, len(parked)
         )

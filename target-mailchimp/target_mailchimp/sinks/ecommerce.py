@@ -172,7 +172,7 @@ def write_objects(
 
     ctx.call_all(send, leftovers, sent)
     if lines_written:
-        ctx.ledger.record_order_lines(lines_written, run_id=ctx.run_id)
+        ctx.ledger.writes.record_order_lines(lines_written, run_id=ctx.run_id)
     return outcomes
 
 

@@ -67,11 +67,11 @@ def process_invoices(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
     if not invoices:
         recorder.flush()
         return
-    ctx.ledger.record_invoices(list(invoices.values()), run_id=ctx.run_id)
-    customers = ctx.ledger.customers(
+    ctx.ledger.sources.record_invoices(list(invoices.values()), run_id=ctx.run_id)
+    customers = ctx.ledger.sources.customers(
         {c for inv in invoices.values() if (c := clean_text(inv.get("CUSTOMERID")))}
     )
-    payments = ctx.ledger.payments_for_invoices(invoices)
+    payments = ctx.ledger.sources.payments_for_invoices(invoices)
     works: list[BillWork] = []
     final: set[int] = set()
     for recordno, record in invoices.items():
@@ -87,7 +87,7 @@ def process_invoices(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
             final.add(recordno)
         elif isinstance(result, Parked):
             ref = refs[recordno][-1]
-            ctx.ledger.park_outcome(
+            ctx.ledger.sources.park_outcome(
                 stream, str(recordno), result, record, source_id=ref.source_id, run_id=ctx.run_id
             )
             ctx.note_parked(ParkedNote(ref, result.reason, ORDER, invoice_order_id(recordno)))
@@ -106,8 +106,8 @@ def process_ar_payments(ctx: RunContext, stream: str, incoming: Sequence[Incomin
     if not payments:
         recorder.flush()
         return
-    ctx.ledger.record_ar_payments(list(payments.values()), run_id=ctx.run_id)
-    invoices = ctx.ledger.invoices({n for p in payments.values() for n in p.bill_recordnos})
+    ctx.ledger.sources.record_ar_payments(list(payments.values()), run_id=ctx.run_id)
+    invoices = ctx.ledger.sources.invoices({n for p in payments.values() for n in p.bill_recordnos})
     by_invoice: dict[int, list[SourceRef]] = {}
     final: set[str] = set()
     for recordno, payment in payments.items():
@@ -119,7 +119,7 @@ def process_ar_payments(ctx: RunContext, stream: str, incoming: Sequence[Incomin
                 "yet; it waits in the ledger and is applied automatically when the invoice "
                 "arrives"
             )
-            ctx.ledger.park(
+            ctx.ledger.sources.park(
                 stream,
                 str(recordno),
                 code="invoice_unknown",
@@ -152,11 +152,11 @@ def refresh_invoice_orders(
     of those already in Mailchimp, write the others whole (skipped with the reason when an
     invoice cannot become an order)."""
     recorder = ctx.recorder
-    customers = ctx.ledger.customers(
+    customers = ctx.ledger.sources.customers(
         {c for n in by_invoice if (c := clean_text(invoices[n].get("CUSTOMERID")))}
     )
-    allocations = ctx.ledger.payments_for_invoices(by_invoice)
-    states = ctx.ledger.object_states(ORDER, [invoice_order_id(n) for n in by_invoice])
+    allocations = ctx.ledger.sources.payments_for_invoices(by_invoice)
+    states = ctx.ledger.writes.object_states(ORDER, [invoice_order_id(n) for n in by_invoice])
     works: list[BillWork] = []
     for invoice_no, invoice_refs in sorted(by_invoice.items()):
         invoice = invoices[invoice_no]

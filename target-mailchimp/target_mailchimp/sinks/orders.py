@@ -83,12 +83,12 @@ def keep_for_vendor(
     code: str = "vendor_rejected",
 ) -> str | None:
     """Keep a bill rejected because of its vendor in the parking, ready again when the vendor
-    arrives or changes (`ledger.parking.VENDOR_CHANGE_CODES`); returns its key."""
+    arrives or changes (`ledger.sources.VENDOR_CHANGE_CODES`); returns its key."""
     recordno = as_recordno(bill.get("RECORDNO"))
     vendorid = clean_text(bill.get("VENDORID"))
     if recordno is None or vendorid is None:
         return None
-    ctx.ledger.park(
+    ctx.ledger.sources.park(
         STREAM_BILLS,
         str(recordno),
         code=code,
@@ -113,7 +113,7 @@ def write_bill_orders(
     outcomes: dict[str, Outcome] = {}
     if not works:
         return outcomes
-    customers = ctx.ledger.object_states(CUSTOMER, {w.customer_id for w in works})
+    customers = ctx.ledger.writes.object_states(CUSTOMER, {w.customer_id for w in works})
     ready: list[BillWork] = []
     for work in works:
         state = customers.get(work.customer_id)
@@ -126,7 +126,7 @@ def write_bill_orders(
                     "record in Intacct (see its audit row)" + VENDOR_RETRY_NOTE
                 )
                 outcomes[work.order_id] = _reject(ctx, work, reason)
-                record = ctx.ledger.bill(work.order.bill.recordno)
+                record = ctx.ledger.sources.bill(work.order.bill.recordno)
                 key = keep_for_vendor(ctx, record, reason) if record is not None else None
                 if key is not None and kept is not None:
                     kept.add(key)
@@ -151,7 +151,7 @@ def write_bill_orders(
         ctx, PRODUCT, list(products.values()), stream, audit_unchanged=False
     )
 
-    previous_lines = ctx.ledger.order_lines(w.order_id for w in ready if not w.status_only)
+    previous_lines = ctx.ledger.writes.order_lines(w.order_id for w in ready if not w.status_only)
     order_works: list[ObjectWork] = []
     for work in ready:
         failed = [

@@ -87,8 +87,8 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
     if not payments:
         recorder.flush()
         return
-    ctx.ledger.record_payments(list(payments.values()), run_id=ctx.run_id)
-    bills = ctx.ledger.bills({n for p in payments.values() for n in p.bill_recordnos})
+    ctx.ledger.sources.record_payments(list(payments.values()), run_id=ctx.run_id)
+    bills = ctx.ledger.sources.bills({n for p in payments.values() for n in p.bill_recordnos})
     by_bill: dict[int, list[SourceRef]] = {}
     final: set[str] = set()
     for recordno, payment in payments.items():
@@ -99,7 +99,7 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
                 f"{ref.label()} pays bill RECORDNO {', '.join(map(str, unknown))}, not seen yet; "
                 "it waits in the ledger and is applied automatically when the bill arrives"
             )
-            ctx.ledger.park(
+            ctx.ledger.sources.park(
                 stream,
                 str(recordno),
                 code="bill_unknown",
@@ -117,11 +117,11 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
             if bill_no in bills:
                 by_bill.setdefault(bill_no, []).extend(refs[recordno])
     if by_bill:
-        vendors = ctx.ledger.vendors(
+        vendors = ctx.ledger.sources.vendors(
             {v for n in by_bill if (v := clean_text(bills[n].get("VENDORID")))}
         )
-        allocations = ctx.ledger.payments_for_bills(by_bill)
-        states = ctx.ledger.object_states(ORDER, [order_id(n) for n in by_bill])
+        allocations = ctx.ledger.sources.payments_for_bills(by_bill)
+        states = ctx.ledger.writes.object_states(ORDER, [order_id(n) for n in by_bill])
         works: list[BillWork] = []
         for bill_no, bill_refs in sorted(by_bill.items()):
             bill = bills[bill_no]
