@@ -37,6 +37,7 @@ from target_mailchimp.mapping import (
     member_payload,
     order_financial_status,
 )
+from tests.target_mailchimp import ledger_support
 from tests.target_mailchimp.ledger_support import Clock, bill_record, contact, payment
 
 
@@ -319,23 +320,7 @@ def test_parked_payment_waits_for_every_bill(ledger: Ledger) -> None:
 def test_audit_summary_rejected_and_runs(ledger: Ledger, clock: Clock) -> None:
     run = ledger.lock.start_run()
     assert ledger.lock.current_run_id == run
-    ledger.audit.write(
-        run,
-        [
-            AuditEntry(
-                stream="customers",
-                source_key="12",
-                source_id="C-12",
-                email="a@example.com",
-                object_kind="member",
-                object_id="hash",
-                action="created",
-                http_status=200,
-                request_id="r-1",
-                attempts=1,
-            )
-        ],
-    )
+    ledger.audit.write(run, [ledger_support.member_created("12", "C-12", "a@example.com", "hash")])
     ledger.audit.write(
         run,
         [
@@ -551,18 +536,7 @@ def test_concurrent_writes_from_threads(db_url: str, clock: Clock) -> None:
                     target.sources.record_contacts(
                         [contact("customers", n * 100 + i, f"u{i}@example.com")]
                     )
-                    target.audit.write(
-                        run,
-                        [
-                            AuditEntry(
-                                stream="customers",
-                                source_key=key,
-                                object_kind="member",
-                                object_id=key,
-                                action="created",
-                            )
-                        ],
-                    )
+                    target.audit.write(run, [ledger_support.member_written(key)])
             except BaseException as exc:
                 errors.append(exc)
 
@@ -576,8 +550,8 @@ def test_concurrent_writes_from_threads(db_url: str, clock: Clock) -> None:
         assert errors == []
         assert led.audit.summary(run) == {"member": {"created": 200}}
         assert len(led.sources.contacts_for_emails(["u3@example.com"])["u3@example.com"]) == 8
-        assert not any(
-            (f"{n}-{i}" not in led.writes.unchanged("member", {f"{n}-{i}": "h"}))
+        assert all(
+            f"{n}-{i}" in led.writes.unchanged("member", {f"{n}-{i}": "h"})
             for n in range(8)
             for i in range(25)
         )

@@ -48,6 +48,7 @@ from target_mailchimp.mapping import (
 )
 from tests.sandbox import postgres as pg_sandbox
 from tests.sandbox.postgres import PostgresServer, PostgresStartError
+from tests.target_mailchimp import ledger_support
 from tests.target_mailchimp.ledger_support import BIG, Clock, bill_record, contact, payment
 
 
@@ -321,23 +322,7 @@ def test_full_api_round_trip(open_ledger: Callable[..., Ledger], clock: Clock) -
     assert led.sources.parked() == []
 
     # Audit trail and summary.
-    led.audit.write(
-        run,
-        [
-            AuditEntry(
-                stream="customers",
-                source_key="2",
-                source_id="C-2",
-                email="ann.new@example.com",
-                object_kind="member",
-                object_id="h1",
-                action="created",
-                http_status=200,
-                request_id="r-1",
-                attempts=1,
-            )
-        ],
-    )
+    led.audit.write(run, [ledger_support.member_created("2", "C-2", "ann.new@example.com", "h1")])
     led.audit.write(
         run,
         [
@@ -627,24 +612,13 @@ def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> 
                 waiting_keys=[f"V-x{i}"],
                 record={"RECORDNO": i, "n": n},
             )
-            led.audit.write(
-                run,
-                [
-                    AuditEntry(
-                        stream="customers",
-                        source_key=key,
-                        object_kind="member",
-                        object_id=key,
-                        action="created",
-                    )
-                ],
-            )
+            led.audit.write(run, [ledger_support.member_written(key)])
 
     _, errors = run_parallel(threads, work)
     assert errors == [], [repr(e) for e in errors]
     assert a.audit.summary(run) == {"member": {"created": threads * per_thread}}
-    assert not any(
-        (f"{n}-{i}" not in a.writes.unchanged("member", {f"{n}-{i}": "h"}))
+    assert all(
+        f"{n}-{i}" in a.writes.unchanged("member", {f"{n}-{i}": "h"})
         for n in range(threads)
         for i in range(per_thread)
     )

@@ -39,13 +39,7 @@ class Ledger:
         scope: LedgerScope | None = None,
         create_scope: bool = True,
     ) -> None:
-        self.db = LedgerDatabase(
-            url,
-            clock=clock,
-            busy_timeout_ms=busy_timeout_ms,
-            scope=scope,
-            create_scope=create_scope,
-        )
+        self.db = LedgerDatabase(url, clock, busy_timeout_ms, scope, create_scope)
         #: The URL with its password masked.
         self.url = self.db.url
         #: The company whose rows this ledger reads and writes (None: the database's own

@@ -71,7 +71,6 @@ class LedgerDatabase:
     def __init__(
         self,
         url: str = DEFAULT_LEDGER_URL,
-        *,
         clock: Callable[[], datetime] = utcnow,
         busy_timeout_ms: int = 30_000,
         scope: LedgerScope | None = None,

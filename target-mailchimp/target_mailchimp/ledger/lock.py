@@ -363,19 +363,7 @@ class RunLock:
                 .order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc())
                 .limit(last_n)
             ).all()
-        return [
-            RunInfo(
-                run_id=r.run_id,
-                started_at=r.started_at,
-                finished_at=r.finished_at,
-                status=r.status,
-                host=r.host,
-                pid=r.pid,
-                counts=json.loads(r.counts) if r.counts else None,
-                note=r.note,
-            )
-            for r in rows
-        ]
+        return [RunInfo.from_row(r) for r in rows]
 
     def note_run(self, run_id: str, note: str) -> None:
         """Keep what the operator must know about a run (its summary says it too), e.g. a

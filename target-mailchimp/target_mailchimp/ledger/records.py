@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from target_mailchimp.logsafe import mask_secrets
+from target_mailchimp.mapping.jsonexact import loads_exact
 
 #: Audit actions. created/updated/archived/unchanged are successes; the rest are not.
 ACTIONS: tuple[str, ...] = (
@@ -90,6 +91,25 @@ class RunInfo:
     pid: int | None
     counts: dict[str, dict[str, int]] | None
     note: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> RunInfo:
+        """The run stored in one row of the runs table (counts that do not read back as a
+        mapping, or a row from before the note column, give None)."""
+        try:
+            counts = json.loads(row.counts) if row.counts else None
+        except ValueError:
+            counts = None
+        return cls(
+            row.run_id,
+            row.started_at,
+            row.finished_at,
+            row.status,
+            row.host,
+            row.pid,
+            counts if isinstance(counts, dict) else None,
+            getattr(row, "note", None),
+        )
 
 
 @dataclass(frozen=True)
@@ -226,3 +246,20 @@ class ParkedRecord:
     run_id: str | None
     parked_at: datetime
     attempts: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> ParkedRecord:
+        """The record stored in one row of the parked table."""
+        return cls(
+            row.stream,
+            row.source_key,
+            row.source_id,
+            row.code,
+            row.reason,
+            row.waiting_kind,
+            tuple(json.loads(row.waiting_keys)),
+            loads_exact(row.record),
+            row.run_id,
+            row.parked_at,
+            row.attempts,
+        )

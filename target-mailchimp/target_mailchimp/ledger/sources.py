@@ -456,15 +456,32 @@ class SourceRecords:
         source_id: str | None = None,
         run_id: str | None = None,
     ) -> None:
-        """Park a record until what it waits for is known; re-parking counts an attempt.
+        """`park_outcome` with the outcome's parts (code, reason and what it waits for)."""
+        outcome = Parked(code, reason, waiting_kind, tuple(waiting_keys))
+        self.park_outcome(stream, source_key, outcome, record, source_id=source_id, run_id=run_id)
+
+    def park_outcome(
+        self,
+        stream: str,
+        source_key: str,
+        outcome: Parked,
+        record: Mapping[str, Any],
+        *,
+        source_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Park a record with the mapping's `Parked` outcome until what it waits for is
+        known; re-parking counts an attempt.
 
         `parked_at` is when the record started waiting for this reason (`code`): re-parking it
         with the same code keeps it, so `max_park_days` counts from the first time; for
         `VENDOR_CHANGE_CODES` it is the last attempt.
         """
-        if waiting_kind not in WAITING_KINDS:
+        code = outcome.code
+        if outcome.waiting_kind not in WAITING_KINDS:
             raise ValueError(
-                f"waiting_kind must be one of {', '.join(WAITING_KINDS)}, not {waiting_kind!r}"
+                f"waiting_kind must be one of {', '.join(WAITING_KINDS)}, "
+                f"not {outcome.waiting_kind!r}"
             )
         keys = {"stream": stream, "source_key": source_key}
         now = literal(self._db.clock(), t.parked.c.parked_at.type)
@@ -483,9 +500,9 @@ class SourceRecords:
                 {
                     "source_id": source_id,
                     "code": code,
-                    "reason": reason,
-                    "waiting_kind": waiting_kind,
-                    "waiting_keys": json.dumps(sorted({str(k) for k in waiting_keys})),
+                    "reason": outcome.reason,
+                    "waiting_kind": outcome.waiting_kind,
+                    "waiting_keys": json.dumps(sorted({str(k) for k in outcome.waiting_keys})),
                     "record": dumps_exact(jsonable(record), sort_keys=True),
                     "run_id": run_id or self._current_run(),
                     "parked_at": since,
@@ -495,29 +512,6 @@ class SourceRecords:
                 on_insert={"attempts": 1, "parked_at": self._db.clock()},
             )
 
-    def park_outcome(
-        self,
-        stream: str,
-        source_key: str,
-        outcome: Parked,
-        record: Mapping[str, Any],
-        *,
-        source_id: str | None = None,
-        run_id: str | None = None,
-    ) -> None:
-        """`park` with the mapping's `Parked` outcome (its code, reason and awaited keys)."""
-        self.park(
-            stream,
-            source_key,
-            code=outcome.code,
-            reason=outcome.reason,
-            waiting_kind=outcome.waiting_kind,
-            waiting_keys=outcome.waiting_keys,
-            record=record,
-            source_id=source_id,
-            run_id=run_id,
-        )
-
     def parked(self, stream: str | None = None) -> list[ParkedRecord]:
         """Every parked record (of one stream), oldest first."""
         query = select(t.parked).order_by(t.parked.c.parked_at, t.parked.c.source_key)
@@ -525,22 +519,7 @@ class SourceRecords:
             query = query.where(t.parked.c.stream == stream)
         with self._db.tx(write=False) as conn:
             rows = conn.execute(query).all()
-        return [
-            ParkedRecord(
-                stream=r.stream,
-                source_key=r.source_key,
-                source_id=r.source_id,
-                code=r.code,
-                reason=r.reason,
-                waiting_kind=r.waiting_kind,
-                waiting_keys=tuple(json.loads(r.waiting_keys)),
-                record=loads_exact(r.record),
-                run_id=r.run_id,
-                parked_at=r.parked_at,
-                attempts=r.attempts,
-            )
-            for r in rows
-        ]
+        return [ParkedRecord.from_row(r) for r in rows]
 
     def parked_keys(self, stream: str) -> set[str]:
         """The source keys of a stream's parked records (without loading the records)."""
