@@ -523,7 +523,7 @@ def test_troubleshooting_message_occurs_in_source(message: str, package: str) ->
 
 
 def test_source_scan_finds_split_literals_and_not_made_up_text() -> None:
-    # The message below is two literals and an f-string value in ledger/runs.py.
+    # The message below is two literals and an f-string value in ledger/lock.py.
     assert in_source("target_mailchimp", "Two runs must not write to one ledger at the same time")
     assert not in_source("target_mailchimp", "this sentence is in no source file")
 

@@ -373,7 +373,7 @@ def _batch_deadline(request: pytest.FixtureRequest, tmp: Path) -> Any:
 def _ledger_busy(request: pytest.FixtureRequest, tmp: Path) -> Any:
     cfg = target_cfg(request.getfixturevalue("mailchimp"), tmp)
     ledger = Ledger(cfg["ledger_url"], heartbeat_interval=None)
-    ledger.start_run()
+    ledger.lock.start_run()
     try:
         return run_target(tmp, cfg, contacts())
     finally:

@@ -10,7 +10,7 @@
 - the HTTP calls made to Mailchimp (and retries);
 - the records still parked in the ledger, per stream and reason;
 - the rejected and failed records with their ids and reasons (the first `max_listed`; the
-  audit trail has them all: `Ledger.rejected(run_id)`); no email, and every value with its
+  audit trail has them all: `Ledger.audit.rejected(run_id)`); no email, and every value with its
   control characters escaped, so no input can forge a line of the summary.
 
 A dry run says so in its first line: the counts are what a real run would do.
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from intacct_mailchimp_common.logsafe import LogText, escape_controls
 from target_mailchimp.api import TransportStats
 from target_mailchimp.ledger import AuditRow, Ledger
-from target_mailchimp.ledger.parking import VENDOR_CHANGE_CODES
+from target_mailchimp.ledger.sources import VENDOR_CHANGE_CODES
 
 ACTIONS = (
     "created",
@@ -97,16 +97,16 @@ def build_report(
     ledger_reset: bool = False,
 ) -> RunReport:
     """Collect a run's report from the ledger."""
-    problems = ledger.rejected(run_id)
+    problems = ledger.audit.rejected(run_id)
     # Bills kept for a vendor change were rejected (counted there), not waiting.
     parked: Counter[tuple[str, str]] = Counter(
-        (p.stream, p.code) for p in ledger.parked() if p.code not in VENDOR_CHANGE_CODES
+        (p.stream, p.code) for p in ledger.sources.parked() if p.code not in VENDOR_CHANGE_CODES
     )
     return RunReport(
         run_id=run_id,
         status=status,
         dry_run=dry_run,
-        counts=ledger.summary(run_id),
+        counts=ledger.audit.summary(run_id),
         problems=problems,
         rejected_records=distinct_records(problems, "rejected"),
         failed_records=distinct_records(problems, "failed"),

@@ -606,7 +606,7 @@ class TargetMailchimp(Target):
             self._fail(exc)
             raise
         limit = ctx.settings.max_rejected_records
-        rejected = distinct_records(ctx.ledger.rejected(ctx.run_id), "rejected")
+        rejected = distinct_records(ctx.ledger.audit.rejected(ctx.run_id), "rejected")
         over_limit = limit is not None and rejected > limit
         report = self._finish("failed" if over_limit else "succeeded")
         if over_limit:
@@ -625,7 +625,7 @@ class TargetMailchimp(Target):
         if not isinstance(incoming, IncomingState) or not incoming.resumed:
             return False
         ctx = self.run_context
-        return not any(run.run_id != ctx.run_id for run in ctx.ledger.runs(last_n=2))
+        return not any(run.run_id != ctx.run_id for run in ctx.ledger.lock.runs(last_n=2))
 
     def _finish(self, status: str) -> RunReport:
         ctx = self.run_context
@@ -634,7 +634,7 @@ class TargetMailchimp(Target):
             reset = self.ledger_reset()
             if reset:
                 self.logger.warning("Run %s: %s", ctx.run_id, LEDGER_RESET_MESSAGE)
-                ctx.ledger.note_run(ctx.run_id, f"ledger reset: {LEDGER_RESET_MESSAGE}")
+                ctx.ledger.lock.note_run(ctx.run_id, f"ledger reset: {LEDGER_RESET_MESSAGE}")
             report = build_report(
                 ctx.ledger,
                 ctx.run_id,

@@ -255,7 +255,7 @@ def _member(mc: MailchimpSandbox, email: str) -> dict[str, Any]:
 
 def _audit(synced: dict[str, Any]) -> list[Any]:
     run: PipelineRun = synced["run"]
-    rows: list[Any] = synced["ledger"].audit_rows(run.target.run_id)
+    rows: list[Any] = synced["ledger"].audit.rows(run.target.run_id)
     return rows
 
 

@@ -239,7 +239,7 @@ def test_any_input_is_accounted_for_and_never_crashes_the_run(
     for kind, actions in report.counts.items():
         for action in actions:
             event(f"{kind} {action}")
-    rows = Ledger(config["ledger_url"], heartbeat_interval=None).audit_rows(result.run_id)
+    rows = Ledger(config["ledger_url"], heartbeat_interval=None).audit.rows(result.run_id)
     audited = {(r.stream, r.source_key) for r in rows}
     for stream, records in data.items():
         for rec in records:

@@ -43,7 +43,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         finally:
             TargetMailchimp.client_options = old
         ledger = Ledger(cfg["ledger_url"], heartbeat_interval=None)
-        yield {"mc": mc, "result": result, "rows": ledger.audit_rows(result.run_id)}
+        yield {"mc": mc, "result": result, "rows": ledger.audit.rows(result.run_id)}
 
 
 def _rows(ran: dict[str, Any], stream: str, key: str | None) -> list[Any]:

@@ -43,7 +43,7 @@ from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
 
 def _audit(config: dict[str, Any], run_id: str) -> dict[tuple[str, str | None], list[Any]]:
     rows: dict[tuple[str, str | None], list[Any]] = {}
-    for row in ledger_of(config).audit_rows(run_id):
+    for row in ledger_of(config).audit.rows(run_id):
         rows.setdefault((row.stream, row.source_key), []).append(row)
     return rows
 

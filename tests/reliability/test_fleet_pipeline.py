@@ -105,7 +105,7 @@ def _wait_running(url: str, scope: LedgerScope, timeout: float = 120) -> None:
     while time.monotonic() < deadline:
         try:
             with Ledger(url, scope=scope, create_scope=False, heartbeat_interval=None) as led:
-                if any(r.status == "running" for r in led.runs()):
+                if any(r.status == "running" for r in led.lock.runs()):
                     return
         except LedgerError:
             pass  # the scope is not registered yet
@@ -187,5 +187,5 @@ def test_three_companies_share_one_ledger_and_one_account(
         assert_company_state(mc, list_id, f"store-{name.lower()}", expected_state(company))
         scope = LedgerScope(name, "", list_id, f"store-{name.lower()}")
         with Ledger(pg_ledger_url, scope=scope, create_scope=False) as led:
-            runs = led.runs()
+            runs = led.lock.runs()
         assert [r.status for r in runs] == ["succeeded"], name

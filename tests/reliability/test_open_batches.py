@@ -12,17 +12,17 @@ from target_mailchimp.ledger import Ledger
 def test_open_batches_round_trip(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     with Ledger(url, heartbeat_interval=None) as ledger:
-        run = ledger.start_run()
-        ledger.record_open_batch("abc123")
-        ledger.record_open_batch("def_%456", run_id="other-run")
-        assert ledger.open_batches() == {"abc123": run, "def_%456": "other-run"}
-        ledger.close_batch("abc123")
-        assert ledger.open_batches() == {"def_%456": "other-run"}
-        ledger.finish_run(run)
+        run = ledger.lock.start_run()
+        ledger.writes.record_open_batch("abc123")
+        ledger.writes.record_open_batch("def_%456", run_id="other-run")
+        assert ledger.writes.open_batches() == {"abc123": run, "def_%456": "other-run"}
+        ledger.writes.close_batch("abc123")
+        assert ledger.writes.open_batches() == {"def_%456": "other-run"}
+        ledger.lock.finish_run(run)
     # a new Ledger on the same file (the next run) still sees what was left open
     with Ledger(url, heartbeat_interval=None) as again:
-        assert again.open_batches() == {"def_%456": "other-run"}
-        again.close_batch("def_%456")
-        assert again.open_batches() == {}
+        assert again.writes.open_batches() == {"def_%456": "other-run"}
+        again.writes.close_batch("def_%456")
+        assert again.writes.open_batches() == {}
         with pytest.raises(ValueError, match="longer than"):
-            again.record_open_batch("x" * 60)
+            again.writes.record_open_batch("x" * 60)

@@ -115,7 +115,7 @@ def test_a_batch_left_by_a_killed_run_is_recovered_from_its_results(
         with pytest.raises(KeyboardInterrupt):
             run_target(config, _input(states=False))
     assert sandbox.wait_for_batches(timeout=10)  # Mailchimp ran it anyway
-    assert len(ledger_of(config).open_batches()) >= 1
+    assert len(ledger_of(config).writes.open_batches()) >= 1
     orders_before = set(sandbox.snapshot()["stores"]["intacct"]["orders"])
     assert orders_before == {order_id(100 + n) for n in range(1, BILLS + 1)}
     sandbox.reset_counters()
@@ -126,8 +126,8 @@ def test_a_batch_left_by_a_killed_run_is_recovered_from_its_results(
     assert sandbox.count("PATCH", "/ecommerce/stores/intacct/orders") == 0
     assert sandbox.count("POST", "/batches") <= 1  # at most the customers' batch
     ledger = ledger_of(config)
-    assert ledger.open_batches() == {}
-    rows = ledger.audit_rows(resumed.run_id)
+    assert ledger.writes.open_batches() == {}
+    rows = ledger.audit.rows(resumed.run_id)
     recovered = {r.object_id for r in rows if r.stream == "mailchimp_batch"}
     assert {order_id(100 + n) for n in range(1, BILLS + 1)} <= recovered
     assert all(r.action == "unchanged" for r in rows if r.stream == "ap_bills")
@@ -144,7 +144,7 @@ def test_a_batch_mailchimp_lost_is_planned_again_with_a_warning(
         _kill_after_submit(m, pause_after_first=sandbox)
         with pytest.raises(KeyboardInterrupt):
             run_target(config, _input(states=False))
-    lost = sorted(ledger_of(config).open_batches())
+    lost = sorted(ledger_of(config).writes.open_batches())
     assert lost
     for batch_id in lost:  # Mailchimp forgets them (a restart)
         sandbox.call("DELETE", f"/batches/{batch_id}")
@@ -194,4 +194,4 @@ def test_a_batch_lost_while_the_run_polls_it_is_written_one_by_one(
     assert set(sandbox.snapshot()["stores"]["intacct"]["orders"]) == {
         order_id(100 + n) for n in range(1, BILLS + 1)
     }
-    assert ledger_of(config).open_batches() == {}
+    assert ledger_of(config).writes.open_batches() == {}

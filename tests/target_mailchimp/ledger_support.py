@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from target_mailchimp.ledger import AuditEntry
 from target_mailchimp.mapping import ContactRecord, PaymentRecord, payment_from_record
 
 BIG = Decimal("12345678901234567.89")
@@ -84,3 +85,26 @@ def payment(recordno: int, state: str, *details: tuple[int, str]) -> PaymentReco
     )
     assert isinstance(result, PaymentRecord)
     return result
+
+
+def member_created(source_key: str, source_id: str, email: str, object_id: str) -> AuditEntry:
+    """The audit entry of a customer written as a member on its first attempt."""
+    return AuditEntry(
+        stream="customers",
+        source_key=source_key,
+        source_id=source_id,
+        email=email,
+        object_kind="member",
+        object_id=object_id,
+        action="created",
+        http_status=200,
+        request_id="r-1",
+        attempts=1,
+    )
+
+
+def member_written(key: str) -> AuditEntry:
+    """The audit entry of the member `key` written by a thread of the concurrency tests."""
+    return AuditEntry(
+        stream="customers", source_key=key, object_kind="member", object_id=key, action="created"
+    )

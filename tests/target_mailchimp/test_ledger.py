@@ -23,6 +23,7 @@ from target_mailchimp.ledger import (
     Ledger,
     LedgerLockedError,
     LedgerLockLostError,
+    WriteRecord,
     display_url,
     redact,
 )
@@ -36,6 +37,7 @@ from target_mailchimp.mapping import (
     member_payload,
     order_financial_status,
 )
+from tests.target_mailchimp import ledger_support
 from tests.target_mailchimp.ledger_support import Clock, bill_record, contact, payment
 
 
@@ -64,12 +66,12 @@ def test_default_url_is_relative_to_the_working_directory(
     monkeypatch.chdir(tmp_path)
     assert DEFAULT_LEDGER_URL == "sqlite:///.target-mailchimp/ledger.sqlite"
     with Ledger(heartbeat_interval=None) as led:
-        led.record_write("member", "h", payload_hash="x", action="created")
+        led.writes.record_write("member", "h", payload_hash="x", action="created")
     assert (tmp_path / ".target-mailchimp" / "ledger.sqlite").is_file()
 
 
 def test_sqlite_uses_wal_and_busy_timeout(ledger: Ledger, db_url: str) -> None:
-    with ledger._engine.connect() as conn:
+    with ledger.db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
@@ -87,9 +89,9 @@ def test_schema_compiles_for_postgresql() -> None:
 
 def test_reopening_keeps_data(db_url: str, clock: Clock) -> None:
     with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
-        led.record_write("order", "bill-1", payload_hash="abc", action="created")
+        led.writes.record_write("order", "bill-1", payload_hash="abc", action="created")
     with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
-        assert led.should_write("order", "bill-1", "abc") is False
+        assert "bill-1" in led.writes.unchanged("order", {"bill-1": "abc"})
 
 
 def test_in_memory_ledger_works_across_threads(clock: Clock) -> None:
@@ -97,7 +99,7 @@ def test_in_memory_ledger_works_across_threads(clock: Clock) -> None:
 
         def work(n: int) -> None:
             for i in range(20):
-                led.record_write("member", f"{n}-{i}", payload_hash="h", action="created")
+                led.writes.record_write("member", f"{n}-{i}", payload_hash="h", action="created")
 
         threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
         for th in threads:
@@ -105,7 +107,9 @@ def test_in_memory_ledger_works_across_threads(clock: Clock) -> None:
         for th in threads:
             th.join()
         assert all(
-            not led.should_write("member", f"{n}-{i}", "h") for n in range(4) for i in range(20)
+            f"{n}-{i}" in led.writes.unchanged("member", {f"{n}-{i}": "h"})
+            for n in range(4)
+            for i in range(20)
         )
 
 
@@ -113,15 +117,15 @@ def test_in_memory_ledger_works_across_threads(clock: Clock) -> None:
 
 
 def test_should_write_and_record_write(ledger: Ledger) -> None:
-    assert ledger.should_write("member", "hash1", "p1") is True
-    assert ledger.object_state("member", "hash1") is None
-    ledger.record_write(
-        "member", "hash1", payload_hash="p1", action="created", http_status=200, request_id="req-1"
+    assert "hash1" not in ledger.writes.unchanged("member", {"hash1": "p1"})
+    assert ledger.writes.object_state("member", "hash1") is None
+    ledger.writes.record_writes(
+        "member", [WriteRecord("hash1", "p1", "created", http_status=200, request_id="req-1")]
     )
-    assert ledger.should_write("member", "hash1", "p1") is False
-    assert ledger.should_write("member", "hash1", "p2") is True
-    assert ledger.should_write("customer", "hash1", "p1") is True  # kinds are separate
-    state = ledger.object_state("member", "hash1")
+    assert "hash1" in ledger.writes.unchanged("member", {"hash1": "p1"})
+    assert "hash1" not in ledger.writes.unchanged("member", {"hash1": "p2"})
+    assert "hash1" not in ledger.writes.unchanged("customer", {"hash1": "p1"})  # kinds are separate
+    state = ledger.writes.object_state("member", "hash1")
     assert state is not None and state.exists
     assert (state.payload_hash, state.last_action, state.http_status, state.request_id) == (
         "p1",
@@ -130,34 +134,34 @@ def test_should_write_and_record_write(ledger: Ledger) -> None:
         "req-1",
     )
     # A failed write of a new payload keeps the last good hash: the next run retries.
-    ledger.record_write("member", "hash1", payload_hash="p2", action="failed", http_status=500)
-    state = ledger.object_state("member", "hash1")
+    ledger.writes.record_writes("member", [WriteRecord("hash1", "p2", "failed", http_status=500)])
+    state = ledger.writes.object_state("member", "hash1")
     assert state is not None and state.payload_hash == "p1" and state.last_action == "failed"
-    assert ledger.should_write("member", "hash1", "p2") is True
-    ledger.record_write("member", "hash1", payload_hash="p2", action="updated")
-    assert ledger.should_write("member", "hash1", "p2") is False
+    assert "hash1" not in ledger.writes.unchanged("member", {"hash1": "p2"})
+    ledger.writes.record_write("member", "hash1", payload_hash="p2", action="updated")
+    assert "hash1" in ledger.writes.unchanged("member", {"hash1": "p2"})
     # A failure on a never-written object leaves it "not existing".
-    ledger.record_write("order", "bill-9", payload_hash="x", action="failed")
-    state = ledger.object_state("order", "bill-9")
+    ledger.writes.record_write("order", "bill-9", payload_hash="x", action="failed")
+    state = ledger.writes.object_state("order", "bill-9")
     assert state is not None and not state.exists
-    ledger.forget_object("member", "hash1")
-    assert ledger.should_write("member", "hash1", "p2") is True
+    ledger.writes.forget_object("member", "hash1")
+    assert "hash1" not in ledger.writes.unchanged("member", {"hash1": "p2"})
     with pytest.raises(ValueError, match="unknown action"):
-        ledger.record_write("member", "x", payload_hash="p", action="done")
+        ledger.writes.record_write("member", "x", payload_hash="p", action="done")
 
 
 def test_full_refresh_ignores_hashes_of_earlier_runs(db_url: str, clock: Clock) -> None:
     with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
-        run = led.start_run()
-        led.record_write("member", "h", payload_hash="p", action="created", run_id=run)
-        led.finish_run(run)
+        run = led.lock.start_run()
+        led.writes.record_write("member", "h", payload_hash="p", action="created", run_id=run)
+        led.lock.finish_run(run)
     with Ledger(db_url, clock=clock, heartbeat_interval=None, full_refresh=True) as led:
-        run = led.start_run()
-        assert led.should_write("member", "h", "p") is True
-        led.record_write("member", "h", payload_hash="p", action="updated")
+        run = led.lock.start_run()
+        assert "h" not in led.writes.unchanged("member", {"h": "p"})
+        led.writes.record_write("member", "h", payload_hash="p", action="updated")
         # Written in this run: not written twice.
-        assert led.should_write("member", "h", "p") is False
-        led.finish_run(run)
+        assert "h" in led.writes.unchanged("member", {"h": "p"})
+        led.lock.finish_run(run)
 
 
 # ---------------------------------------------------------------- source records
@@ -165,46 +169,51 @@ def test_full_refresh_ignores_hashes_of_earlier_runs(db_url: str, clock: Clock) 
 
 def test_contacts_for_email_and_email_changes(ledger: Ledger) -> None:
     settings = MappingSettings()
-    assert (
-        ledger.record_contact(contact("customers", 2, "Ann@Example.com", first_name="Ann")) is None
-    )
-    ledger.record_contact(contact("vendors", 1, "ann@example.com", last_name="Lee"))
-    ledger.record_contact(contact("customers", 3, "bob@example.com"))
-    found = ledger.contacts_for_email("ann@example.com")
+    first = contact("customers", 2, "Ann@Example.com", first_name="Ann")
+    assert ledger.sources.record_contacts([first]) == {}
+    ledger.sources.record_contacts([contact("vendors", 1, "ann@example.com", last_name="Lee")])
+    ledger.sources.record_contacts([contact("customers", 3, "bob@example.com")])
+    found = ledger.sources.contacts_for_emails(["ann@example.com"])["ann@example.com"]
     assert [(c.stream, c.recordno) for c in found] == [("customers", 2), ("vendors", 1)]
-    assert ledger.contacts_for_email("ANN@example.com ") == found
+    assert ledger.sources.contacts_for_emails(["ANN@example.com "])["ann@example.com"] == found
     merged = member_payload(found, settings)
     assert not isinstance(merged, Parked) and merged.tags == {  # type: ignore[union-attr]
         "Intacct customer": True,
         "Intacct vendor": True,
     }
     # Customer 2 changes address: the old address is reported so its member is rebuilt.
-    previous = ledger.record_contact(contact("customers", 2, "ann.new@example.com"))
-    assert previous == "ann@example.com"
-    assert [c.stream for c in ledger.contacts_for_email("ann@example.com")] == ["vendors"]
-    assert [c.recordno for c in ledger.contacts_for_email("ann.new@example.com")] == [2]
+    previous = ledger.sources.record_contacts([contact("customers", 2, "ann.new@example.com")])
+    assert previous == {("customers", 2): "ann@example.com"}
+    assert [
+        c.stream for c in ledger.sources.contacts_for_emails(["ann@example.com"])["ann@example.com"]
+    ] == ["vendors"]
+    assert [
+        c.recordno
+        for c in ledger.sources.contacts_for_emails(["ann.new@example.com"])["ann.new@example.com"]
+    ] == [2]
     # Re-recording the same address reports nothing.
-    assert ledger.record_contact(contact("customers", 2, "ann.new@example.com")) is None
+    assert ledger.sources.record_contacts([contact("customers", 2, "ann.new@example.com")]) == {}
 
 
 def test_vendor_lookup(ledger: Ledger) -> None:
-    assert ledger.vendor("V-1") is None and ledger.vendor_known("V-1") is None
-    ledger.record_contact(contact("vendors", 1, None, email_error="DISPLAYCONTACT.EMAIL1 is empty"))
-    vendor = ledger.vendor("V-1")
+    assert ledger.sources.vendors(["V-1"]) == {}
+    ledger.sources.record_contacts(
+        [contact("vendors", 1, None, email_error="DISPLAYCONTACT.EMAIL1 is empty")]
+    )
+    vendor = ledger.sources.vendors(["V-1"]).get("V-1")
     assert vendor is not None and vendor.email is None  # known, but without email
-    assert ledger.vendor_known("V-1") is None
-    ledger.record_contact(contact("vendors", 1, "ap@vendor.example"))
-    assert ledger.vendor_known("V-1") == "ap@vendor.example"
-    ledger.record_contact(contact("customers", 4, "c@example.com", source_id="C-4"))
-    customer = ledger.customer("C-4")
+    ledger.sources.record_contacts([contact("vendors", 1, "ap@vendor.example")])
+    assert ledger.sources.vendors(["V-1"])["V-1"].email == "ap@vendor.example"
+    ledger.sources.record_contacts([contact("customers", 4, "c@example.com", source_id="C-4")])
+    customer = ledger.sources.customers(["C-4"]).get("C-4")
     assert customer is not None and customer.recordno == 4
 
 
 def test_bill_round_trips_exactly(ledger: Ledger) -> None:
     settings = MappingSettings()
     original = bill_record()
-    ledger.record_bill(original)
-    stored = ledger.bill(77)
+    ledger.sources.record_bills([original])
+    stored = ledger.sources.bill(77)
     assert stored is not None
     assert stored["TOTALENTERED"] == Decimal("12345678901234567.89")
     assert stored["WHENCREATED"] == "2024-01-05"
@@ -213,17 +222,17 @@ def test_bill_round_trips_exactly(ledger: Ledger) -> None:
     b = bill_to_order(stored, vendor, [], settings)
     assert isinstance(a, BillOrder) and isinstance(b, BillOrder)
     assert a.order == b.order
-    assert ledger.bill(78) is None
+    assert ledger.sources.bill(78) is None
     with pytest.raises(ValueError, match="RECORDNO"):
-        ledger.record_bill({"RECORDNO": None})
+        ledger.sources.record_bills([{"RECORDNO": None}])
 
 
 def test_payments_per_bill_and_voiding(ledger: Ledger) -> None:
     settings = MappingSettings()
     summary_bill = bill_record(TOTALENTERED=Decimal("100"))
-    ledger.record_payment(payment(500, "Complete", (77, "60"), (78, "10")))
-    ledger.record_payment(payment(501, "Complete", (77, "40.00")))
-    paid = ledger.payments_for_bill(77)
+    ledger.sources.record_payments([payment(500, "Complete", (77, "60"), (78, "10"))])
+    ledger.sources.record_payments([payment(501, "Complete", (77, "40.00"))])
+    paid = ledger.sources.payments_for_bills([77])[77]
     assert [(p.payment_recordno, p.base_amount, p.voided) for p in paid] == [
         (500, Decimal("60"), False),
         (501, Decimal("40.00"), False),
@@ -231,13 +240,13 @@ def test_payments_per_bill_and_voiding(ledger: Ledger) -> None:
     assert sum(p.base_amount for p in paid) == Decimal("100.00")
     assert order_financial_status(summary_bill, paid, settings) == "paid"
     # Payment 501 is voided: it replaces its earlier version.
-    ledger.record_payment(payment(501, "Voided", (77, "40.00")))
-    paid = ledger.payments_for_bill(77)
+    ledger.sources.record_payments([payment(501, "Voided", (77, "40.00"))])
+    paid = ledger.sources.payments_for_bills([77])[77]
     assert [(p.payment_recordno, p.voided) for p in paid] == [(500, False), (501, True)]
     assert order_financial_status(summary_bill, paid, settings) == "pending"
-    assert [p.payment_recordno for p in ledger.payments_for_bill(78)] == [500]
-    assert ledger.payments_for_bill(79) == []
-    stored = ledger.source("ap_payments", "501")
+    assert [p.payment_recordno for p in ledger.sources.payments_for_bills([78])[78]] == [500]
+    assert ledger.sources.payments_for_bills([79])[79] == []
+    stored = ledger.sources.source("ap_payments", "501")
     assert stored is not None
     assert stored["voided"] is True and stored["allocations"][0]["bill_recordno"] == 77
 
@@ -248,10 +257,10 @@ def test_payments_per_bill_and_voiding(ledger: Ledger) -> None:
 def test_parking_bills_until_the_vendor_arrives(ledger: Ledger) -> None:
     settings = MappingSettings()
     record = bill_record()
-    outcome = bill_to_order(record, ledger.vendor("V-1"), [], settings)
+    outcome = bill_to_order(record, ledger.sources.vendors(["V-1"]).get("V-1"), [], settings)
     assert isinstance(outcome, Parked)
-    ledger.park_outcome("ap_bills", "77", outcome, record, source_id="B-77")
-    parked = ledger.parked()
+    ledger.sources.park_outcome("ap_bills", "77", outcome, record, source_id="B-77")
+    parked = ledger.sources.parked()
     assert len(parked) == 1
     item = parked[0]
     assert (
@@ -264,25 +273,27 @@ def test_parking_bills_until_the_vendor_arrives(ledger: Ledger) -> None:
     ) == ("ap_bills", "77", "vendor_unknown", "vendor", ("V-1",), 1)
     assert item.reason == outcome.reason
     assert item.record["TOTALENTERED"] == Decimal("12345678901234567.89")
-    assert ledger.ready_parked() == []
+    assert ledger.sources.ready_parked() == []
     # Parked again in a later run: one row, attempts counted.
-    ledger.park_outcome("ap_bills", "77", outcome, record)
-    assert [p.attempts for p in ledger.parked()] == [2]
+    ledger.sources.park_outcome("ap_bills", "77", outcome, record)
+    assert [p.attempts for p in ledger.sources.parked()] == [2]
     # Another vendor arriving does not release it.
-    ledger.record_contact(contact("vendors", 2, "x@example.com"))
-    assert ledger.ready_parked() == []
-    ledger.record_contact(contact("vendors", 1, "ap@vendor.example"))
-    ready = ledger.ready_parked("ap_bills")
+    ledger.sources.record_contacts([contact("vendors", 2, "x@example.com")])
+    assert ledger.sources.ready_parked() == []
+    ledger.sources.record_contacts([contact("vendors", 1, "ap@vendor.example")])
+    ready = ledger.sources.ready_parked("ap_bills")
     assert [p.source_key for p in ready] == ["77"]
-    retried = bill_to_order(ready[0].record, ledger.vendor("V-1"), [], settings)
+    retried = bill_to_order(
+        ready[0].record, ledger.sources.vendors(["V-1"]).get("V-1"), [], settings
+    )
     assert isinstance(retried, BillOrder)
-    assert ledger.unpark("ap_bills", "77") is True
-    assert ledger.unpark("ap_bills", "77") is False
-    assert ledger.parked() == []
+    assert ledger.sources.unpark("ap_bills", "77") is True
+    assert ledger.sources.unpark("ap_bills", "77") is False
+    assert ledger.sources.parked() == []
 
 
 def test_parked_payment_waits_for_every_bill(ledger: Ledger) -> None:
-    ledger.park(
+    ledger.sources.park(
         "ap_payments",
         "500",
         code="bill_unknown",
@@ -291,14 +302,14 @@ def test_parked_payment_waits_for_every_bill(ledger: Ledger) -> None:
         waiting_keys=["77", "78", "77"],
         record={"RECORDNO": 500},
     )
-    assert ledger.parked("ap_payments")[0].waiting_keys == ("77", "78")
-    ledger.record_bill(bill_record(77))
-    assert ledger.ready_parked() == []
-    ledger.record_bill(bill_record(78))
-    assert [p.source_key for p in ledger.ready_parked("ap_payments")] == ["500"]
-    assert ledger.ready_parked("ap_bills") == []
+    assert ledger.sources.parked("ap_payments")[0].waiting_keys == ("77", "78")
+    ledger.sources.record_bills([bill_record(77)])
+    assert ledger.sources.ready_parked() == []
+    ledger.sources.record_bills([bill_record(78)])
+    assert [p.source_key for p in ledger.sources.ready_parked("ap_payments")] == ["500"]
+    assert ledger.sources.ready_parked("ap_bills") == []
     with pytest.raises(ValueError, match="waiting_kind"):
-        ledger.park(
+        ledger.sources.park(
             "x", "1", code="c", reason="r", waiting_kind="supplier", waiting_keys=["1"], record={}
         )
 
@@ -307,22 +318,10 @@ def test_parked_payment_waits_for_every_bill(ledger: Ledger) -> None:
 
 
 def test_audit_summary_rejected_and_runs(ledger: Ledger, clock: Clock) -> None:
-    run = ledger.start_run()
-    assert ledger.current_run_id == run
-    ledger.audit(
-        run,
-        stream="customers",
-        source_key="12",
-        source_id="C-12",
-        email="a@example.com",
-        object_kind="member",
-        object_id="hash",
-        action="created",
-        http_status=200,
-        request_id="r-1",
-        attempts=1,
-    )
-    ledger.audit_many(
+    run = ledger.lock.start_run()
+    assert ledger.lock.current_run_id == run
+    ledger.audit.write(run, [ledger_support.member_created("12", "C-12", "a@example.com", "hash")])
+    ledger.audit.write(
         run,
         [
             AuditEntry(
@@ -368,48 +367,54 @@ def test_audit_summary_rejected_and_runs(ledger: Ledger, clock: Clock) -> None:
             ),
         ],
     )
-    assert ledger.summary(run) == {
+    assert ledger.audit.summary(run) == {
         "customer": {"created": 1},
         "member": {"created": 1, "unchanged": 1},
         "order": {"failed": 1, "parked": 1},
         "record": {"rejected": 1},
     }
-    rejected = ledger.rejected(run)
+    rejected = ledger.audit.rejected(run)
     assert [(r.source_key, r.action) for r in rejected] == [("13", "rejected"), ("77", "failed")]
     assert rejected[1].request_id == "r-2" and rejected[1].attempts == 5
-    assert [r.action for r in ledger.rejected(run, include_failed=False)] == ["rejected"]
-    rows = ledger.audit_rows(run)
+    assert [r.action for r in ledger.audit.rejected(run, include_failed=False)] == ["rejected"]
+    rows = ledger.audit.rows(run)
     assert len(rows) == 6 and rows[0].email == "a@example.com" and rows[0].at == clock.now
     with pytest.raises(ValueError, match="unknown audit action"):
-        ledger.audit(run, stream="x", action="ok")
+        ledger.audit.write(run, [AuditEntry(stream="x", action="ok")])
     clock.advance(minutes=1)
-    ledger.finish_run(run, "succeeded")
-    assert ledger.runs(last_n=1)[0].status == "succeeded"
+    ledger.lock.finish_run(run, "succeeded")
+    assert ledger.lock.runs(last_n=1)[0].status == "succeeded"
     clock.advance(minutes=1)
-    run2 = ledger.start_run()
-    ledger.finish_run(run2, "failed", counts={"member": {"failed": 3}})
-    history = ledger.runs(last_n=5)
+    run2 = ledger.lock.start_run()
+    ledger.lock.finish_run(run2, "failed", counts={"member": {"failed": 3}})
+    history = ledger.lock.runs(last_n=5)
     assert [r.run_id for r in history] == [run2, run]
     assert history[0].status == "failed" and history[0].counts == {"member": {"failed": 3}}
-    assert history[1].counts == ledger.summary(run)
+    assert history[1].counts == ledger.audit.summary(run)
     assert history[1].finished_at == history[1].started_at + timedelta(minutes=1)
-    assert [r.run_id for r in ledger.runs(last_n=1)] == [run2]
+    assert [r.run_id for r in ledger.lock.runs(last_n=1)] == [run2]
     with pytest.raises(ValueError):
-        ledger.finish_run(run2, "running")
+        ledger.lock.finish_run(run2, "running")
 
 
 def test_secrets_never_reach_the_ledger(db_url: str, clock: Clock, tmp_path: Path) -> None:
     api_key = "0123456789abcdef0123456789abcdef-us21"
     with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
-        run = led.start_run()
-        led.audit(
+        run = led.lock.start_run()
+        led.audit.write(
             run,
-            stream="customers",
-            action="failed",
-            detail=f"401 for key {api_key}; Authorization: Basic YW55OmtleQ== password=hunter2",
+            [
+                AuditEntry(
+                    stream="customers",
+                    action="failed",
+                    detail=(
+                        f"401 for key {api_key}; Authorization: Basic YW55OmtleQ== password=hunter2"
+                    ),
+                )
+            ],
         )
-        detail = led.audit_rows(run)[0].detail
-        led.finish_run(run)
+        detail = led.audit.rows(run)[0].detail
+        led.lock.finish_run(run)
     assert detail is not None and api_key not in detail and "hunter2" not in detail
     assert "YW55OmtleQ" not in detail and "[redacted]" in detail
     raw = Path(db_url.removeprefix("sqlite:///")).read_bytes()
@@ -427,20 +432,20 @@ def test_second_run_stops_at_once_with_a_clear_error(db_url: str, clock: Clock) 
         Ledger(db_url, clock=clock, heartbeat_interval=None) as first,
         Ledger(db_url, clock=clock, heartbeat_interval=None) as second,
     ):
-        run = first.start_run()
+        run = first.lock.start_run()
         started = time.monotonic()
         with pytest.raises(LedgerLockedError) as excinfo:
-            second.start_run()
+            second.lock.start_run()
         assert time.monotonic() - started < 2
         message = str(excinfo.value)
         assert run in message and "ledger.sqlite" in message and "in use by run" in message
         # Same Ledger object cannot start a second run either.
         with pytest.raises(LedgerLockedError):
-            first.start_run()
-        first.finish_run(run)
-        run2 = second.start_run()
+            first.lock.start_run()
+        first.lock.finish_run(run)
+        run2 = second.lock.start_run()
         assert run2 != run
-        second.finish_run(run2)
+        second.lock.finish_run(run2)
 
 
 def test_stale_lock_is_taken_over(db_url: str, clock: Clock) -> None:
@@ -448,26 +453,26 @@ def test_stale_lock_is_taken_over(db_url: str, clock: Clock) -> None:
         Ledger(db_url, clock=clock, heartbeat_interval=None, stale_after=timedelta(minutes=5)) as a,
         Ledger(db_url, clock=clock, heartbeat_interval=None, stale_after=timedelta(minutes=5)) as b,
     ):
-        run_a = a.start_run()
+        run_a = a.lock.start_run()
         clock.advance(minutes=4)
-        assert a.heartbeat(run_a) is True
+        assert a.lock.heartbeat(run_a) is True
         clock.advance(minutes=4)  # 4 minutes since the heartbeat: still fresh
         with pytest.raises(LedgerLockedError):
-            b.start_run()
+            b.lock.start_run()
         clock.advance(minutes=2)  # 6 minutes: stale
-        run_b = b.start_run()
-        statuses = {r.run_id: r.status for r in b.runs()}
+        run_b = b.lock.start_run()
+        statuses = {r.run_id: r.status for r in b.lock.runs()}
         assert statuses == {run_a: "abandoned", run_b: "running"}
         # The old run notices it lost the lock.
-        assert a.heartbeat(run_a) is False and a.lock_lost
+        assert a.lock.heartbeat(run_a) is False and a.lock.lock_lost
         with pytest.raises(LedgerLockLostError, match=run_b):
-            a.assert_lock_held(run_a)
-        b.assert_lock_held(run_b)
+            a.lock.assert_lock_held(run_a)
+        b.lock.assert_lock_held(run_b)
         # Finishing the old run does not release the new run's lock.
-        a.finish_run(run_a, "failed")
+        a.lock.finish_run(run_a, "failed")
         with pytest.raises(LedgerLockedError):
-            a.start_run()
-        b.finish_run(run_b)
+            a.lock.start_run()
+        b.lock.finish_run(run_b)
 
 
 def test_lock_of_a_dead_process_on_this_host_is_taken_over(db_url: str, clock: Clock) -> None:
@@ -479,33 +484,33 @@ def test_lock_of_a_dead_process_on_this_host_is_taken_over(db_url: str, clock: C
             check=True,
         )
         dead_pid = int(proc.stdout)
-        run = led.start_run()
+        run = led.lock.start_run()
         # Pretend the run belongs to that (finished) process.
         conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
         conn.execute("UPDATE locks SET pid = ?", (dead_pid,))
         conn.commit()
         conn.close()
-        run2 = led.start_run()
+        run2 = led.lock.start_run()
         assert run2 != run
-        assert {r.run_id: r.status for r in led.runs()}[run] == "abandoned"
-        led.finish_run(run2)
+        assert {r.run_id: r.status for r in led.lock.runs()}[run] == "abandoned"
+        led.lock.finish_run(run2)
 
 
 def test_heartbeat_thread_refreshes_the_lock(db_url: str, clock: Clock) -> None:
     with Ledger(db_url, clock=clock, heartbeat_interval=0.01) as led:
-        run = led.start_run()
+        run = led.lock.start_run()
         clock.advance(minutes=30)
         deadline = time.monotonic() + 5
         beat = None
         while time.monotonic() < deadline:
-            with led._engine.connect() as conn:
+            with led.db.engine.connect() as conn:
                 beat = conn.execute(text("SELECT heartbeat_at FROM locks")).scalar()
             if beat is not None and str(beat).startswith("2024-03-01 12:30"):
                 break
             time.sleep(0.01)
         assert beat is not None and str(beat).startswith("2024-03-01 12:30")
-        led.finish_run(run)
-        assert led._heartbeat_thread is None
+        led.lock.finish_run(run)
+        assert led.lock._heartbeat_thread is None
 
 
 # ---------------------------------------------------------------- threads
@@ -517,26 +522,21 @@ def test_concurrent_writes_from_threads(db_url: str, clock: Clock) -> None:
         Ledger(db_url, clock=clock, heartbeat_interval=None) as led,
         Ledger(db_url, clock=clock, heartbeat_interval=None) as other,
     ):
-        run = led.start_run()
+        run = led.lock.start_run()
         errors: list[BaseException] = []
 
         def work(n: int, target: Ledger) -> None:
             try:
                 for i in range(25):
                     key = f"{n}-{i}"
-                    if target.should_write("member", key, "h"):
-                        target.record_write(
+                    if key not in target.writes.unchanged("member", {key: "h"}):
+                        target.writes.record_write(
                             "member", key, payload_hash="h", action="created", run_id=run
                         )
-                    target.record_contact(contact("customers", n * 100 + i, f"u{i}@example.com"))
-                    target.audit(
-                        run,
-                        stream="customers",
-                        source_key=key,
-                        object_kind="member",
-                        object_id=key,
-                        action="created",
+                    target.sources.record_contacts(
+                        [contact("customers", n * 100 + i, f"u{i}@example.com")]
                     )
+                    target.audit.write(run, [ledger_support.member_written(key)])
             except BaseException as exc:
                 errors.append(exc)
 
@@ -548,12 +548,14 @@ def test_concurrent_writes_from_threads(db_url: str, clock: Clock) -> None:
         for th in threads:
             th.join()
         assert errors == []
-        assert led.summary(run) == {"member": {"created": 200}}
-        assert len(led.contacts_for_email("u3@example.com")) == 8
-        assert not any(
-            led.should_write("member", f"{n}-{i}", "h") for n in range(8) for i in range(25)
+        assert led.audit.summary(run) == {"member": {"created": 200}}
+        assert len(led.sources.contacts_for_emails(["u3@example.com"])["u3@example.com"]) == 8
+        assert all(
+            f"{n}-{i}" in led.writes.unchanged("member", {f"{n}-{i}": "h"})
+            for n in range(8)
+            for i in range(25)
         )
-        led.finish_run(run)
+        led.lock.finish_run(run)
 
 
 def test_later_run_with_one_record_rebuilds_the_same_member(db_url: str, clock: Clock) -> None:
@@ -563,28 +565,28 @@ def test_later_run_with_one_record_rebuilds_the_same_member(db_url: str, clock: 
     vendor = contact("vendors", 3, "ann@example.com", first_name="Annie", company_name="Acme")
 
     def write_member(led: Ledger, key: str) -> bool:
-        payload = member_payload(led.contacts_for_email(key), settings)
+        payload = member_payload(led.sources.contacts_for_emails([key])[key], settings)
         assert isinstance(payload, MemberPayload)
         digest = payload.payload_hash()
-        if not led.should_write("member", payload.object_id, digest):
+        if payload.object_id in led.writes.unchanged("member", {payload.object_id: digest}):
             return False
-        led.record_write("member", payload.object_id, payload_hash=digest, action="updated")
+        led.writes.record_write("member", payload.object_id, payload_hash=digest, action="updated")
         return True
 
     with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
-        run = led.start_run()
-        led.record_contact(customer)
+        run = led.lock.start_run()
+        led.sources.record_contacts([customer])
         assert write_member(led, "ann@example.com") is True
-        led.record_contact(vendor)
+        led.sources.record_contacts([vendor])
         assert write_member(led, "ann@example.com") is True  # vendor adds a tag and COMPANY
-        led.finish_run(run)
+        led.lock.finish_run(run)
     with Ledger(db_url, clock=clock, heartbeat_interval=None) as led:
-        run = led.start_run()
-        led.record_contact(vendor)  # only the vendor comes again, unchanged
+        run = led.lock.start_run()
+        led.sources.record_contacts([vendor])  # only the vendor comes again, unchanged
         assert write_member(led, "ann@example.com") is False
-        led.record_contact(
-            contact("vendors", 3, "ann@example.com", first_name="Annie", company_name="Acme Ltd")
+        led.sources.record_contacts(
+            [contact("vendors", 3, "ann@example.com", first_name="Annie", company_name="Acme Ltd")]
         )
         # COMPANY comes from the customer first (none there), so the vendor's change counts.
         assert write_member(led, "ann@example.com") is True
-        led.finish_run(run)
+        led.lock.finish_run(run)

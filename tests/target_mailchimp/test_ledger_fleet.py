@@ -56,7 +56,7 @@ def ledgers(pg_ledger_url: str) -> Iterator[Callable[..., Ledger]]:
 
 
 def _write(led: Ledger, object_id: str, payload_hash: str) -> None:
-    led.record_write("customer", object_id, payload_hash=payload_hash, action="created")
+    led.writes.record_write("customer", object_id, payload_hash=payload_hash, action="created")
 
 
 # ----------------------------------------------------------------------------- rows apart
@@ -70,17 +70,17 @@ def test_each_company_has_its_own_rows_in_one_database(
         _write(led, "C-1", digest)
     _write(beta, "C-2", "d" * 64)
 
-    assert acme.object_state("customer", "C-1").payload_hash == "a" * 64  # type: ignore[union-attr]
-    assert beta.object_state("customer", "C-1").payload_hash == "b" * 64  # type: ignore[union-attr]
-    assert gamma.object_state("customer", "C-1").payload_hash == "c" * 64  # type: ignore[union-attr]
-    assert acme.object_state("customer", "C-2") is None
-    assert not acme.should_write("customer", "C-1", "a" * 64)
-    assert beta.should_write("customer", "C-1", "a" * 64)
+    assert acme.writes.object_state("customer", "C-1").payload_hash == "a" * 64  # type: ignore[union-attr]
+    assert beta.writes.object_state("customer", "C-1").payload_hash == "b" * 64  # type: ignore[union-attr]
+    assert gamma.writes.object_state("customer", "C-1").payload_hash == "c" * 64  # type: ignore[union-attr]
+    assert acme.writes.object_state("customer", "C-2") is None
+    assert "C-1" in acme.writes.unchanged("customer", {"C-1": "a" * 64})
+    assert "C-1" not in beta.writes.unchanged("customer", {"C-1": "a" * 64})
 
     # A second Ledger object of the same company sees that company's rows (a later run).
     again = ledgers(LedgerScope("BETA", "", "list-b", "store-b"))
     assert again.schema_name == beta.schema_name
-    assert again.object_state("customer", "C-2") is not None
+    assert again.writes.object_state("customer", "C-2") is not None
 
     engine = create_engine(pg_ledger_url)
     try:
@@ -104,11 +104,11 @@ def test_a_scope_without_company_id_is_claimed_by_its_company(
     _write(before, "C-9", "e" * 64)
     claimed = ledgers(ACME)
     assert claimed.schema_name == before.schema_name
-    assert claimed.object_state("customer", "C-9") is not None
+    assert claimed.writes.object_state("customer", "C-9") is not None
     # another company of the same audience and store does not get ACME's rows
     other = ledgers(LedgerScope("OTHER", "", "list-a", "store-a"))
     assert other.schema_name != claimed.schema_name
-    assert other.object_state("customer", "C-9") is None
+    assert other.writes.object_state("customer", "C-9") is None
 
 
 def test_an_unknown_scope_is_not_created_when_only_reading(pg_ledger_url: str) -> None:
@@ -125,26 +125,26 @@ def test_one_run_per_company_while_other_companies_run(
     ledgers: Callable[..., Ledger],
 ) -> None:
     first = ledgers(ACME)
-    run = first.start_run()
+    run = first.lock.start_run()
     t0 = time.monotonic()
     with pytest.raises(LedgerLockedError, match="being synced by another run") as refused:
-        ledgers(ACME).start_run()
+        ledgers(ACME).lock.start_run()
     # the same company and audience with another store is the same company: refused too
     with pytest.raises(LedgerLockedError, match=f"target-mailchimp {run}"):
-        ledgers(LedgerScope("ACME", "", "list-a", "store-other")).start_run()
+        ledgers(LedgerScope("ACME", "", "list-a", "store-other")).lock.start_run()
     assert time.monotonic() - t0 < 5
     assert "ACME" in str(refused.value)
 
     others = [ledgers(BETA), ledgers(GAMMA)]
-    other_runs = [led.start_run() for led in others]
+    other_runs = [led.lock.start_run() for led in others]
     _write(others[0], "C-1", "b" * 64)
     for led, rid in zip(others, other_runs, strict=True):
-        led.finish_run(rid)
+        led.lock.finish_run(rid)
 
-    first.finish_run(run)
+    first.lock.finish_run(run)
     again = ledgers(ACME)
-    again.finish_run(again.start_run())
-    assert [r.status for r in again.runs()] == ["succeeded", "succeeded"]
+    again.lock.finish_run(again.lock.start_run())
+    assert [r.status for r in again.lock.runs()] == ["succeeded", "succeeded"]
 
 
 _HOLDER = textwrap.dedent(
@@ -154,7 +154,7 @@ _HOLDER = textwrap.dedent(
     from target_mailchimp.ledger.slots import PostgresAccountSlots
     url, account = sys.argv[1], sys.argv[2]
     led = Ledger(url, scope=LedgerScope("ACME", "", "list-a", "store-a"), heartbeat_interval=None)
-    run = led.start_run()
+    run = led.lock.start_run()
     slots = PostgresAccountSlots(url)
     held = [slots.hold(account) for _ in range(10)]
     for h in held:
@@ -179,7 +179,7 @@ def test_a_killed_run_gives_back_its_lock_and_slots_at_once(pg_ledger_url: str) 
             Ledger(pg_ledger_url, scope=ACME, heartbeat_interval=None) as led,
             pytest.raises(LedgerLockedError),
         ):
-            led.start_run()
+            led.lock.start_run()
         probe = PostgresAccountSlots(pg_ledger_url, poll_interval=0.01)
         got: list[int] = []
         waiter = threading.Thread(target=lambda: got.append(probe._acquire("key-fleettest")))
@@ -203,9 +203,9 @@ def test_a_killed_run_gives_back_its_lock_and_slots_at_once(pg_ledger_url: str) 
         other.close()
         probe.close()
         with Ledger(pg_ledger_url, scope=ACME, heartbeat_interval=None) as led:
-            run = led.start_run()  # the dead run's lock was taken over
-            led.finish_run(run)
-            statuses = {r.run_id: r.status for r in led.runs()}
+            run = led.lock.start_run()  # the dead run's lock was taken over
+            led.lock.finish_run(run)
+            statuses = {r.run_id: r.status for r in led.lock.runs()}
         assert sorted(statuses.values()) == ["abandoned", "succeeded"]
         assert time.monotonic() - t0 < 15
     finally:
@@ -278,15 +278,15 @@ def test_runs_on_one_account_never_hold_more_than_ten_slots_and_share_them(
 def test_sqlite_serves_one_company(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     with Ledger(url, scope=ACME, heartbeat_interval=None) as led:
-        led.finish_run(led.start_run())
+        led.lock.finish_run(led.lock.start_run())
         _write(led, "C-1", "a" * 64)
     with pytest.raises(LedgerError, match="a SQLite ledger serves one company"):
         Ledger(url, scope=BETA)
     # the same company moving to another store keeps its file and rows
     moved = LedgerScope("ACME", "", "list-a", "store-new")
     with Ledger(url, scope=moved, heartbeat_interval=None) as led:
-        assert led.object_state("customer", "C-1") is not None
-        assert len(led.runs()) == 1
+        assert led.writes.object_state("customer", "C-1") is not None
+        assert len(led.lock.runs()) == 1
 
 
 # ----------------------------------------------------------------------------- upgrades
@@ -301,15 +301,17 @@ def _legacy_sqlite(path: Path) -> None:
 
 
 def _assert_legacy_rows(led: Ledger) -> None:
-    member = led.object_state("member", "0f3b1c2d")
+    member = led.writes.object_state("member", "0f3b1c2d")
     assert member is not None and member.payload_hash == "a" * 64
-    assert led.object_state("order", "bill-77") is not None
-    assert [r.run_id for r in led.runs()] == [LEGACY_RUN]
-    assert led.bill("77") is not None
-    assert [c.source_id for c in led.contacts_for_email("ann@example.com")] == ["C-1"]
-    assert [p.source_key for p in led.parked()] == ["6"]
-    assert len(led.audit_rows(LEGACY_RUN)) == 2
-    assert not led.should_write("member", "0f3b1c2d", "a" * 64)
+    assert led.writes.object_state("order", "bill-77") is not None
+    assert [r.run_id for r in led.lock.runs()] == [LEGACY_RUN]
+    assert led.sources.bill("77") is not None
+    assert [
+        c.source_id for c in led.sources.contacts_for_emails(["ann@example.com"])["ann@example.com"]
+    ] == ["C-1"]
+    assert [p.source_key for p in led.sources.parked()] == ["6"]
+    assert len(led.audit.rows(LEGACY_RUN)) == 2
+    assert "0f3b1c2d" in led.writes.unchanged("member", {"0f3b1c2d": "a" * 64})
 
 
 def test_a_single_company_sqlite_ledger_keeps_its_rows(tmp_path: Path) -> None:
@@ -318,11 +320,11 @@ def test_a_single_company_sqlite_ledger_keeps_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{path}"
     with Ledger(url, scope=ACME, heartbeat_interval=None) as led:
         _assert_legacy_rows(led)
-        run = led.start_run()
-        led.finish_run(run)
+        run = led.lock.start_run()
+        led.lock.finish_run(run)
     with Ledger(url, heartbeat_interval=None) as led:  # no scope: the same rows
-        assert led.object_state("member", "0f3b1c2d") is not None
-        assert len(led.runs()) == 2
+        assert led.writes.object_state("member", "0f3b1c2d") is not None
+        assert len(led.lock.runs()) == 2
 
 
 def test_a_single_company_postgres_ledger_keeps_its_rows(
@@ -351,10 +353,10 @@ def test_a_single_company_postgres_ledger_keeps_its_rows(
 
     with Ledger(pg_ledger_url, scope=ACME, heartbeat_interval=None) as led:
         _assert_legacy_rows(led)
-        led.finish_run(led.start_run())
+        led.lock.finish_run(led.lock.start_run())
     with Ledger(pg_ledger_url, scope=BETA, heartbeat_interval=None) as led:
-        assert led.object_state("member", "0f3b1c2d") is None
-        assert led.runs() == []
+        assert led.writes.object_state("member", "0f3b1c2d") is None
+        assert led.lock.runs() == []
     with Ledger(pg_ledger_url, scope=ACME, heartbeat_interval=None) as led:
-        assert len(led.runs()) == 2
-        assert led.object_state("member", "0f3b1c2d") is not None
+        assert len(led.lock.runs()) == 2
+        assert led.writes.object_state("member", "0f3b1c2d") is not None

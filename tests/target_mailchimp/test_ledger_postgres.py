@@ -48,6 +48,7 @@ from target_mailchimp.mapping import (
 )
 from tests.sandbox import postgres as pg_sandbox
 from tests.sandbox.postgres import PostgresServer, PostgresStartError
+from tests.target_mailchimp import ledger_support
 from tests.target_mailchimp.ledger_support import BIG, Clock, bill_record, contact, payment
 
 
@@ -165,27 +166,27 @@ def test_a_server_that_cannot_start_fails_with_its_log(monkeypatch: pytest.Monke
 def test_full_api_round_trip(open_ledger: Callable[..., Ledger], clock: Clock) -> None:
     settings = MappingSettings()
     led = open_ledger()
-    inspector = inspect(led._engine)
+    inspector = inspect(led.db.engine)
     assert set(inspector.get_table_names()) == set(ledger_schema.metadata.tables)
     audit_id = next(c for c in inspector.get_columns("audit") if c["name"] == "id")
     assert str(audit_id["type"]) == "BIGINT"
 
-    run = led.start_run()
-    assert led.current_run_id == run
-    info = led.runs()[0]
+    run = led.lock.start_run()
+    assert led.lock.current_run_id == run
+    info = led.lock.runs()[0]
     assert (info.run_id, info.status, info.started_at) == (run, "running", clock.now)
     assert info.started_at.tzinfo is not None
 
     # Dedupe of writes.
-    assert led.should_write("member", "h1", "p1") is True
-    led.record_write(
-        "member", "h1", payload_hash="p1", action="created", http_status=200, request_id="r1"
+    assert "h1" not in led.writes.unchanged("member", {"h1": "p1"})
+    led.writes.record_writes(
+        "member", [WriteRecord("h1", "p1", "created", http_status=200, request_id="r1")]
     )
-    assert led.should_write("member", "h1", "p1") is False
-    assert led.should_write("member", "h1", "p2") is True
-    assert led.should_write("customer", "h1", "p1") is True
-    led.record_write("member", "h1", payload_hash="p2", action="failed", http_status=500)
-    state = led.object_state("member", "h1")
+    assert "h1" in led.writes.unchanged("member", {"h1": "p1"})
+    assert "h1" not in led.writes.unchanged("member", {"h1": "p2"})
+    assert "h1" not in led.writes.unchanged("customer", {"h1": "p1"})
+    led.writes.record_writes("member", [WriteRecord("h1", "p2", "failed", http_status=500)])
+    state = led.writes.object_state("member", "h1")
     assert state is not None
     assert (state.payload_hash, state.last_action, state.http_status, state.run_id) == (
         "p1",
@@ -194,14 +195,14 @@ def test_full_api_round_trip(open_ledger: Callable[..., Ledger], clock: Clock) -
         run,
     )
     assert state.updated_at == clock.now
-    led.record_write("order", "bill-9", payload_hash="x", action="failed")
-    failed_state = led.object_state("order", "bill-9")
+    led.writes.record_write("order", "bill-9", payload_hash="x", action="failed")
+    failed_state = led.writes.object_state("order", "bill-9")
     assert failed_state is not None and not failed_state.exists
-    led.forget_object("order", "bill-9")
-    assert led.object_state("order", "bill-9") is None
+    led.writes.forget_object("order", "bill-9")
+    assert led.writes.object_state("order", "bill-9") is None
 
     # Batch forms.
-    led.record_writes(
+    led.writes.record_writes(
         "customer",
         [
             WriteRecord("customer-C-1", "hc1", "created", 200, "r2"),
@@ -209,83 +210,92 @@ def test_full_api_round_trip(open_ledger: Callable[..., Ledger], clock: Clock) -
             WriteRecord("customer-C-1", "hc1b", "updated", 200),  # the last one wins
         ],
     )
-    assert led.unchanged("customer", {"customer-C-1": "hc1b", "customer-C-2": "hc2", "x": "y"}) == {
-        "customer-C-1"
-    }
-    assert set(led.object_states("customer", ["customer-C-1", "customer-C-2", "nope"])) == {
+    assert led.writes.unchanged(
+        "customer", {"customer-C-1": "hc1b", "customer-C-2": "hc2", "x": "y"}
+    ) == {"customer-C-1"}
+    assert set(led.writes.object_states("customer", ["customer-C-1", "customer-C-2", "nope"])) == {
         "customer-C-1",
         "customer-C-2",
     }
 
     # Source records: contacts, one email shared by a customer and a vendor.
-    assert led.record_contact(contact("customers", 2, "Ann@Example.com", first_name="Ann")) is None
-    led.record_contact(
-        contact("vendors", 1, "ann@example.com", last_name="Lee", company_name="Acme")
+    first = contact("customers", 2, "Ann@Example.com", first_name="Ann")
+    assert led.sources.record_contacts([first]) == {}
+    led.sources.record_contacts(
+        [contact("vendors", 1, "ann@example.com", last_name="Lee", company_name="Acme")]
     )
-    led.record_contact(contact("customers", 3, "bob@example.com", first_name="Bøb 😀 שלום"))
-    found = led.contacts_for_email("ANN@example.com ")
+    led.sources.record_contacts(
+        [contact("customers", 3, "bob@example.com", first_name="Bøb 😀 שלום")]
+    )
+    found = led.sources.contacts_for_emails(["ANN@example.com "])["ann@example.com"]
     assert [(c.stream, c.recordno) for c in found] == [("customers", 2), ("vendors", 1)]
     merged = member_payload(found, settings)
     assert isinstance(merged, MemberPayload)
     assert merged.tags == {"Intacct customer": True, "Intacct vendor": True}
-    bob = led.contacts_for_email("bob@example.com")
+    bob = led.sources.contacts_for_emails(["bob@example.com"])["bob@example.com"]
     assert [c.first_name for c in bob] == ["Bøb 😀 שלום"]
-    assert led.record_contact(contact("customers", 2, "ann.new@example.com")) == "ann@example.com"
-    assert [c.stream for c in led.contacts_for_email("ann@example.com")] == ["vendors"]
-    changed = led.record_contacts(
+    assert led.sources.record_contacts([contact("customers", 2, "ann.new@example.com")]) == {
+        ("customers", 2): "ann@example.com"
+    }
+    assert [
+        c.stream for c in led.sources.contacts_for_emails(["ann@example.com"])["ann@example.com"]
+    ] == ["vendors"]
+    changed = led.sources.record_contacts(
         [contact("vendors", 1, "ap@acme.example"), contact("customers", 9, "z@example.com")]
     )
     assert changed == {("vendors", 1): "ann@example.com"}
     assert {
         k: [c.recordno for c in v]
-        for k, v in led.contacts_for_emails(
+        for k, v in led.sources.contacts_for_emails(
             ["ap@acme.example", "z@example.com", "none@example.com"]
         ).items()
     } == {"ap@acme.example": [1], "z@example.com": [9], "none@example.com": []}
-    assert led.vendor_known("V-1") == "ap@acme.example"
-    assert led.vendor("V-404") is None
-    assert set(led.vendors(["V-1", "V-404"])) == {"V-1"}
-    customer = led.customer("C-3")
+    assert led.sources.vendors(["V-1"])["V-1"].email == "ap@acme.example"
+    assert led.sources.vendors(["V-404"]).get("V-404") is None
+    assert set(led.sources.vendors(["V-1", "V-404"])) == {"V-1"}
+    customer = led.sources.customers(["C-3"]).get("C-3")
     assert customer is not None and customer.recordno == 3
 
     # Bills with exact money, and payments.
     original = bill_record(77)
-    led.record_bill(original)
-    stored = led.bill(77)
+    led.sources.record_bills([original])
+    stored = led.sources.bill(77)
     assert stored is not None
     assert stored["TOTALENTERED"] == BIG and isinstance(stored["TOTALENTERED"], Decimal)
     assert stored["lines"][0]["AMOUNT"] == BIG
     assert stored["WHENCREATED"] == "2024-01-05"
-    vendor = led.vendor("V-1")
+    vendor = led.sources.vendors(["V-1"]).get("V-1")
     a = bill_to_order(original, vendor, [], settings)
     b = bill_to_order(stored, vendor, [], settings)
     assert isinstance(a, BillOrder) and isinstance(b, BillOrder) and a.order == b.order
-    led.record_bills([bill_record(78, TOTALENTERED=Decimal("100.00"))])
-    assert set(led.bills([77, 78, 79])) == {77, 78}
-    led.record_payment(payment(500, "Complete", (77, "12345678901234567.00"), (78, "60")))
-    led.record_payments([payment(501, "Complete", (77, "0.89"), (78, "40.00"))])
-    paid = led.payments_for_bill(77)
+    led.sources.record_bills([bill_record(78, TOTALENTERED=Decimal("100.00"))])
+    assert set(led.sources.bills([77, 78, 79])) == {77, 78}
+    led.sources.record_payments(
+        [payment(500, "Complete", (77, "12345678901234567.00"), (78, "60"))]
+    )
+    led.sources.record_payments([payment(501, "Complete", (77, "0.89"), (78, "40.00"))])
+    paid = led.sources.payments_for_bills([77])[77]
     assert [(p.payment_recordno, p.base_amount) for p in paid] == [
         (500, Decimal("12345678901234567.00")),
         (501, Decimal("0.89")),
     ]
     assert sum(p.base_amount for p in paid) == BIG
     assert order_financial_status(stored, paid, settings) == "paid"
-    led.record_payment(payment(501, "Voided", (77, "0.89"), (78, "40.00")))
-    paid = led.payments_for_bill(77)
+    led.sources.record_payments([payment(501, "Voided", (77, "0.89"), (78, "40.00"))])
+    paid = led.sources.payments_for_bills([77])[77]
     assert [p.voided for p in paid] == [False, True]
     assert order_financial_status(stored, paid, settings) == "pending"
-    per_bill = led.payments_for_bills([78, 80])
+    per_bill = led.sources.payments_for_bills([78, 80])
     assert [p.trx_amount for p in per_bill[78]] == [Decimal("60"), Decimal("40.00")]
     assert per_bill[80] == []
 
     # Parking: a bill waits for its vendor, a payment for its bill.
     waiting = bill_record(90, VENDORID="V-2", TOTALENTERED=BIG)
-    outcome = bill_to_order(waiting, led.vendor("V-2"), [], settings)
+    outcome = bill_to_order(waiting, led.sources.vendors(["V-2"]).get("V-2"), [], settings)
     assert isinstance(outcome, Parked)
-    led.park_outcome("ap_bills", "90", outcome, waiting, source_id="B-90")
-    led.park_outcome("ap_bills", "90", outcome, waiting)
-    led.park(
+    led.sources.park_outcome("ap_bills", "90", outcome, waiting, source_id="B-90")
+    led.sources.park_outcome("ap_bills", "90", outcome, waiting)
+    led.sources.park(
         "ap_payments",
         "600",
         code="bill_unknown",
@@ -294,35 +304,26 @@ def test_full_api_round_trip(open_ledger: Callable[..., Ledger], clock: Clock) -
         waiting_keys=["91", "77", "91"],
         record={"RECORDNO": 600, "amount": BIG},
     )
-    parked = {p.source_key: p for p in led.parked()}
+    parked = {p.source_key: p for p in led.sources.parked()}
     assert parked["90"].attempts == 2 and parked["90"].waiting_keys == ("V-2",)
     assert parked["90"].record["TOTALENTERED"] == BIG
     assert parked["600"].waiting_keys == ("77", "91") and parked["600"].record["amount"] == BIG
-    assert led.ready_parked() == []
-    led.record_contact(contact("vendors", 2, "v2@example.com"))
-    assert [p.source_key for p in led.ready_parked()] == ["90"]
-    led.record_bill(bill_record(91))
-    assert [p.source_key for p in led.ready_parked("ap_payments")] == ["600"]
-    assert led.parked_keys("ap_bills") == {"90"}
-    assert led.unpark("ap_bills", "90") is True and led.unpark("ap_bills", "90") is False
-    assert led.unpark_many("ap_payments", ["600", "601"]) == 1
-    assert led.parked() == []
+    assert led.sources.ready_parked() == []
+    led.sources.record_contacts([contact("vendors", 2, "v2@example.com")])
+    assert [p.source_key for p in led.sources.ready_parked()] == ["90"]
+    led.sources.record_bills([bill_record(91)])
+    assert [p.source_key for p in led.sources.ready_parked("ap_payments")] == ["600"]
+    assert led.sources.parked_keys("ap_bills") == {"90"}
+    assert (
+        led.sources.unpark("ap_bills", "90") is True
+        and led.sources.unpark("ap_bills", "90") is False
+    )
+    assert led.sources.unpark_many("ap_payments", ["600", "601"]) == 1
+    assert led.sources.parked() == []
 
     # Audit trail and summary.
-    led.audit(
-        run,
-        stream="customers",
-        source_key="2",
-        source_id="C-2",
-        email="ann.new@example.com",
-        object_kind="member",
-        object_id="h1",
-        action="created",
-        http_status=200,
-        request_id="r-1",
-        attempts=1,
-    )
-    led.audit_many(
+    led.audit.write(run, [ledger_support.member_created("2", "C-2", "ann.new@example.com", "h1")])
+    led.audit.write(
         run,
         [
             AuditEntry(stream="customers", source_key="4", action="rejected", detail="no email"),
@@ -339,31 +340,33 @@ def test_full_api_round_trip(open_ledger: Callable[..., Ledger], clock: Clock) -
             AuditEntry(stream="ap_bills", source_key="90", object_kind="order", action="parked"),
         ],
     )
-    assert led.summary(run) == {
+    assert led.audit.summary(run) == {
         "member": {"created": 1},
         "order": {"failed": 1, "parked": 1},
         "record": {"rejected": 1},
     }
-    rows = led.audit_rows(run)
+    rows = led.audit.rows(run)
     assert [r.action for r in rows] == ["created", "rejected", "failed", "parked"]
     assert rows[0].at == clock.now and rows[0].id < rows[1].id < rows[2].id
-    assert [(r.source_key, r.attempts) for r in led.rejected(run)] == [("4", 0), ("77", 5)]
+    assert [(r.source_key, r.attempts) for r in led.audit.rejected(run)] == [("4", 0), ("77", 5)]
     clock.advance(minutes=3)
-    led.finish_run(run)
-    done = led.runs(last_n=1)[0]
-    assert done.status == "succeeded" and done.counts == led.summary(run)
+    led.lock.finish_run(run)
+    done = led.lock.runs(last_n=1)[0]
+    assert done.status == "succeeded" and done.counts == led.audit.summary(run)
     assert done.finished_at == done.started_at + timedelta(minutes=3)
 
     # Reopened (another process, another machine): everything is still there.
     again = open_ledger(full_refresh=True)
-    assert again.should_write("member", "h1", "p1") is True  # full refresh: earlier runs ignored
-    assert open_ledger().should_write("member", "h1", "p1") is False
-    assert again.bill(77) == stored
+    assert "h1" not in again.writes.unchanged(
+        "member", {"h1": "p1"}
+    )  # full refresh: earlier runs ignored
+    assert "h1" in open_ledger().writes.unchanged("member", {"h1": "p1"})
+    assert again.sources.bill(77) == stored
 
 
 def test_a_newer_schema_is_refused(open_ledger: Callable[..., Ledger]) -> None:
     led = open_ledger()
-    with led._engine.begin() as conn:
+    with led.db.engine.begin() as conn:
         conn.execute(text("UPDATE ledger_meta SET value = '99' WHERE key = 'schema_version'"))
     with pytest.raises(LedgerError, match="schema version 99"):
         open_ledger()
@@ -373,38 +376,43 @@ def test_bad_audit_values_are_stored_not_crashing(open_ledger: Callable[..., Led
     """PostgreSQL refuses NUL characters and text longer than a column; a rejected record's
     audit row must be written all the same (it is the only trace of that record)."""
     led = open_ledger()
-    run = led.start_run()
+    run = led.lock.start_run()
     long_email = "x" * 400 + "@example.com"
-    led.audit(
+    led.audit.write(
         run,
-        stream="customers",
-        action="rejected",
-        source_key="1\x002",
-        source_id="C" * 300,
-        email=long_email,
-        object_id="o\x00" + "y" * 300,
-        detail="bad\x00record " + "z" * 5000,
+        [
+            AuditEntry(
+                stream="customers",
+                action="rejected",
+                source_key="1\x002",
+                source_id="C" * 300,
+                email=long_email,
+                object_id="o\x00" + "y" * 300,
+                detail="bad\x00record " + "z" * 5000,
+            )
+        ],
     )
-    row = led.audit_rows(run)[0]
+    row = led.audit.rows(run)[0]
     assert row.email is not None and row.email.startswith("x" * 300) and len(row.email) <= 320
     assert row.source_key == "1\\u00002"  # NUL kept visible as an escape
     assert row.source_id is not None and len(row.source_id) <= 255
     assert row.object_id is not None and "\x00" not in row.object_id
     assert row.detail is not None and row.detail.startswith("bad\\u0000record zzz")
-    led.finish_run(run)
+    led.lock.finish_run(run)
 
 
 # ---------------------------------------------------------------- the run lock
 
 HOLDER = """
 import json, os, sys
-from target_mailchimp.ledger import Ledger
+from target_mailchimp.ledger import AuditEntry, Ledger
 led = Ledger(os.environ["LEDGER_URL"], heartbeat_interval=None)
-run = led.start_run()
-led.audit(run, stream="customers", action="created", object_kind="member", object_id="m1")
+run = led.lock.start_run()
+entry = AuditEntry(stream="customers", action="created", object_kind="member", object_id="m1")
+led.audit.write(run, [entry])
 print(json.dumps({"run": run, "pid": os.getpid()}), flush=True)
 if sys.stdin.readline().strip() == "finish":
-    led.finish_run(run)
+    led.lock.finish_run(run)
     print("finished", flush=True)
 """
 
@@ -437,7 +445,7 @@ def test_second_run_fails_fast_while_another_process_holds_the_lock(
         led = open_ledger(clock=lambda: datetime.now(UTC))
         started = time.monotonic()
         with pytest.raises(LedgerLockedError) as excinfo:
-            led.start_run()
+            led.lock.start_run()
         assert time.monotonic() - started < 5  # at once: no waiting for the lock (loaded CI margin)
         message = str(excinfo.value)
         assert f"in use by run {holder['run']}" in message
@@ -451,12 +459,12 @@ def test_second_run_fails_fast_while_another_process_holds_the_lock(
         proc.stdin.flush()
         assert proc.stdout.readline().strip() == "finished"
         assert proc.wait(timeout=30) == 0
-        run = led.start_run()
-        assert {r.run_id: r.status for r in led.runs()} == {
+        run = led.lock.start_run()
+        assert {r.run_id: r.status for r in led.lock.runs()} == {
             holder["run"]: "succeeded",
             run: "running",
         }
-        led.finish_run(run)
+        led.lock.finish_run(run)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -470,11 +478,11 @@ def test_lock_of_a_killed_process_is_taken_over(
     proc.kill()
     proc.wait(timeout=10)
     led = open_ledger(clock=lambda: datetime.now(UTC))
-    run = led.start_run()  # same host, process gone: taken over at once
-    statuses = {r.run_id: r.status for r in led.runs()}
+    run = led.lock.start_run()  # same host, process gone: taken over at once
+    statuses = {r.run_id: r.status for r in led.lock.runs()}
     assert statuses == {holder["run"]: "abandoned", run: "running"}
-    assert led.summary(holder["run"]) == {"member": {"created": 1}}  # its audit is kept
-    led.finish_run(run)
+    assert led.audit.summary(holder["run"]) == {"member": {"created": 1}}  # its audit is kept
+    led.lock.finish_run(run)
 
 
 def test_stale_lock_of_another_machine_is_taken_over(
@@ -483,23 +491,23 @@ def test_stale_lock_of_another_machine_is_taken_over(
     stale_after = timedelta(minutes=5)
     a = open_ledger(stale_after=stale_after)
     b = open_ledger(stale_after=stale_after)
-    a._host = "machine-a"  # a run on another machine: its pid cannot be checked from here
-    run_a = a.start_run()
+    a.lock.host = "machine-a"  # a run on another machine: its pid cannot be checked from here
+    run_a = a.lock.start_run()
     clock.advance(minutes=4)
-    assert a.heartbeat(run_a) is True
+    assert a.lock.heartbeat(run_a) is True
     clock.advance(minutes=4)  # 4 minutes since the heartbeat: fresh
     with pytest.raises(LedgerLockedError, match=f"{run_a} \\(host machine-a"):
-        b.start_run()
+        b.lock.start_run()
     clock.advance(minutes=2)  # 6 minutes: stale
-    run_b = b.start_run()
-    assert {r.run_id: r.status for r in b.runs()} == {run_a: "abandoned", run_b: "running"}
-    assert a.heartbeat(run_a) is False and a.lock_lost
+    run_b = b.lock.start_run()
+    assert {r.run_id: r.status for r in b.lock.runs()} == {run_a: "abandoned", run_b: "running"}
+    assert a.lock.heartbeat(run_a) is False and a.lock.lock_lost
     with pytest.raises(LedgerLockLostError, match=run_b):
-        a.assert_lock_held(run_a)
-    a.finish_run(run_a, "failed")  # does not release run_b's lock
+        a.lock.assert_lock_held(run_a)
+    a.lock.finish_run(run_a, "failed")  # does not release run_b's lock
     with pytest.raises(LedgerLockedError, match=run_b):
-        a.start_run()
-    b.finish_run(run_b)
+        a.lock.start_run()
+    b.lock.finish_run(run_b)
 
 
 def test_same_host_name_in_another_container_is_not_taken_for_dead(
@@ -518,17 +526,17 @@ def test_same_host_name_in_another_container_is_not_taken_for_dead(
     hostname = socket.gethostname()
     a = open_ledger(stale_after=timedelta(minutes=5))
     b = open_ledger(stale_after=timedelta(minutes=5))
-    assert b._host.startswith(hostname + "#") and b._host != hostname + "#"
+    assert b.lock.host.startswith(hostname + "#") and b.lock.host != hostname + "#"
     # A run in the other container: same host name, another tag, a pid unknown here.
-    a._host, a._pid = f"{hostname}#0ther0ns", pid_not_alive_here
-    run_a = a.start_run()
+    a.lock.host, a.lock.pid = f"{hostname}#0ther0ns", pid_not_alive_here
+    run_a = a.lock.start_run()
     with pytest.raises(LedgerLockedError, match=f"in use by run {run_a} \\(host {hostname}#0th"):
-        b.start_run()
+        b.lock.start_run()
     # Seen from that container itself (same tag), the pid is dead: taken over at once.
-    b._host = a._host
-    run_b = b.start_run()
-    assert {r.run_id: r.status for r in b.runs()} == {run_a: "abandoned", run_b: "running"}
-    b.finish_run(run_b)
+    b.lock.host = a.lock.host
+    run_b = b.lock.start_run()
+    assert {r.run_id: r.status for r in b.lock.runs()} == {run_a: "abandoned", run_b: "running"}
+    b.lock.finish_run(run_b)
 
 
 def test_racing_runs_exactly_one_takes_the_lock(
@@ -539,7 +547,7 @@ def test_racing_runs_exactly_one_takes_the_lock(
     for round_ in range(3):
 
         def start(i: int) -> str:
-            return ledgers[i].start_run()
+            return ledgers[i].lock.start_run()
 
         results, errors = run_parallel(len(ledgers), start)
         winners = [r for r in results if r is not None]
@@ -551,10 +559,10 @@ def test_racing_runs_exactly_one_takes_the_lock(
         if round_ == 1:
             clock.advance(minutes=10)  # round 2 races to take over a stale lock
         else:
-            owner = next(led for led in ledgers if led.current_run_id == winners[0])
-            owner.finish_run(winners[0])
+            owner = next(led for led in ledgers if led.lock.current_run_id == winners[0])
+            owner.lock.finish_run(winners[0])
     # Round 0 finished, round 1 was abandoned (stale) and taken over by round 2, finished.
-    statuses = [r.status for r in ledgers[0].runs()]
+    statuses = [r.status for r in ledgers[0].lock.runs()]
     assert sorted(statuses) == ["abandoned", "succeeded", "succeeded"]
 
 
@@ -568,32 +576,34 @@ def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> 
     """Threads on two Ledger objects (two machines) write the same and different keys:
     no error (no deadlock, no duplicate key), no lost update, no half-written row."""
     a, b = open_ledger(), open_ledger()
-    run = a.start_run()
+    run = a.lock.start_run()
     threads, per_thread = 8, 8
 
     def work(n: int) -> None:
         led = a if n % 2 else b
         for i in range(per_thread):
             key = f"{n}-{i}"
-            if led.should_write("member", key, "h"):
-                led.record_write("member", key, payload_hash="h", action="created", run_id=run)
+            if key not in led.writes.unchanged("member", {key: "h"}):
+                led.writes.record_write(
+                    "member", key, payload_hash="h", action="created", run_id=run
+                )
             # Every thread writes the same shared objects, singly and in batches.
-            led.record_write(
+            led.writes.record_write(
                 "order", f"shared-{i}", payload_hash=f"h{n}", action="updated", run_id=run
             )
             # Overlapping batches, new and known keys mixed, in a different order per thread.
             products = [f"gl-{(j * 7 + n + i) % SHARED}" for j in range(6)]
-            led.record_writes(
+            led.writes.record_writes(
                 "product", [WriteRecord(p, f"h{n}", "created") for p in products], run_id=run
             )
-            led.record_contact(contact("customers", n * 1000 + i, f"u{i}@example.com"))
+            led.sources.record_contacts([contact("customers", n * 1000 + i, f"u{i}@example.com")])
             vendors = [(j + n + i) % SHARED for j in range(5)]
-            led.record_contacts(
+            led.sources.record_contacts(
                 [contact("vendors", v, f"v{v}@example.com") for v in vendors], run_id=run
             )
-            led.record_bills([bill_record((j * 3 + n + i) % SHARED + 1) for j in range(5)])
-            led.record_payment(payment(9000 + i, "Complete", (i, str(n))))
-            led.park(
+            led.sources.record_bills([bill_record((j * 3 + n + i) % SHARED + 1) for j in range(5)])
+            led.sources.record_payments([payment(9000 + i, "Complete", (i, str(n)))])
+            led.sources.park(
                 "ap_bills",
                 f"p{i}",
                 code="vendor_unknown",
@@ -602,38 +612,37 @@ def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> 
                 waiting_keys=[f"V-x{i}"],
                 record={"RECORDNO": i, "n": n},
             )
-            led.audit(
-                run,
-                stream="customers",
-                source_key=key,
-                object_kind="member",
-                object_id=key,
-                action="created",
-            )
+            led.audit.write(run, [ledger_support.member_written(key)])
 
     _, errors = run_parallel(threads, work)
     assert errors == [], [repr(e) for e in errors]
-    assert a.summary(run) == {"member": {"created": threads * per_thread}}
-    assert not any(
-        a.should_write("member", f"{n}-{i}", "h") for n in range(threads) for i in range(per_thread)
+    assert a.audit.summary(run) == {"member": {"created": threads * per_thread}}
+    assert all(
+        f"{n}-{i}" in a.writes.unchanged("member", {f"{n}-{i}": "h"})
+        for n in range(threads)
+        for i in range(per_thread)
     )
-    assert len(a.contacts_for_email("u3@example.com")) == threads
-    assert [c.recordno for c in a.contacts_for_email("v3@example.com")] == [3]
+    assert len(a.sources.contacts_for_emails(["u3@example.com"])["u3@example.com"]) == threads
+    assert [
+        c.recordno for c in a.sources.contacts_for_emails(["v3@example.com"])["v3@example.com"]
+    ] == [3]
     # Shared objects: one row each, holding one writer's complete values.
     hashes = {f"h{n}" for n in range(threads)}
     for i in range(per_thread):
-        state = a.object_state("order", f"shared-{i}")
+        state = a.writes.object_state("order", f"shared-{i}")
         assert state is not None and state.payload_hash in hashes
-    products = a.object_states("product", [f"gl-{k}" for k in range(SHARED)])
+    products = a.writes.object_states("product", [f"gl-{k}" for k in range(SHARED)])
     assert len(products) == SHARED and {p.payload_hash for p in products.values()} <= hashes
-    assert set(a.vendors([f"V-{k}" for k in range(SHARED)])) == {f"V-{k}" for k in range(SHARED)}
-    assert set(a.bills(range(1, SHARED + 1))) == set(range(1, SHARED + 1))
+    assert set(a.sources.vendors([f"V-{k}" for k in range(SHARED)])) == {
+        f"V-{k}" for k in range(SHARED)
+    }
+    assert set(a.sources.bills(range(1, SHARED + 1))) == set(range(1, SHARED + 1))
     for i in range(per_thread):
-        allocations = a.payments_for_bill(i)
+        allocations = a.sources.payments_for_bills([i])[i]
         assert len(allocations) == 1 and allocations[0].payment_recordno == 9000 + i
     # Parking counts every attempt: no lost update of the counter.
-    assert sorted(p.attempts for p in a.parked("ap_bills")) == [threads] * per_thread
-    with a._engine.connect() as conn:
+    assert sorted(p.attempts for p in a.sources.parked("ap_bills")) == [threads] * per_thread
+    with a.db.engine.connect() as conn:
         counts = {
             table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
             for table in ("objects", "source_records", "payment_allocations", "parked", "audit")
@@ -645,7 +654,7 @@ def test_concurrent_writers_lose_nothing(open_ledger: Callable[..., Ledger]) -> 
         "parked": per_thread,
         "audit": threads * per_thread,
     }
-    a.finish_run(run)
+    a.lock.finish_run(run)
 
 
 def test_two_targets_create_the_schema_at_the_same_moment(
@@ -662,9 +671,9 @@ def test_two_targets_create_the_schema_at_the_same_moment(
             _, errors = run_parallel(6, open_one)
             assert errors == [], [repr(e) for e in errors]
             assert len(ledgers) == 6
-            ledgers[0].record_write("member", "m", payload_hash="h", action="created")
-            assert not ledgers[5].should_write("member", "m", "h")
-            with ledgers[0]._engine.connect() as conn:
+            ledgers[0].writes.record_write("member", "m", payload_hash="h", action="created")
+            assert "m" in ledgers[5].writes.unchanged("member", {"m": "h"})
+            with ledgers[0].db.engine.connect() as conn:
                 versions = conn.execute(
                     text("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
                 ).all()
@@ -683,15 +692,22 @@ def test_password_is_never_stored_nor_shown(
 ) -> None:
     secrets = password_forms(pg_ledger_url)
     led = open_ledger()
-    run = led.start_run()
-    led.record_write("member", "m", payload_hash="h", action="created")
-    led.record_contact(contact("customers", 1, "a@example.com"))
-    led.audit(run, stream="customers", action="failed", detail=f"could not reach {pg_ledger_url}")
-    led.finish_run(run)
+    run = led.lock.start_run()
+    led.writes.record_write("member", "m", payload_hash="h", action="created")
+    led.sources.record_contacts([contact("customers", 1, "a@example.com")])
+    led.audit.write(
+        run,
+        [
+            AuditEntry(
+                stream="customers", action="failed", detail=f"could not reach {pg_ledger_url}"
+            )
+        ],
+    )
+    led.lock.finish_run(run)
     assert all(s not in led.url and s not in repr(led.url) for s in secrets)
     assert "***" in led.url
     # No row of any table holds the password, in any form.
-    with led._engine.connect() as conn:
+    with led.db.engine.connect() as conn:
         dump = "\n".join(
             str(row)
             for table in ledger_schema.metadata.sorted_tables

@@ -56,7 +56,7 @@ def test_a_reset_ledger_under_a_resumed_tap_is_said_plainly(
         assert not run2.report.ledger_reset
         assert UNCHANGED in render(run2.report)
         with ledger_of(cfg) as ledger:
-            assert [r.note for r in ledger.runs()] == [None, None]
+            assert [r.note for r in ledger.lock.runs()] == [None, None]
         # The ledger is lost; the tap still resumes from its state.
         Path(cfg["ledger_url"].removeprefix("sqlite:///")).unlink()
         caplog.clear()
@@ -78,7 +78,7 @@ def test_a_reset_ledger_under_a_resumed_tap_is_said_plainly(
     assert any(LEDGER_RESET_MESSAGE in r.getMessage() for r in caplog.records)
     # The ledger keeps it with the run, and the HTML report says it first.
     with ledger_of(cfg) as ledger:
-        (run,) = ledger.runs()
+        (run,) = ledger.lock.runs()
     assert run.note == f"ledger reset: {LEDGER_RESET_MESSAGE}"
     page = lxml.html.document_fromstring(render_report(load_report(cfg["ledger_url"])))
     latest = page.xpath("//section[@id='latest']")[0]

@@ -25,25 +25,26 @@ RECORDS = 100
 
 RACER = f"""
 import json, os, sys, time
-from target_mailchimp.ledger import Ledger, LedgerLockedError
+from target_mailchimp.ledger import AuditEntry, Ledger, LedgerLockedError
 led = Ledger(os.environ["LEDGER_URL"], heartbeat_interval=None)
 print("ready", flush=True)
 sys.stdin.readline()
 started = time.monotonic()
 try:
-    run = led.start_run()
+    run = led.lock.start_run()
 except LedgerLockedError as exc:
     print(json.dumps({{"locked": str(exc), "seconds": time.monotonic() - started}}), flush=True)
     sys.exit(3)
 print(json.dumps({{"run": run, "pid": os.getpid(), "seconds": time.monotonic() - started}}),
       flush=True)
 for i in range({RECORDS}):
-    led.record_write("member", f"m{{i}}", payload_hash="h", action="created", run_id=run)
-    led.audit(run, stream="customers", source_key=str(i), object_kind="member",
-              object_id=f"m{{i}}", action="created")
+    led.writes.record_write("member", f"m{{i}}", payload_hash="h", action="created", run_id=run)
+    led.audit.write(run, [AuditEntry(stream="customers", source_key=str(i),
+                                     object_kind="member", object_id=f"m{{i}}",
+                                     action="created")])
 print("written", flush=True)
 sys.stdin.readline()
-led.finish_run(run)
+led.lock.finish_run(run)
 led.close()
 print("finished", flush=True)
 """
@@ -118,9 +119,11 @@ def test_second_of_two_simultaneous_runs_stops_at_once(ledger_url: str) -> None:
         with sqlite3.connect(ledger_url.removeprefix("sqlite:///")) as raw:
             assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     with Ledger(ledger_url, heartbeat_interval=None) as led:
-        assert [(r.run_id, r.status) for r in led.runs()] == [(won["run"], "succeeded")]
-        assert led.summary(won["run"]) == {"member": {"created": RECORDS}}
-        assert not any(led.should_write("member", f"m{i}", "h") for i in range(RECORDS))
+        assert [(r.run_id, r.status) for r in led.lock.runs()] == [(won["run"], "succeeded")]
+        assert led.audit.summary(won["run"]) == {"member": {"created": RECORDS}}
+        assert not any(
+            (f"m{i}" not in led.writes.unchanged("member", {f"m{i}": "h"})) for i in range(RECORDS)
+        )
         engine = create_engine(ledger_url)
         try:
             with engine.connect() as conn:
@@ -129,5 +132,5 @@ def test_second_of_two_simultaneous_runs_stops_at_once(ledger_url: str) -> None:
         finally:
             engine.dispose()
         # The lock was released: the next run starts.
-        run = led.start_run()
-        led.finish_run(run)
+        run = led.lock.start_run()
+        led.lock.finish_run(run)

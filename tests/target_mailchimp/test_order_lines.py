@@ -55,8 +55,8 @@ def test_removed_line_leaves_the_order(sandbox: MailchimpSandbox, tmp_path: Path
     assert sandbox.count("DELETE", "/ecommerce/stores/intacct/orders/bill-11") == 1
     assert sandbox.count("POST", "/ecommerce/stores/intacct/orders") == 0
     with ledger_of(cfg) as ledger:
-        assert ledger.order_lines(["bill-11"]) == {"bill-11": {"1101"}}
-        rows = [r for r in ledger.audit_rows(second.run_id) if r.object_id == "bill-11"]
+        assert ledger.writes.order_lines(["bill-11"]) == {"bill-11": {"1101"}}
+        rows = [r for r in ledger.audit.rows(second.run_id) if r.object_id == "bill-11"]
     assert [r.action for r in rows] == ["updated"]
     assert rows[0].detail is not None and "1102" in rows[0].detail
 
@@ -93,7 +93,7 @@ def test_lines_unknown_to_the_ledger_are_read_from_mailchimp(
     run_target(
         cfg, two_runs("2024-03-02T10:00:00+00:00", [("6000", "30", "A"), ("6100", "30", "B")])
     )
-    with ledger_of(cfg) as ledger, ledger._tx() as conn:
+    with ledger_of(cfg) as ledger, ledger.db.tx() as conn:
         conn.execute(delete(ledger_schema.order_lines))
     sandbox.reset_counters()
     run_target(cfg, two_runs("2024-03-05T10:00:00+00:00", [("6000", "30", "A")]))

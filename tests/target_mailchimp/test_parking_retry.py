@@ -35,7 +35,7 @@ def orders(sb: MailchimpSandbox) -> dict[str, Any]:
 
 
 def age_parking(cfg: dict[str, Any], days: float) -> None:
-    with ledger_of(cfg) as ledger, ledger._tx() as conn:
+    with ledger_of(cfg) as ledger, ledger.db.tx() as conn:
         conn.execute(update(ledger_schema.parked).values(parked_at=utcnow() - timedelta(days=days)))
 
 
@@ -49,10 +49,12 @@ def test_bill_rejected_for_its_vendor_is_written_when_the_vendor_is_fixed(
     first = run_target(cfg, s)
     assert "bill-11" not in orders(sandbox)
     with ledger_of(cfg) as ledger:
-        rows = [r for r in ledger.audit_rows(first.run_id) if r.object_id == "bill-11"]
+        rows = [r for r in ledger.audit.rows(first.run_id) if r.object_id == "bill-11"]
         assert [r.action for r in rows] == ["rejected"]
         assert "retried automatically when the vendor" in (rows[0].detail or "")
-        assert [(p.source_key, p.code) for p in ledger.parked()] == [("11", "vendor_rejected")]
+        assert [(p.source_key, p.code) for p in ledger.sources.parked()] == [
+            ("11", "vendor_rejected")
+        ]
 
     # A run that does not touch the vendor does not retry the bill.
     sandbox.reset_counters()
@@ -66,7 +68,7 @@ def test_bill_rejected_for_its_vendor_is_written_when_the_vendor_is_fixed(
     run_target(cfg, fixed)
     assert orders(sandbox)["bill-11"]["customer"]["id"] == "vendor-V1"
     with ledger_of(cfg) as ledger:
-        assert ledger.parked() == []
+        assert ledger.sources.parked() == []
     sandbox.reset_counters()
     run_target(cfg, fixed)
     assert sandbox.count(writes_only=True) == 0
@@ -93,7 +95,7 @@ def test_parked_longer_than_max_park_days_is_rejected_and_still_written_later(
     s.record("ap_payments", payment(21, [(12, "5.00")]))
     run_target(cfg, s)
     with ledger_of(cfg) as ledger:
-        assert {(p.source_key, p.code) for p in ledger.parked()} == {
+        assert {(p.source_key, p.code) for p in ledger.sources.parked()} == {
             ("11", "vendor_unknown"),
             ("21", "bill_unknown"),
         }
@@ -102,18 +104,18 @@ def test_parked_longer_than_max_park_days_is_rejected_and_still_written_later(
     run_target(cfg, s)
     late = run_target(cfg, Singer().record("vendors", vendor(2, "V2", "v2@example.com")))
     with ledger_of(cfg) as ledger:
-        assert ledger.rejected(late.run_id) == []
-        assert {p.code for p in ledger.parked()} == {"vendor_unknown", "bill_unknown"}
+        assert ledger.audit.rejected(late.run_id) == []
+        assert {p.code for p in ledger.sources.parked()} == {"vendor_unknown", "bill_unknown"}
     age_parking(cfg, 8)
     expired = run_target(cfg, Singer().record("vendors", vendor(2, "V2", "v2@example.com")))
     with ledger_of(cfg) as ledger:
-        rejected = ledger.rejected(expired.run_id)
+        rejected = ledger.audit.rejected(expired.run_id)
         assert sorted((r.stream, r.object_id) for r in rejected) == [
             ("ap_bills", "bill-11"),
             ("ap_payments", "bill-12"),
         ]
         assert all("max_park_days" in (r.detail or "") for r in rejected)
-        assert [(p.source_key, p.code) for p in ledger.parked()] == [("11", "park_expired")]
+        assert [(p.source_key, p.code) for p in ledger.sources.parked()] == [("11", "park_expired")]
     assert expired.report.rejected_records == 2
     # The vendor and the paid bill come after all: both are written.
     s = Singer().record("vendors", vendor(9, "V9", "v9@example.com"))
@@ -122,7 +124,7 @@ def test_parked_longer_than_max_park_days_is_rejected_and_still_written_later(
     assert set(orders(sandbox)) == {"bill-11", "bill-12"}
     assert orders(sandbox)["bill-12"]["financial_status"] == "paid"
     with ledger_of(cfg) as ledger:
-        assert ledger.parked() == []
+        assert ledger.sources.parked() == []
 
 
 @pytest.mark.parametrize("value", [0, -1, "7", True])

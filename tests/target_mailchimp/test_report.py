@@ -163,10 +163,10 @@ def build_ledger(path: Path, runs: Sequence[tuple[str, list[AuditEntry]]] = RUNS
     run_ids = []
     with Ledger(url, clock=clock, heartbeat_interval=None) as ledger:
         for status, entries in runs:
-            run_id = ledger.start_run()
-            ledger.audit_many(run_id, entries)
+            run_id = ledger.lock.start_run()
+            ledger.audit.write(run_id, entries)
             clock.now += timedelta(minutes=2, seconds=5)
-            ledger.finish_run(run_id, status=status)
+            ledger.lock.finish_run(run_id, status=status)
             clock.now += timedelta(hours=1)
             run_ids.append(run_id)
     return Built(url=url, path=path, run_ids=run_ids)
@@ -295,8 +295,8 @@ def test_unreachable_database_error_masks_the_password() -> None:
 def test_a_run_without_audit_rows_shows_the_counts_stored_at_its_end(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'l.sqlite'}"
     with Ledger(url, heartbeat_interval=None) as ledger:
-        run_id = ledger.start_run()
-        ledger.finish_run(run_id, counts={"member": {"created": 4, "rejected": 1}})
+        run_id = ledger.lock.start_run()
+        ledger.lock.finish_run(run_id, counts={"member": {"created": 4, "rejected": 1}})
     page = render_report(load_report(url))
     assert run_table_counts(page) == {run_id: {("member", "created"): 4, ("member", "rejected"): 1}}
 
@@ -304,10 +304,10 @@ def test_a_run_without_audit_rows_shows_the_counts_stored_at_its_end(tmp_path: P
 def test_a_running_run_is_shown_with_its_live_counts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'l.sqlite'}"
     with Ledger(url, heartbeat_interval=None) as ledger:
-        run_id = ledger.start_run()
-        ledger.audit_many(run_id, _entries("member", "created", 2, "customers"))
+        run_id = ledger.lock.start_run()
+        ledger.audit.write(run_id, _entries("member", "created", 2, "customers"))
         page = render_report(load_report(url))
-        ledger.finish_run(run_id)
+        ledger.lock.finish_run(run_id)
     assert run_table_counts(page) == {run_id: {("member", "created"): 2}}
     row = doc(page).xpath("//table[@class='runs']//tbody")[0]
     assert "running" in row.text_content()

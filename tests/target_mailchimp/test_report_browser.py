@@ -139,9 +139,9 @@ def real_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         run_target(cfg, singer)
         run_target(cfg, singer)
     with ledger_of(cfg) as ledger:
-        runs = ledger.runs()
+        runs = ledger.lock.runs()
         assert len(runs) == 2
-        rows = ledger.audit_rows(runs[0].run_id, actions=["rejected"])
+        rows = ledger.audit.rows(runs[0].run_id, actions=["rejected"])
     vendor_ids = [
         ids[0]
         for r in rows
@@ -230,9 +230,9 @@ def test_chart_labels_stay_readable_in_the_browser(browser: Browser, tmp_path: P
     url = f"sqlite:///{tmp_path / 'big.sqlite'}"
     with Ledger(url, clock=clock, heartbeat_interval=None) as ledger:
         for i in range(40):
-            run_id = ledger.start_run()
+            run_id = ledger.lock.start_run()
             counts = {"member": {"unchanged": 40_000 + 997 * i}, "order": {"created": 9_999}}
-            ledger.finish_run(run_id, counts=counts)
+            ledger.lock.finish_run(run_id, counts=counts)
             clock.now += timedelta(seconds=25)
     out = tmp_path / "big.html"
     assert main(["--ledger-url", url, "--runs", "40", "--output", str(out)]) == 0

@@ -69,9 +69,9 @@ def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
     path = tmp_path / "old.sqlite"
     url = f"sqlite:///{path}"
     with Ledger(url, heartbeat_interval=None) as ledger:
-        run_id = ledger.start_run()
-        ledger.audit_many(run_id, _entries("member", "rejected", 1, "customers", detail="bad"))
-        ledger.finish_run(run_id)
+        run_id = ledger.lock.start_run()
+        ledger.audit.write(run_id, _entries("member", "rejected", 1, "customers", detail="bad"))
+        ledger.lock.finish_run(run_id)
     with sqlite3.connect(path) as conn:  # as a ledger written before the column existed
         conn.execute("ALTER TABLE audit DROP COLUMN refs")
         conn.execute("ALTER TABLE runs DROP COLUMN note")
@@ -83,8 +83,8 @@ def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
         assert "refs" not in {row[1] for row in conn.execute("PRAGMA table_info(audit)")}
         assert "note" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
     with Ledger(url, heartbeat_interval=None) as ledger:  # the target adds it on open
-        run_id = ledger.start_run()
-        ledger.audit_many(
+        run_id = ledger.lock.start_run()
+        ledger.audit.write(
             run_id,
             [
                 AuditEntry(
@@ -95,10 +95,10 @@ def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
                 )
             ],
         )
-        ledger.finish_run(run_id)
-        ledger.note_run(run_id, "a note")
-        (row,) = ledger.audit_rows(run_id)
-        assert ledger.runs()[0].note == "a note"
+        ledger.lock.finish_run(run_id)
+        ledger.lock.note_run(run_id, "a note")
+        (row,) = ledger.audit.rows(run_id)
+        assert ledger.lock.runs()[0].note == "a note"
     assert json.loads(row.refs or "") == {"VENDORID": ["V-1"], "bill RECORDNO": ["1", "2"]}
     assert row.referenced_ids() == {"VENDORID": ["V-1"], "bill RECORDNO": ["1", "2"]}
     assert {r.source_key: r.refs is None for r in load_report(url).problems} == {
@@ -117,8 +117,8 @@ def test_the_target_keeps_the_vendor_and_bills_a_record_refers_to(
     s.record("ap_payments", payment(21, [(11, "100.00"), (12, "100.00")]))
     run_target(cfg, s)
     with ledger_of(cfg) as ledger:
-        (run,) = ledger.runs()
-        rows = ledger.audit_rows(run.run_id)
+        (run,) = ledger.lock.runs()
+        rows = ledger.audit.rows(run.run_id)
     by_record = {(r.stream, r.source_key, r.object_id): r for r in rows}
     rejected_bill = by_record[("ap_bills", "11", "bill-11")]
     assert rejected_bill.action == "rejected"
@@ -366,8 +366,8 @@ def test_chart_labels_do_not_overlap_for_large_counts_and_many_runs_a_day(
     url = f"sqlite:///{tmp_path / 'big.sqlite'}"
     with Ledger(url, clock=clock, heartbeat_interval=None) as ledger:
         for i in range(30):
-            run_id = ledger.start_run()
-            ledger.finish_run(run_id, counts={"member": {"unchanged": 48_000 + i * 77}})
+            run_id = ledger.lock.start_run()
+            ledger.lock.finish_run(run_id, counts={"member": {"unchanged": 48_000 + i * 77}})
             # Runs 20 seconds apart: several start in the same minute, all on one day.
             clock.now += timedelta(seconds=20)
     data = load_report(url, last_n=30)

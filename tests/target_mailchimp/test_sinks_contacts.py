@@ -192,7 +192,7 @@ def test_inactive_ignore_skips_member_and_customer(
     assert sandbox.member("old@x.com") is None
     assert "customer-C1" not in sandbox.snapshot()["stores"]["intacct"]["customers"]
     with ledger_of(cfg) as ledger:
-        rows = ledger.audit_rows(result.run_id, actions=["skipped"])
+        rows = ledger.audit.rows(result.run_id, actions=["skipped"])
     assert [(r.source_key, r.source_id) for r in rows] == [("1", "C1")]
     assert rows[0].detail is not None and "inactive" in rows[0].detail
 
@@ -252,7 +252,7 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_written(
     assert sandbox.member("good@x.com") is not None
     assert sandbox.member("fake123@x.com") is None
     with ledger_of(cfg) as ledger:
-        rejected = {r.source_key: r for r in ledger.rejected(result.run_id)}
+        rejected = {r.source_key: r for r in ledger.audit.rejected(result.run_id)}
     assert set(rejected) == {"2", "3", "not-a-number", "5"}
     assert "has no '@'" in (rejected["2"].detail or "")
     assert "fake" in (rejected["3"].detail or "").lower()
@@ -283,5 +283,5 @@ def test_email_change_moves_the_member(sandbox: MailchimpSandbox, tmp_path: Path
     assert old is not None and old["merge_fields"]["FNAME"] == "Keep"
     with ledger_of(cfg) as ledger:
         for email in ("new@x.com", "old@x.com"):
-            state = ledger.object_state("member", subscriber_hash(email))
+            state = ledger.writes.object_state("member", subscriber_hash(email))
             assert state is not None and state.exists

@@ -36,7 +36,7 @@ def gone(recordno: int) -> dict[str, Any]:
 
 def audit_rows(cfg: dict[str, Any], run_id: str) -> list[Any]:
     with ledger_of(cfg) as ledger:
-        return list(ledger.audit_rows(run_id=run_id))
+        return list(ledger.audit.rows(run_id=run_id))
 
 
 def first_run(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:

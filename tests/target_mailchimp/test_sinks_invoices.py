@@ -165,7 +165,7 @@ def test_invoice_waits_for_its_customer_and_payment_for_its_invoice(
     first = run_target(cfg, s)
     assert orders(sandbox) == {}
     with ledger_of(cfg) as ledger:
-        parked = {(p.stream, p.source_key, p.waiting_kind) for p in ledger.parked()}
+        parked = {(p.stream, p.source_key, p.waiting_kind) for p in ledger.sources.parked()}
     assert parked == {("ar_invoices", "901", "customer")}
     assert "parked" in first.counts["order"]
     run_target(cfg, Singer().record("customers", customer(9, "C9", "c9@x.com")))
@@ -173,7 +173,7 @@ def test_invoice_waits_for_its_customer_and_payment_for_its_invoice(
     assert o["customer"]["id"] == "customer-C9"
     assert o["financial_status"] == "paid"  # the payment recorded earlier counts
     with ledger_of(cfg) as ledger:
-        assert ledger.parked() == []
+        assert ledger.sources.parked() == []
 
 
 def test_bill_and_invoice_of_the_same_number_stay_apart(

@@ -135,7 +135,7 @@ def test_bill_before_its_vendor_waits_for_the_end_of_input(
     assert result.states == [{"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}}]
     assert result.counts["order"] == {"created": 1}
     with ledger_of(cfg) as ledger:
-        assert ledger.parked() == []
+        assert ledger.sources.parked() == []
 
 
 def test_bill_whose_vendor_never_comes_is_parked_then_written_by_a_later_run(
@@ -149,10 +149,10 @@ def test_bill_whose_vendor_never_comes_is_parked_then_written_by_a_later_run(
     assert first.counts["order"] == {"parked": 1}
     assert first.report.parked == {("ap_bills", "vendor_unknown"): 1}
     with ledger_of(cfg) as ledger:
-        rows = ledger.audit_rows(first.run_id, actions=["parked"])
+        rows = ledger.audit.rows(first.run_id, actions=["parked"])
         assert len(rows) == 1 and rows[0].source_key == "51"
         assert "V5" in (rows[0].detail or "")
-        assert [p.source_key for p in ledger.parked("ap_bills")] == ["51"]
+        assert [p.source_key for p in ledger.sources.parked("ap_bills")] == ["51"]
 
     # A later run brings only the vendor: the parked bill is written automatically.
     second = run_target(cfg, Singer().record("vendors", vendor(5, "V5", "v5@x.com")))
@@ -161,7 +161,7 @@ def test_bill_whose_vendor_never_comes_is_parked_then_written_by_a_later_run(
     assert second.counts["order"] == {"created": 1}
     assert second.report.parked == {}
     with ledger_of(cfg) as ledger:
-        assert ledger.parked() == []
+        assert ledger.sources.parked() == []
 
 
 def test_payment_for_an_unknown_bill_is_parked_until_the_bill_arrives(
@@ -200,7 +200,7 @@ def test_bills_that_cannot_be_orders_are_rejected_with_reasons(
     with ledger_of(cfg) as ledger:
         rejected = {
             r.source_key: r.detail or ""
-            for r in ledger.rejected(result.run_id)
+            for r in ledger.audit.rejected(result.run_id)
             if r.stream == "ap_bills"
         }
     assert set(rejected) == {"71", "72", "73"}

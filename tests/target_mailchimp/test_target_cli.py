@@ -91,7 +91,7 @@ def test_cli_locked_ledger_and_bad_settings_exit_non_zero(
 ) -> None:
     cfg = target_config(sandbox, tmp_path)
     with Ledger(cfg["ledger_url"], heartbeat_interval=None) as holder:
-        holder.start_run("busy-run")
+        holder.lock.start_run("busy-run")
         proc = run_cli(tmp_path, cfg, sample())
     assert proc.returncode == 1
     assert "busy-run" in proc.stderr and "Traceback" not in proc.stderr

@@ -111,7 +111,7 @@ def test_dry_run_writes_nothing_and_reports_what_it_would_do(
     writes = sandbox.count(writes_only=True)
     assert writes > 0
     with ledger_of(real) as ledger:
-        assert len(ledger.runs()) == 1
+        assert len(ledger.lock.runs()) == 1
 
     # A dry run after it finds nothing to do, and still writes nothing.
     sandbox.reset_counters()
@@ -119,7 +119,7 @@ def test_dry_run_writes_nothing_and_reports_what_it_would_do(
     assert sandbox.count(writes_only=True) == 0
     assert {a for kind in again.counts.values() for a in kind} == {"unchanged"}
     with ledger_of(real) as ledger:
-        assert len(ledger.runs()) == 1
+        assert len(ledger.lock.runs()) == 1
 
 
 def test_max_rejected_records_fails_the_run_after_state_is_flushed(
@@ -140,7 +140,7 @@ def test_max_rejected_records_fails_the_run_after_state_is_flushed(
     assert sandbox.member("ok@x.com") is not None
     assert result.report.status == "failed"
     with ledger_of(cfg) as ledger:
-        assert ledger.runs()[0].status == "failed"
+        assert ledger.lock.runs()[0].status == "failed"
     # Within the limit the same input succeeds.
     ok = run_target(target_config(sandbox, tmp_path, max_rejected_records=2), s)
     assert ok.error is None
@@ -175,8 +175,8 @@ def test_state_is_never_ahead_of_what_mailchimp_holds(
     assert sandbox.member("c5@x.com") is None
     assert "Mailchimp could not be reached or kept failing" in str(result.error)
     with ledger_of(cfg) as ledger:
-        assert ledger.runs()[0].status == "failed"
-        failed = ledger.rejected(result.run_id)
+        assert ledger.lock.runs()[0].status == "failed"
+        failed = ledger.audit.rejected(result.run_id)
         assert failed and {r.action for r in failed} == {"failed"}
 
 
@@ -192,8 +192,8 @@ def test_unreachable_mailchimp_fails_the_run_without_state(
     assert "2 attempts" in str(result.error)
     # The lock was released: the next run starts at once.
     with ledger_of(cfg) as ledger:
-        assert ledger.runs()[0].status == "failed"
-        ledger.start_run()
+        assert ledger.lock.runs()[0].status == "failed"
+        ledger.lock.start_run()
 
 
 def test_a_second_run_against_one_ledger_stops_at_once(
@@ -201,7 +201,7 @@ def test_a_second_run_against_one_ledger_stops_at_once(
 ) -> None:
     cfg = target_config(sandbox, tmp_path)
     with ledger_of(cfg) as holder:
-        holder.start_run("holder-run")
+        holder.lock.start_run("holder-run")
         started = time.monotonic()
         result = run_target(cfg, company_input(), raise_errors=False)
         assert time.monotonic() - started < 5
@@ -310,7 +310,7 @@ def test_batch_operations_path_audits_every_operation(
     assert sandbox.count("POST", "/ecommerce/stores/intacct/orders") == 1
     assert sandbox.count("POST", "/ecommerce/stores/intacct/products") == 1  # synchronously first
     with ledger_of(cfg) as ledger:
-        rows = ledger.audit_rows(result.run_id, actions=["created"])
+        rows = ledger.audit.rows(result.run_id, actions=["created"])
     batch_rows = [r for r in rows if r.object_kind == "customer"]
     assert all((r.request_id or "").startswith("batch ") for r in batch_rows)
 
@@ -349,7 +349,7 @@ def test_batch_operations_path_audits_every_operation(
     second = run_target(cfg2, orders)
     assert "ok-1" in sandbox.snapshot()["stores"]["intacct"]["orders"]
     with ledger_of(cfg2) as ledger:
-        rejected = ledger.rejected(second.run_id)
+        rejected = ledger.audit.rejected(second.run_id)
     assert [r.object_id for r in rejected] == ["bad-1"]
     assert rejected[0].http_status and rejected[0].http_status >= 400
     assert "nope" in (rejected[0].detail or "") or "exist" in (rejected[0].detail or "")
@@ -392,7 +392,7 @@ def test_payloads_mailchimp_refused_are_not_resent_until_they_change(
     assert sandbox.count(writes_only=True) == 0
     assert second.report.rejected_records == 2
     with ledger_of(cfg) as ledger:
-        details = [r.detail or "" for r in ledger.rejected(second.run_id)]
+        details = [r.detail or "" for r in ledger.audit.rejected(second.run_id)]
     assert all("not sent again" in d and first.run_id in d for d in details)
     # A full refresh sends them again (and Mailchimp refuses them again).
     sandbox.reset_counters()

@@ -1,4 +1,14 @@
-"""The audit trail: one row per record and object per run."""
+"""The audit trail: one row per record and object per run.
+
+`AuditTrail` (`ledger.audit`): `write(run_id, entries)` stores `AuditEntry` rows in one
+transaction (details redacted of anything shaped like a secret, text cut to fit its column);
+`summary(run_id)` counts a run's rows per object kind and action; `rejected(run_id)` lists the
+records a run did not write; `rows(run_id, actions=)` reads a run's rows back. Actions:
+created, updated, archived, unchanged, rejected, failed, skipped, parked, deleted (a record
+deleted in Intacct whose deletion reached Mailchimp). An entry's `refs` keeps the ids the
+record refers to (its VENDORID / CUSTOMERID, the bill RECORDNOs a payment pays);
+`AuditRow.referenced_ids()` reads them back.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, func, insert, select
 
 from target_mailchimp.ledger import schema as t
-from target_mailchimp.ledger.base import LedgerBase
+from target_mailchimp.ledger.database import LedgerDatabase
 from target_mailchimp.ledger.records import (
     ACTIONS,
     AuditEntry,
@@ -17,50 +27,15 @@ from target_mailchimp.ledger.records import (
 )
 
 
-class AuditMixin(LedgerBase):
-    """The audit trail: one row per record and object per run."""
+class AuditTrail:
+    """The audit trail of every run (see module docstring)."""
 
-    # ------------------------------------------------------------------ audit trail
+    def __init__(self, db: LedgerDatabase) -> None:
+        self._db = db
 
-    def audit(
-        self,
-        run_id: str,
-        *,
-        stream: str,
-        action: str,
-        source_key: str | None = None,
-        source_id: str | None = None,
-        email: str | None = None,
-        object_kind: str | None = None,
-        object_id: str | None = None,
-        http_status: int | None = None,
-        request_id: str | None = None,
-        detail: str | None = None,
-        attempts: int = 0,
-    ) -> None:
-        """Write one audit row (the detail is redacted of anything shaped like a secret)."""
-        self.audit_many(
-            run_id,
-            [
-                AuditEntry(
-                    stream=stream,
-                    action=action,
-                    source_key=source_key,
-                    source_id=source_id,
-                    email=email,
-                    object_kind=object_kind,
-                    object_id=object_id,
-                    http_status=http_status,
-                    request_id=request_id,
-                    detail=detail,
-                    attempts=attempts,
-                )
-            ],
-        )
-
-    def audit_many(self, run_id: str, entries: Iterable[AuditEntry]) -> None:
-        """Write several audit rows in one transaction."""
-        now = self._clock()
+    def write(self, run_id: str, entries: Iterable[AuditEntry]) -> None:
+        """Write audit rows of a run in one transaction."""
+        now = self._db.clock()
         rows = []
         for entry in entries:
             if entry.action not in ACTIONS:
@@ -87,15 +62,15 @@ class AuditMixin(LedgerBase):
             )
         if not rows:
             return
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             conn.execute(insert(t.audit), rows)
 
     def summary(self, run_id: str) -> dict[str, dict[str, int]]:
         """Counts of a run's audit rows: {object kind ("record" if none): {action: n}}."""
-        with self._tx(write=False) as conn:
+        with self._db.tx(write=False) as conn:
             return audit_summary(conn, run_id)
 
-    def audit_rows(
+    def rows(
         self, run_id: str, *, actions: Sequence[str] | None = None, limit: int | None = None
     ) -> list[AuditRow]:
         """A run's audit rows in the order written (optionally only some actions)."""
@@ -104,14 +79,14 @@ class AuditMixin(LedgerBase):
             query = query.where(t.audit.c.action.in_(tuple(actions)))
         if limit is not None:
             query = query.limit(limit)
-        with self._tx(write=False) as conn:
+        with self._db.tx(write=False) as conn:
             rows = conn.execute(query).all()
         return [AuditRow(**r._asdict()) for r in rows]
 
     def rejected(self, run_id: str, *, include_failed: bool = True) -> list[AuditRow]:
         """The records a run did not write: rejected (and by default failed) rows."""
         actions = ("rejected", "failed") if include_failed else ("rejected",)
-        return self.audit_rows(run_id, actions=actions)
+        return self.rows(run_id, actions=actions)
 
 
 def audit_summary(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:

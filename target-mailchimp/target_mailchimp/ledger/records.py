@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from intacct_mailchimp_common.logsafe import mask_secrets
+from target_mailchimp.mapping.jsonexact import loads_exact
 
 #: Audit actions. created/updated/archived/unchanged are successes; the rest are not.
 ACTIONS: tuple[str, ...] = (
@@ -91,6 +92,25 @@ class RunInfo:
     counts: dict[str, dict[str, int]] | None
     note: str | None = None
 
+    @classmethod
+    def from_row(cls, row: Any) -> RunInfo:
+        """The run stored in one row of the runs table (counts that do not read back as a
+        mapping, or a row from before the note column, give None)."""
+        try:
+            counts = json.loads(row.counts) if row.counts else None
+        except ValueError:
+            counts = None
+        return cls(
+            row.run_id,
+            row.started_at,
+            row.finished_at,
+            row.status,
+            row.host,
+            row.pid,
+            counts if isinstance(counts, dict) else None,
+            getattr(row, "note", None),
+        )
+
 
 @dataclass(frozen=True)
 class ObjectState:
@@ -124,8 +144,29 @@ class ObjectState:
 
 
 @dataclass(frozen=True)
+class WriteRecord:
+    """One object write for `WriteLog.record_writes`: what was sent and what it did."""
+
+    object_id: str
+    payload_hash: str | None
+    action: str
+    http_status: int | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedOperation:
+    """One operation of a submitted batch: what it writes when it succeeds."""
+
+    kind: str
+    object_id: str
+    payload_hash: str
+    action: str
+
+
+@dataclass(frozen=True)
 class AuditEntry:
-    """One audit row to write (the run id is given to `Ledger.audit_many`)."""
+    """One audit row to write (the run id is given to `AuditTrail.write`)."""
 
     stream: str
     action: str
@@ -205,3 +246,20 @@ class ParkedRecord:
     run_id: str | None
     parked_at: datetime
     attempts: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> ParkedRecord:
+        """The record stored in one row of the parked table."""
+        return cls(
+            row.stream,
+            row.source_key,
+            row.source_id,
+            row.code,
+            row.reason,
+            row.waiting_kind,
+            tuple(json.loads(row.waiting_keys)),
+            loads_exact(row.record),
+            row.run_id,
+            row.parked_at,
+            row.attempts,
+        )

@@ -8,26 +8,27 @@ inputs always give the same payload. Bad data never raises: functions return a p
 How a sink uses it (the ledger supplies what other records say):
 
     settings = MappingSettings.from_config(config)
-    # customers / vendors
-    contact = contact_from_record(stream, record, settings)     # ContactRecord or Rejected
-    previous_key = ledger.record_contact(contact)               # store it even if inactive/invalid
+    # customers / vendors (a batch of them; `ledger.sources` stores and reads them)
+    contacts = [contact_from_record(stream, r, settings) for r in records]  # or Rejected
+    previous = ledger.sources.record_contacts(contacts)        # stored even if inactive/invalid
     outcome = contact_outcome(contact, settings)                # Skipped / Rejected / None
-    for key in {contact.email_key, previous_key} - {None}:      # rebuild every affected member
-        member = member_payload(ledger.contacts_for_email(key), settings)  # or Skipped
+    known = ledger.sources.contacts_for_emails(affected_keys)   # every affected address
+    member = member_payload(known[key], settings)               # or Skipped
     customer = customer_payload(contact, settings)              # ObjectPayload / Rejected / Skipped
     # ap_bills
-    ledger.record_bill(bill)
-    result = bill_to_order(bill, ledger.vendor(vendorid), ledger.payments_for_bill(no), settings)
-    # -> BillOrder (order + products) / Rejected / Parked (ledger.park_outcome(...))
+    ledger.sources.record_bills(bills)
+    vendors, paid = ledger.sources.vendors(ids), ledger.sources.payments_for_bills(nos)
+    result = bill_to_order(bill, vendors.get(vendorid), paid[no], settings)
+    # -> BillOrder (order + products) / Rejected / Parked (ledger.sources.park_outcome(...))
     # ap_payments
-    payment = payment_from_record(record); ledger.record_payment(payment)
+    payments = [payment_from_record(r) for r in records]; ledger.sources.record_payments(payments)
     for no in payment.bill_recordnos:                           # bill unknown: park the payment
-        rebuilt = bill_to_order(ledger.bill(no), vendor, ledger.payments_for_bill(no), settings)
-        # order exists (ledger.object_state): PATCH rebuilt.patch_body(); else POST the order
+        rebuilt = bill_to_order(bills[no], vendor, paid[no], settings)
+        # order exists (ledger.writes.object_states): PATCH rebuilt.patch_body(); else POST
 
-`payload.payload_hash()` with `ledger.should_write(kind, object_id, hash)` skips unchanged
-objects (an order's hash covers its financial status, so a payment that changes nothing writes
-nothing), and `dumps_exact(body)` writes request bodies with exact decimals.
+`payload.payload_hash()` with `ledger.writes.unchanged(kind, {object_id: hash})` skips
+unchanged objects (an order's hash covers its financial status, so a payment that changes
+nothing writes nothing), and `dumps_exact(body)` writes request bodies with exact decimals.
 
 The mapping itself, field by field, is documented once, in docs/mapping.md at the root of the
 repository (with the rule for an order's financial_status).

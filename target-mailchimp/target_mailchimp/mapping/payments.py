@@ -22,8 +22,8 @@ say whether Intacct reports them positive or negative).
 
 Rejected when RECORDNO is missing, a detail has no RECORDKEY or no amount, or an amount is
 not a number. Skipped when the payment has no details (it applies to no bill).
-The ledger stores the allocations (`Ledger.record_payment`, keeping the newest version of a
-payment) and gives them back per bill (`Ledger.payments_for_bill`); `order_financial_status`
+The ledger stores the allocations (`Ledger.sources.record_payments`, keeping the newest version of a
+payment) and gives them back per bill (`payments_for_bills`); `order_financial_status`
 in `orders` turns them into a status with the rule in `settlement`.
 """
 

@@ -16,7 +16,6 @@ SQLAlchemy Connection so tests can run them on any ledger database.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -301,25 +300,7 @@ def last_runs(conn: Connection, last_n: int) -> list[RunInfo]:
     rows = conn.execute(
         select(*columns).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc()).limit(last_n)
     ).all()
-    out = []
-    for r in rows:
-        try:
-            counts = json.loads(r.counts) if r.counts else None
-        except ValueError:
-            counts = None
-        out.append(
-            RunInfo(
-                run_id=r.run_id,
-                started_at=r.started_at,
-                finished_at=r.finished_at,
-                status=r.status,
-                host=r.host,
-                pid=r.pid,
-                counts=counts if isinstance(counts, dict) else None,
-                note=getattr(r, "note", None),
-            )
-        )
-    return out
+    return [RunInfo.from_row(r) for r in rows]
 
 
 def count_runs(conn: Connection) -> int:

@@ -70,7 +70,7 @@ def process_contacts(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
     if not contacts:
         recorder.flush()
         return
-    previous = ctx.ledger.record_contacts(list(contacts.values()), run_id=ctx.run_id)
+    previous = ctx.ledger.sources.record_contacts(list(contacts.values()), run_id=ctx.run_id)
 
     writable: list[ContactRecord] = []
     for recordno, contact in contacts.items():
@@ -87,7 +87,7 @@ def process_contacts(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
         )
 
     keys = {c.email_key for c in contacts.values() if c.email_key} | set(previous.values())
-    known = ctx.ledger.contacts_for_emails(keys)
+    known = ctx.ledger.sources.contacts_for_emails(keys)
     refs_by_email: dict[str, list[SourceRef]] = {}
     for contact in writable:
         if contact.email_key:

@@ -18,7 +18,7 @@ Every deletion is one audit row with action "deleted" (the detail says what happ
 Mailchimp), or "skipped" with the reason when there is nothing to do: a record the ledger
 never saw, a deletion already applied (a rerun, or the tap re-reading its lookback), a member
 never written, `on_delete: ignore`. Once a deletion reached Mailchimp, the record's source
-row is buried (`ledger.deletions`): live queries leave it out and a repeat finds it done.
+row is buried (`ledger.sources.bury`): live queries leave it out and a repeat finds it done.
 """
 
 from __future__ import annotations
@@ -81,11 +81,11 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
             continue
         seen.add(recordno)
         key = str(recordno)
-        data = ctx.ledger.source(stream, key)
+        data = ctx.ledger.sources.source(stream, key)
         if data is None:
             why = (
                 "its deletion was already applied by an earlier run"
-                if ctx.ledger.buried(stream, key)
+                if ctx.ledger.sources.buried(stream, key)
                 else "the ledger never saw this record, so nothing of it is in Mailchimp"
             )
             recorder.audit(
@@ -95,7 +95,7 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
                 object_id=None,
             )
             continue
-        ctx.ledger.unpark(stream, key)  # a parked record that is deleted waits for nothing
+        ctx.ledger.sources.unpark(stream, key)  # a parked record that is deleted waits for nothing
         done = True
         if stream in CONTACT_STREAMS:
             done = _delete_contact(ctx, stream, ContactRecord.from_json(data))
@@ -107,7 +107,7 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
         if done:
             # Only once Mailchimp has it: a run killed before this point applies the deletion
             # again when it resumes (a second DELETE finds nothing and says so).
-            ctx.ledger.bury(stream, key)
+            ctx.ledger.sources.bury(stream, key)
     recorder.flush()
 
 
@@ -162,7 +162,7 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
         )
         return True
     member_id = subscriber_hash(email)
-    state = ctx.ledger.object_states(MEMBER, [member_id]).get(member_id)
+    state = ctx.ledger.writes.object_states(MEMBER, [member_id]).get(member_id)
     if state is None or not state.exists:
         recorder.audit(
             [ref],
@@ -174,7 +174,9 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
     own_tag = mapping.customer_tag if contact.is_customer else mapping.vendor_tag
     others = [
         c
-        for c in ctx.ledger.contacts_for_emails([contact.email_key]).get(contact.email_key, [])
+        for c in ctx.ledger.sources.contacts_for_emails([contact.email_key]).get(
+            contact.email_key, []
+        )
         if (c.stream, c.recordno) != (contact.stream, contact.recordno)
     ]
     list_id = ctx.settings.list_id
@@ -210,7 +212,7 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
             object_id=member_id,
         )
         # The member's payload changed (tags): let the next write of the address send it.
-        ctx.ledger.forget_object(MEMBER, member_id)
+        ctx.ledger.writes.forget_object(MEMBER, member_id)
         return True
     if mapping.on_delete == "ignore":
         recorder.audit(
@@ -246,13 +248,13 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
         object_id=member_id,
     )
     recorder.flush()
-    ctx.ledger.mark_deleted(MEMBER, member_id, ctx.run_id)
+    ctx.ledger.writes.mark_deleted(MEMBER, member_id, ctx.run_id)
     return True
 
 
 def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> bool:
     recorder = ctx.recorder
-    state = ctx.ledger.object_states(ORDER, [oid]).get(oid)
+    state = ctx.ledger.writes.object_states(ORDER, [oid]).get(oid)
     if state is None or not state.exists:
         recorder.audit(
             [ref],
@@ -276,7 +278,7 @@ def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> bool:
         object_id=oid,
     )
     recorder.flush()
-    ctx.ledger.mark_deleted(ORDER, oid, ctx.run_id)
+    ctx.ledger.writes.mark_deleted(ORDER, oid, ctx.run_id)
     return True
 
 

@@ -151,18 +151,24 @@ _SIDES: dict[str, tuple[Any, Any]] = {
         "it waits in the ledger and is applied automatically when the invoice arrives",
     ),
     "record_documents": (
-        lambda ledger, docs, run_id: ledger.record_bills(docs, run_id=run_id),
-        lambda ledger, docs, run_id: ledger.record_invoices(docs, run_id=run_id),
+        lambda ledger, docs, run_id: ledger.sources.record_bills(docs, run_id=run_id),
+        lambda ledger, docs, run_id: ledger.sources.record_invoices(docs, run_id=run_id),
     ),
-    "stored": (lambda ledger, keys: ledger.bills(keys), lambda ledger, keys: ledger.invoices(keys)),
-    "parties": (lambda ledger, ids: ledger.vendors(ids), lambda ledger, ids: ledger.customers(ids)),
+    "stored": (
+        lambda ledger, keys: ledger.sources.bills(keys),
+        lambda ledger, keys: ledger.sources.invoices(keys),
+    ),
+    "parties": (
+        lambda ledger, ids: ledger.sources.vendors(ids),
+        lambda ledger, ids: ledger.sources.customers(ids),
+    ),
     "payments_for": (
-        lambda ledger, keys: ledger.payments_for_bills(keys),
-        lambda ledger, keys: ledger.payments_for_invoices(keys),
+        lambda ledger, keys: ledger.sources.payments_for_bills(keys),
+        lambda ledger, keys: ledger.sources.payments_for_invoices(keys),
     ),
     "record_payments": (
-        lambda ledger, payments, run_id: ledger.record_payments(payments, run_id=run_id),
-        lambda ledger, payments, run_id: ledger.record_ar_payments(payments, run_id=run_id),
+        lambda ledger, payments, run_id: ledger.sources.record_payments(payments, run_id=run_id),
+        lambda ledger, payments, run_id: ledger.sources.record_ar_payments(payments, run_id=run_id),
     ),
 }
 AP = Books(**{part: sides[0] for part, sides in _SIDES.items()})
@@ -233,7 +239,7 @@ def process_documents(ctx: RunContext, stream: str, incoming: Sequence[Incoming]
                 final.add(recordno)
         elif isinstance(result, Parked):
             ref = refs[recordno][-1]
-            ctx.ledger.park_outcome(
+            ctx.ledger.sources.park_outcome(
                 stream, str(recordno), result, record, source_id=ref.source_id, run_id=ctx.run_id
             )
             ctx.note_parked(ParkedNote(ref, result.reason, ORDER, books.order_id(recordno)))
@@ -304,7 +310,7 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
                 f"{ref.label()} pays {noun} RECORDNO {', '.join(map(str, unknown))}, not seen "
                 f"yet; {books.waiting_note}"
             )
-            ctx.ledger.park(
+            ctx.ledger.sources.park(
                 stream,
                 str(recordno),
                 code=f"{noun}_unknown",
@@ -342,7 +348,7 @@ def refresh_orders(
         {p for n in by_document if (p := clean_text(documents[n].get(books.party_field)))},
     )
     allocations = books.payments_for(ctx.ledger, by_document)
-    states = ctx.ledger.object_states(ORDER, [books.order_id(n) for n in by_document])
+    states = ctx.ledger.writes.object_states(ORDER, [books.order_id(n) for n in by_document])
     works: list[OrderWork] = []
     for document_no, document_refs in sorted(by_document.items()):
         document = documents[document_no]
@@ -375,9 +381,9 @@ def leave_parking(ctx: RunContext, stream: str, keys: set[str]) -> None:
     """Unpark the records of `stream` that reached a final outcome."""
     if not keys:
         return
-    parked = ctx.ledger.parked_keys(stream) & keys
+    parked = ctx.ledger.sources.parked_keys(stream) & keys
     if parked:
-        ctx.ledger.unpark_many(stream, parked)
+        ctx.ledger.sources.unpark_many(stream, parked)
         ctx.logger.info(
             "%s: %d parked records were written and left the parking", stream, len(parked)
         )
@@ -420,12 +426,12 @@ def keep_for_vendor(
     code: str = "vendor_rejected",
 ) -> str | None:
     """Keep a bill rejected because of its vendor in the parking, ready again when the vendor
-    arrives or changes (`ledger.parking.VENDOR_CHANGE_CODES`); returns its key."""
+    arrives or changes (`ledger.sources.VENDOR_CHANGE_CODES`); returns its key."""
     recordno = as_recordno(bill.get("RECORDNO"))
     vendorid = clean_text(bill.get("VENDORID"))
     if recordno is None or vendorid is None:
         return None
-    ctx.ledger.park(
+    ctx.ledger.sources.park(
         STREAM_BILLS,
         str(recordno),
         code=code,
@@ -450,7 +456,7 @@ def write_document_orders(
     outcomes: dict[str, Outcome] = {}
     if not works:
         return outcomes
-    customers = ctx.ledger.object_states(CUSTOMER, {w.customer_id for w in works})
+    customers = ctx.ledger.writes.object_states(CUSTOMER, {w.customer_id for w in works})
     ready: list[OrderWork] = []
     for work in works:
         state = customers.get(work.customer_id)
@@ -463,7 +469,7 @@ def write_document_orders(
                     "record in Intacct (see its audit row)" + VENDOR_RETRY_NOTE
                 )
                 outcomes[work.order_id] = _reject(ctx, work, reason)
-                record = ctx.ledger.bill(work.order.bill.recordno)
+                record = ctx.ledger.sources.bill(work.order.bill.recordno)
                 key = keep_for_vendor(ctx, record, reason) if record is not None else None
                 if key is not None and kept is not None:
                     kept.add(key)
@@ -488,7 +494,7 @@ def write_document_orders(
         ctx, PRODUCT, list(products.values()), stream, audit_unchanged=False
     )
 
-    previous_lines = ctx.ledger.order_lines(w.order_id for w in ready if not w.status_only)
+    previous_lines = ctx.ledger.writes.order_lines(w.order_id for w in ready if not w.status_only)
     order_works: list[writes.ObjectWork] = []
     for work in ready:
         failed = [

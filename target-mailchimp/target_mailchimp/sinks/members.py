@@ -171,7 +171,7 @@ def _sync_inactive_tag(ctx: RunContext, written: Sequence[MemberWork]) -> None:
     candidates = [w for w in written if w.payload.tags.get(tag) is False]
     if not candidates:
         return
-    states = ctx.ledger.object_states(MEMBER_TAG, [w.object_id for w in candidates])
+    states = ctx.ledger.writes.object_states(MEMBER_TAG, [w.object_id for w in candidates])
     to_remove = [w for w in candidates if (s := states.get(w.object_id)) and s.payload_hash == "on"]
     list_id = ctx.settings.list_id
 
@@ -190,7 +190,7 @@ def _sync_inactive_tag(ctx: RunContext, written: Sequence[MemberWork]) -> None:
             )
             # Forget the member's hash so the next run tries again.
             ctx.recorder.flush()
-            ctx.ledger.forget_object(MEMBER, work.object_id)
+            ctx.ledger.writes.forget_object(MEMBER, work.object_id)
             return
         ctx.recorder.write(
             MEMBER_TAG, work.object_id, "off", Outcome.from_result("updated", result)

@@ -39,7 +39,7 @@ def retry_parked(ctx: RunContext) -> int:
         (STREAM_INVOICES, process_documents),
         (STREAM_AR_PAYMENTS, process_payments),
     ):
-        ready = ctx.ledger.ready_parked(stream)
+        ready = ctx.ledger.sources.ready_parked(stream)
         if not ready:
             continue
         ctx.logger.info(
@@ -67,7 +67,7 @@ def expire_parked(ctx: RunContext) -> int:
     """
     days = ctx.settings.max_park_days
     cutoff = utcnow() - timedelta(days=days)
-    expired = ctx.ledger.parked_before(cutoff, EXPIRING_CODES)
+    expired = ctx.ledger.sources.parked_before(cutoff, EXPIRING_CODES)
     for item in expired:
         record = dict(item.record)
         ref = SourceRef.of(item.stream, record, id_field="RECORDID")
@@ -89,7 +89,7 @@ def expire_parked(ctx: RunContext) -> int:
         if item.stream == STREAM_BILLS:
             keep_for_vendor(ctx, record, reason, code="park_expired")
         else:
-            ctx.ledger.unpark(item.stream, item.source_key)
+            ctx.ledger.sources.unpark(item.stream, item.source_key)
         ctx.note_done(item.stream, item.source_key)
     if expired:
         ctx.logger.warning(

@@ -192,7 +192,7 @@ def refused_before(
     }
     if not candidates:
         return {}
-    same = ledger.unchanged(kind + REFUSED_SUFFIX, candidates)
+    same = ledger.writes.unchanged(kind + REFUSED_SUFFIX, candidates)
     out: dict[str, Outcome] = {}
     for oid in same:
         state = states[oid]
@@ -316,9 +316,9 @@ class Recorder:
             writes, self._writes = self._writes, {}
             audit, self._audit = self._audit, []
             for kind, items in writes.items():
-                self.ledger.record_writes(kind, items, run_id=self.run_id)
+                self.ledger.writes.record_writes(kind, items, run_id=self.run_id)
             if audit:
-                self.ledger.audit_many(self.run_id, audit)
+                self.ledger.audit.write(self.run_id, audit)
 
 
 class _Hashable(Protocol):
@@ -357,7 +357,7 @@ def settle_known(
     refused this same payload before (`refused_before`). Its outcome goes into `outcomes`
     under `key(work)`. When every work is unchanged the states are not read (empty).
     """
-    same = ledger.unchanged(kind, hashes)
+    same = ledger.writes.unchanged(kind, hashes)
     pending: list[W] = []
     for work in works:
         if work.object_id in same:
@@ -369,7 +369,7 @@ def settle_known(
             pending.append(work)
     if not pending:
         return [], {}
-    known = ledger.object_states(kind, [w.object_id for w in pending])
+    known = ledger.writes.object_states(kind, [w.object_id for w in pending])
     refused = refused_before(
         ledger, kind, {w.object_id: hashes[w.object_id] for w in pending}, known
     )

@@ -61,7 +61,7 @@ from target_mailchimp.ledger import (
     display_url,
     redact,
 )
-from target_mailchimp.ledger.batches import PlannedOperation
+from target_mailchimp.ledger.records import PlannedOperation
 from target_mailchimp.ledger.slots import PostgresAccountSlots
 from target_mailchimp.mapping import MappingSettings, check_currency, required_merge_fields
 from target_mailchimp.progress import WriteProgress
@@ -272,7 +272,7 @@ class RunContext:
                 f"the ledger at ledger_url cannot be opened: {type(exc).__name__}: {redact(text)}"
             ) from None
         try:
-            run_id = ledger.start_run()
+            run_id = ledger.lock.start_run()
         except LedgerLockedError:
             ledger.close()
             if scratch is not None:
@@ -289,7 +289,7 @@ class RunContext:
         try:
             client = MailchimpClient.from_config(config, **options)
         except (MailchimpConfigError, ValueError) as exc:
-            ledger.finish_run(run_id, "failed")
+            ledger.lock.finish_run(run_id, "failed")
             ledger.close()
             if slots is not None:
                 slots.close()
@@ -350,10 +350,10 @@ class RunContext:
         - a batch Mailchimp no longer knows (404) is forgotten with a warning: its records
           are planned again from the ledger.
         """
-        for batch_id, run_id in sorted(self.ledger.open_batches().items()):
+        for batch_id, run_id in sorted(self.ledger.writes.open_batches().items()):
             if run_id == self.run_id:
                 continue
-            plan = self.ledger.batch_plan(batch_id)
+            plan = self.ledger.writes.batch_plan(batch_id)
             try:
                 status = self.call(self.client.get_batch, batch_id)
                 if not status.finished and status.status != "pending":
@@ -390,7 +390,7 @@ class RunContext:
                     run_id,
                     len(plan),
                 )
-            self.ledger.close_batch(batch_id)
+            self.ledger.writes.close_batch(batch_id)
 
     def _recover_batch(
         self, status: BatchStatus, run_id: str, plan: list[PlannedOperation]
@@ -441,7 +441,7 @@ class RunContext:
             self.recorder.flush()
         finally:
             try:
-                self.ledger.finish_run(self.run_id, status)
+                self.ledger.lock.finish_run(self.run_id, status)
             finally:
                 self.pool.shutdown(wait=True, cancel_futures=True)
                 self.client.close()
@@ -558,7 +558,7 @@ class RunContext:
             if self._store_ready:
                 return
             s = self.settings
-            backfill = self.ledger.object_state(BACKFILL_KIND, s.store_id) is None
+            backfill = self.ledger.writes.object_state(BACKFILL_KIND, s.store_id) is None
             body = {
                 "id": s.store_id,
                 "list_id": s.list_id,
@@ -600,7 +600,7 @@ class RunContext:
             return
         store_id = self.settings.store_id
         self.call(self.client.set_store_syncing, store_id, False)
-        self.ledger.record_write(
+        self.ledger.writes.record_write(
             BACKFILL_KIND, store_id, payload_hash="done", action="updated", run_id=self.run_id
         )
         self._store_backfill = False
@@ -645,7 +645,7 @@ class RunContext:
 
     def audit_still_parked(self) -> None:
         """Audit rows for this run's records that still wait for their dependency."""
-        waiting = {(p.stream, p.source_key) for p in self.ledger.parked()}
+        waiting = {(p.stream, p.source_key) for p in self.ledger.sources.parked()}
         for key, note in sorted(self.parked_here.items()):
             if key in waiting:
                 self.recorder.audit(

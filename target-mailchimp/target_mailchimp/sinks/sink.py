@@ -201,7 +201,7 @@ class MailchimpSink(BatchSink):
         if not incoming:
             return
         # A run whose lock was taken over (stalled past the stale limit) stops writing.
-        self.ctx.ledger.assert_lock_held(self.ctx.run_id)
+        self.ctx.ledger.lock.assert_lock_held(self.ctx.run_id)
         if not self.route.deletable:
             self.route.process(self.ctx, self.stream_name, incoming)
             return

@@ -49,7 +49,7 @@ orders:
   rejected with the response's problem document as the detail.
 - each batch is recorded in the ledger as open, with its plan (each operation's object,
   payload hash and action), from its submission until its outcomes are handed back
-  (`Ledger.record_open_batch` / `record_batch_plan` / `close_batch`); a later run recovers a
+  (`Ledger.writes.record_open_batch` / `record_batch_plan` / `close_batch`); a later run recovers a
   batch a dead run left open (`RunContext.settle_open_batches`).
 - a batch Mailchimp no longer knows (404 while polling) is planned again from the ledger: its
   operations become leftovers, with a warning.
@@ -238,7 +238,7 @@ def write_objects(
 
     ctx.call_all(send, leftovers, sent)
     if lines_written:
-        ctx.ledger.record_order_lines(lines_written, run_id=ctx.run_id)
+        ctx.ledger.writes.record_order_lines(lines_written, run_id=ctx.run_id)
     return outcomes
 
 
@@ -344,10 +344,10 @@ def write_with_batches(
         status = ctx.call(ctx.client.submit_batch, ops)
         # Open until its results are recorded: if this run dies first, the next one cancels
         # it (or waits for it) before writing, so it never runs over newer writes.
-        ctx.ledger.record_open_batch(status.id, ctx.run_id)
+        ctx.ledger.writes.record_open_batch(status.id, ctx.run_id)
         # Its plan too: a run that finds it left open reads its results and records what
         # succeeded, instead of sending it all again (`RunContext.settle_open_batches`).
-        ctx.ledger.record_batch_plan(
+        ctx.ledger.writes.record_batch_plan(
             status.id,
             kind,
             {oid: (planned[oid][0].payload.payload_hash(), planned[oid][2]) for oid in chunk},
@@ -396,7 +396,7 @@ def write_with_batches(
                         len(lost),
                     )
                     leftovers.extend(planned[oid][0] for oid in lost)
-                    ctx.ledger.close_batch(batch_id)
+                    ctx.ledger.writes.close_batch(batch_id)
             waiting = wait(list(chunks))
             continue
         ctx.logger.info(
@@ -416,7 +416,7 @@ def write_with_batches(
             if outcome.written:
                 outcome = Outcome(action, outcome.http_status, outcome.request_id, 1)
             outcomes[oid] = outcome
-        ctx.ledger.close_batch(finished.id)
+        ctx.ledger.writes.close_batch(finished.id)
     if leftovers:
         ctx.logger.info(
             "%s: %d operations are retried one by one (missing, transient or conflicting "

@@ -1,20 +1,33 @@
-"""Ledger plumbing: the Engine, short transactions and a portable upsert."""
+"""The ledger's database: the Engine, its tables and scope, short transactions, upserts.
+
+`LedgerDatabase` opens the database (tables created or completed, the company's scope
+entered) and gives the ledger's parts `tx()`, one short transaction (SQLite: BEGIN IMMEDIATE
+for writes; PostgreSQL: a transaction-scoped advisory lock, so one writer at a time), and the
+portable `upsert` / `insert_new` / `update_many` (no dialect-specific SQL). Keys are queried in
+`chunks` so the number of bound parameters stays under every database's limit.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Self
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
@@ -32,24 +45,32 @@ from target_mailchimp.ledger.scope import LedgerScope, resolve_scope, schema_wri
 logger = logging.getLogger("target_mailchimp.ledger")
 
 DEFAULT_LEDGER_URL = "sqlite:///.target-mailchimp/ledger.sqlite"
-#: PostgreSQL advisory lock held by every write transaction (see `_tx`).
+#: PostgreSQL advisory lock held by every write transaction (see `tx`).
 WRITE_LOCK_KEY = 0x7461726765746D63  # "targetmc"
+
+
+#: Keys per IN (...) clause (SQLite allows 999 bound parameters in old builds).
+CHUNK = 500
+
+K = TypeVar("K")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class LedgerBase:
+def chunks(items: Sequence[K], size: int = CHUNK) -> Iterator[Sequence[K]]:
+    """`items` in slices of at most `size`, for IN (...) clauses."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class LedgerDatabase:
     """The Engine and transactions every ledger part builds on (see `Ledger`)."""
 
     def __init__(
         self,
         url: str = DEFAULT_LEDGER_URL,
-        *,
-        full_refresh: bool = False,
-        stale_after: timedelta = timedelta(minutes=10),
-        heartbeat_interval: float | None = 60.0,
         clock: Callable[[], datetime] = utcnow,
         busy_timeout_ms: int = 30_000,
         scope: LedgerScope | None = None,
@@ -66,14 +87,12 @@ class LedgerBase:
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock_key = WRITE_LOCK_KEY
         self._password = make_url(url).password
-        self.full_refresh = full_refresh
-        self.stale_after = stale_after
-        self.heartbeat_interval = heartbeat_interval
-        self._clock = clock
+        #: The ledger's clock (aware UTC); a test may pass its own.
+        self.clock = clock
         self._sqlite = is_sqlite(url)
-        self._postgresql = make_url(url).get_backend_name() == "postgresql"
+        self.postgresql = make_url(url).get_backend_name() == "postgresql"
         try:
-            self._engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms)
+            self.engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms)
         except ImportError as exc:
             raise LedgerError(
                 f"cannot open the ledger {self.url}: its database driver ({exc.name}) is not "
@@ -82,13 +101,6 @@ class LedgerBase:
         # SQLite allows one writer; serialising this process's transactions avoids busy
         # retries between our own threads (other processes still wait on busy_timeout).
         self._mutex: threading.RLock | None = threading.RLock() if self._sqlite else None
-        self._run_id: str | None = None
-        self._lock_lost = False
-        self._heartbeat_stop: threading.Event | None = None
-        self._heartbeat_thread: threading.Thread | None = None
-        self._host = machine_identity()
-        self._pid = os.getpid()
-        self._session_conn: Connection | None = None
         self._create_schema()
 
     # ------------------------------------------------------------------ plumbing
@@ -99,27 +111,27 @@ class LedgerBase:
         except (OperationalError, InterfaceError) as exc:
             # Cannot connect (down, wrong password, no such database): name the ledger,
             # never its password.
-            self._engine.dispose()
+            self.engine.dispose()
             reason = _scrub(str(getattr(exc, "orig", None) or exc), self._password)
             raise LedgerError(
                 f"cannot open the ledger {self.url}: {reason.strip().splitlines()[0]}"
             ) from exc
 
     def _default_schema(self, conn: Connection) -> str:
-        if self._postgresql:
+        if self.postgresql:
             return str(conn.execute(select(func.current_schema())).scalar_one())
         return "main"
 
     def _enter_scope(self, scope: LedgerScope) -> None:
         """Find (or register) the scope's schema and point the Engine at it."""
         try:
-            with self._tx() as conn:
+            with self.tx() as conn:
                 default = self._default_schema(conn)
                 schema = resolve_scope(
                     conn,
                     scope,
                     default_schema=default,
-                    separate_schemas=self._postgresql,
+                    separate_schemas=self.postgresql,
                     display=self.url,
                     create=self._create_scope,
                 )
@@ -135,8 +147,8 @@ class LedgerBase:
             raise LedgerError(f"ledger {self.url} holds no rows of {scope.describe()}")
         self.schema_name = schema
         if schema != default:
-            old: Engine = self._engine
-            self._engine = create_ledger_engine(
+            old: Engine = self.engine
+            self.engine = create_ledger_engine(
                 self._raw_url, busy_timeout_ms=self._busy_timeout_ms, search_path=schema
             )
             old.dispose()
@@ -147,7 +159,7 @@ class LedgerBase:
             self._enter_scope(self.scope)
         # A write transaction: on PostgreSQL two targets starting at once against a new
         # database wait for each other here instead of both CREATE-ing the same tables.
-        with self._tx() as conn:
+        with self.tx() as conn:
             t.metadata.create_all(conn)
             _add_missing_columns(conn)
             row = conn.execute(
@@ -164,13 +176,14 @@ class LedgerBase:
                 )
 
     @contextlib.contextmanager
-    def _tx(self, *, write: bool = True) -> Iterator[Connection]:
+    def tx(self, *, write: bool = True) -> Iterator[Connection]:
+        """One short transaction; `write=False` for reads (they never wait for writers)."""
         mutex = self._mutex if self._mutex is not None else contextlib.nullcontext()
-        with mutex, self._engine.connect() as conn:
+        with mutex, self.engine.connect() as conn:
             if self._sqlite:
                 conn.execution_options(**{WRITE_OPTION: write})
             with conn.begin():
-                if write and self._postgresql:
+                if write and self.postgresql:
                     # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: several
                     # machines or threads writing overlapping batches can then never deadlock
                     # nor lose an update. Readers never wait; the lock ends with the
@@ -179,7 +192,7 @@ class LedgerBase:
                 yield conn
 
     @staticmethod
-    def _upsert(
+    def upsert(
         conn: Connection,
         table: Table,
         keys: Mapping[str, Any],
@@ -202,7 +215,7 @@ class LedgerBase:
             conn.execute(update(table).where(*where).values(**values))
 
     @classmethod
-    def _insert_new(
+    def insert_new(
         cls, conn: Connection, table: Table, key_names: Sequence[str], rows: list[dict[str, Any]]
     ) -> None:
         """Insert rows that were not there when looked up; a row another writer inserted in
@@ -215,51 +228,35 @@ class LedgerBase:
         except IntegrityError:
             for row in rows:
                 keys = {k: row[k] for k in key_names}
-                cls._upsert(conn, table, keys, {k: v for k, v in row.items() if k not in keys})
+                cls.upsert(conn, table, keys, {k: v for k, v in row.items() if k not in keys})
 
     def close(self) -> None:
-        """Stop the heartbeat and dispose of the engine (the lock is NOT released)."""
-        self._before_close()
-        self._release_session()
-        self._engine.dispose()
-
-    def _before_close(self) -> None:
-        """Hook for mixins (the heartbeat thread stops here)."""
-
-    def _release_session(self) -> None:
-        """Close the run's own database session (PostgreSQL: its advisory locks go too)."""
-        conn, self._session_conn = self._session_conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                # Invalidated, not returned to the pool: the session (and its locks) ends.
-                conn.invalidate()
-                conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        """Dispose of the Engine (its pooled connections close)."""
+        self.engine.dispose()
 
 
-def machine_identity() -> str:
-    """The host name, plus (on Linux) a tag of the kernel boot and PID namespace.
-
-    The run lock trusts a pid check only for a lock taken on the same machine. Containers on
-    one host (host networking) or machines cloned from one image can share a host name while
-    their pids live in separate namespaces; the tag keeps them apart, so a live run on
-    another machine is never taken for a dead process here.
-    """
-    name = socket.gethostname()
-    parts = []
-    with contextlib.suppress(OSError):
-        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
-    with contextlib.suppress(OSError):
-        parts.append(str(Path("/proc/self/ns/pid").stat().st_ino))
-    if not parts:
-        return name
-    tag = hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
-    return f"{name[:240]}#{tag}"
+def update_many(
+    conn: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    """UPDATE many rows by key in one executemany per set of columns (not a statement
+    compiled per row)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        columns = tuple(sorted(k for k in row if k not in keys))
+        groups.setdefault(columns, []).append(row)
+    for columns, items in groups.items():
+        statement = (
+            update(table)
+            .where(*(table.c[k] == bindparam(f"key_{k}") for k in keys))
+            .values({c: bindparam(f"new_{c}") for c in columns})
+        )
+        conn.execute(
+            statement,
+            [
+                {**{f"key_{k}": r[k] for k in keys}, **{f"new_{c}": r[c] for c in columns}}
+                for r in items
+            ],
+        )
 
 
 def _scrub(text: str, password: str | None) -> str:
