@@ -20,7 +20,8 @@ not UTF-8 is caught on its own line.
 The target hooks into the messages it reads here (`MessageHooks`): each RECORD, STATE and
 BATCH message goes to the target's hook with the SDK's own handling of it, so the target acts
 before or after that handling (drain every sink, check a BATCH message) through the SDK's
-public surface only.
+public surface only; whatever stops the reading (a bad line, a failed write) goes to its
+`on_failure` first, which records the run as failed.
 
 The reader also notes the tap's incoming state (`IncomingState`): the STATE messages that
 arrive before any SCHEMA, RECORD or BATCH are the state the tap resumed from (Singer SDK taps
@@ -108,6 +109,8 @@ class MessageHooks(Protocol):
 
     def on_batch(self, message: dict[Any, Any], handle: Handle) -> None: ...
 
+    def on_failure(self, exc: BaseException) -> None: ...
+
 
 class LenientMsgSpecReader(MsgSpecReader):
     """MsgSpecReader that falls back to Python's json for a line msgspec refuses."""
@@ -148,17 +151,22 @@ class LenientMsgSpecReader(MsgSpecReader):
         # The watch swaps its callbacks back in place after the first data message.
         watched = self.incoming_state.watch(self.hooked(callbacks))
         stats: Counter[str] = Counter()
-        for number, line in numbered_lines(lines):
-            self.line_number = number
-            message = self.deserialize_json(line)
-            if "type" not in message:
-                raise bad_line(number, line, "it has no 'type'")
-            kind = message["type"]
-            callback = watched.get(kind)
-            if callback is None:
-                raise ValueError(f"Unknown message type '{kind}' in message.")
-            callback(message)
-            stats[str(kind)] += 1
+        try:
+            for number, line in numbered_lines(lines):
+                self.line_number = number
+                message = self.deserialize_json(line)
+                if "type" not in message:
+                    raise bad_line(number, line, "it has no 'type'")
+                kind = message["type"]
+                callback = watched.get(kind)
+                if callback is None:
+                    raise ValueError(f"Unknown message type '{kind}' in message.")
+                callback(message)
+                stats[str(kind)] += 1
+        except BaseException as exc:
+            if self.hooks is not None:
+                self.hooks.on_failure(exc)
+            raise
         return stats
 
     def deserialize_json(self, line: str) -> dict[Any, Any]:

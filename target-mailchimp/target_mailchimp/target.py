@@ -7,7 +7,7 @@ How a run goes:
   built. Every sink shares them.
 - Sinks buffer records and are drained one at a time (`max_parallelism = 1`), in stream
   order, each with up to `max_concurrency` Mailchimp calls in flight. When a sink fills up,
-  the sinks it depends on drain first (`drain_one`): contacts before bills before payments,
+  the sinks it depends on drain first (`sink_draining`): contacts before bills before payments,
   so a bill's vendor is written before the bill.
 - STATE: the SDK emits the tap's latest STATE, unchanged, only from `drain_all`, after every
   sink has drained; each drain finishes its writes and ledger entries before it returns.
@@ -28,8 +28,10 @@ How a run goes:
 
 The SDK is used through its public surface: the reader hands each RECORD, STATE and BATCH
 message to `on_record` / `on_state` / `on_batch` with the SDK's handling of it
-(`reader.MessageHooks`); each sink says when it starts (`sink_started`); full drains are
-counted in `drain_all`; the settings are checked by `check_config` after the SDK read them.
+(`reader.MessageHooks`, which also reports a failed input to `on_failure`); each sink says
+when it starts (`sink_started`) and when its drain starts (`sink_draining`, where the sinks it
+depends on drain first through the SDK's `drain_one`); the settings are checked by
+`check_config` after the SDK read them. No method the SDK marks final is overridden.
 One SDK method has no public counterpart and is overridden: `_write_state_message`, the only
 way a target decides what becomes of a STATE the SDK emits (not passed on twice, nor in a dry
 run).
@@ -429,7 +431,6 @@ class TargetMailchimp(Target):
         #: Every sink drains (and STATE follows) once records waited this long.
         self.state_interval_seconds = float(interval)
         self.last_full_drain = time.monotonic()
-        self.full_drains = 0
         #: Every sink started (`sink_started`), also those replaced by a new schema.
         self.sinks_added: list[Sink] = []
         self._sink_drains = 0
@@ -479,27 +480,25 @@ class TargetMailchimp(Target):
         """Told by each sink as it starts (`MailchimpSink.setup`)."""
         self.sinks_added.append(sink)
 
-    def drain_one(self, sink: Sink) -> None:  # type: ignore[misc]
-        """Drain `sink`, after the sinks it depends on (lower rank) that hold records."""
-        if sink.current_size == 0:
-            return
+    def sink_draining(self, sink: Sink) -> None:
+        """Told by each sink as its drain starts (`MailchimpSink.process_batch`): the sinks it
+        depends on (lower rank) that hold records drain first, through the SDK's `drain_one`."""
         self._sink_drains += 1
         rank = _rank(sink)
         for other in self.sinks_added:
             if other is not sink and _rank(other) < rank and other.current_size:
-                super().drain_one(other)
-        super().drain_one(sink)
+                self.drain_one(other)
 
-    def drain_all(self, *, is_endofpipe: bool = False) -> None:  # type: ignore[misc]
-        """Drain every sink (STATE follows); counted and timed for `on_record` / `on_state`."""
-        super().drain_all(is_endofpipe=is_endofpipe)
-        self.full_drains += 1
+    def drain_everything(self) -> None:
+        """Drain every sink (the SDK's `drain_all`: STATE follows) and restart the clock of
+        `state_interval_seconds`."""
+        self.drain_all()
         self.last_full_drain = time.monotonic()
 
     def drain_when_due(self) -> None:
         """Drain every sink once `state_interval_seconds` passed since the last full drain."""
         if time.monotonic() - self.last_full_drain > self.state_interval_seconds:
-            self.drain_all()
+            self.drain_everything()
 
     def on_record(self, message: dict[str, Any], handle: Handle) -> None:
         """A record; when it filled its sink (which drained), every sink drains and STATE
@@ -509,10 +508,11 @@ class TargetMailchimp(Target):
             # Past the SDK, which drops every _sdc_ property (see `sinks.sink`).
             record[CARRIED_DELETED_AT] = record.pop(DELETED_AT)
         drains = self._sink_drains
-        full_drains = self.full_drains
         handle(message)
-        if self._sink_drains != drains and self.full_drains == full_drains:
-            self.drain_all()
+        if self._sink_drains != drains:
+            # A sink filled up and drained: the others drain too and STATE follows (after a
+            # drain the SDK started itself, this finds every sink empty and the state sent).
+            self.drain_everything()
         else:
             self.drain_when_due()
 
@@ -564,7 +564,7 @@ class TargetMailchimp(Target):
                 "SDK's JSONL batch files, plain or gzip. Set the tap's batch_config encoding "
                 "to jsonl, or turn BATCH messages off in the tap"
             )
-        self.drain_all()
+        self.drain_everything()
         try:
             handle(message_dict)
         except CLEAN_ERRORS:
@@ -579,20 +579,16 @@ class TargetMailchimp(Target):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def process_lines(self, file_input: IO[str] | None) -> Any:  # type: ignore[misc]
-        try:
-            return super().process_lines(file_input)
-        except BadInputLineError as exc:
-            # What came before the bad line is written and its state emitted; nothing after.
+    def on_failure(self, exc: BaseException) -> None:
+        """Reading or handling the input failed (told by the reader): the run is recorded as
+        failed. After a bad input line, what came before it is written and its state emitted
+        first; nothing after it."""
+        if isinstance(exc, BadInputLineError):
             try:
-                self.drain_all()
+                self.drain_everything()
             except Exception:  # the bad line is the error to report
                 self.logger.warning("Records before the bad input line could not be written")
-            self._fail(exc)
-            raise
-        except BaseException as exc:
-            self._fail(exc)
-            raise
+        self._fail(exc)
 
     def process_endofpipe(self) -> None:
         """Drain everything (STATE follows), retry parked records, end and report the run."""

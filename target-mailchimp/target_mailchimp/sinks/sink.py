@@ -29,7 +29,7 @@ before any public hook sees it, so the target carries that one past it under `CA
 
 `rank` orders the streams: a sink's drain first drains every sink of a lower rank
 (contacts before bills before payments; members before e-commerce customers and products
-before orders), see `TargetMailchimp.drain_one`.
+before orders), see `TargetMailchimp.sink_draining`.
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ class RunProvider(Protocol):
     def run_context(self) -> RunContext: ...
 
     def sink_started(self, sink: MailchimpSink) -> None: ...
+
+    def sink_draining(self, sink: MailchimpSink) -> None: ...
 
 
 class MailchimpSink(BatchSink):
@@ -193,6 +195,8 @@ class MailchimpSink(BatchSink):
         context.setdefault("records", []).append(Incoming(record, self.record_problem(record)))
 
     def process_batch(self, context: dict[str, Any]) -> None:
+        # The sinks this one depends on (lower rank) drain first.
+        self.run_provider.sink_draining(self)
         # Records of a BATCH message's files come as plain dicts (the SDK reads them).
         incoming: list[Incoming] = [
             item if isinstance(item, Incoming) else Incoming(item, self.record_problem(item))
