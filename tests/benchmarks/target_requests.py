@@ -24,7 +24,9 @@ never make a figure look better. Per 1,000:
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,29 @@ def inputs(ctx: Context) -> dict[str, Path]:
     }
     ctx.shared["inputs"] = out
     return out
+
+
+@contextlib.contextmanager
+def orders_account(
+    ctx: Context, name: str, orders: int
+) -> Iterator[tuple[MailchimpSandbox, Path, Path]]:
+    """A fresh account that already holds the contacts (loaded at no latency, through batch
+    operations) for an orders run of measurements 3 and 8; yields the sandbox, the first
+    ``orders`` bills of :func:`inputs` and the ledger the contacts run wrote, counters reset."""
+    files = inputs(ctx)
+    bills = truncate_records(files["bills"], ctx.path(f"bills-{name}.singer"), {"ap_bills": orders})
+    ledger = ctx.path(f"{name}-orders-ledger.sqlite")
+    ledger.unlink(missing_ok=True)
+    with MailchimpSandbox() as mc:
+        run_target(
+            ctx,
+            mc.target_config(status_if_new="subscribed", batch_operations="always", **FAST_POLLS),
+            files["contacts"],
+            f"{name}-contacts",
+            ledger=ledger,
+        )
+        mc.reset_counters()
+        yield mc, bills, ledger
 
 
 def _total(counts: Counter[str]) -> int:
