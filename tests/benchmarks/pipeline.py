@@ -114,25 +114,24 @@ def mailchimp_process(
     for path in (url_file, config_file):
         path.unlink(missing_ok=True)
     stderr = ctx.path(f"{name}-mailchimp.stderr")
-    with stderr.open("wb") as err:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.sandbox.mailchimp",
-                "--api-key",
-                f"{secrets.token_hex(16)}-us6",
-                "--latency-ms",
-                str(latency_ms),
-                "--url-file",
-                str(url_file),
-                "--config-file",
-                str(config_file),
-            ],
-            cwd=REPO_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.sandbox.mailchimp",
+            "--api-key",
+            f"{secrets.token_hex(16)}-us6",
+            "--latency-ms",
+            str(latency_ms),
+            "--url-file",
+            str(url_file),
+            "--config-file",
+            str(config_file),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr.open("wb"),
+    )
     try:
         wait_for_file(url_file, proc, 60, "Mailchimp", stderr)
         # Consent is explicit (no default): the sandbox's made-up people are subscribed.

@@ -198,17 +198,12 @@ def measure(ctx: Context) -> list[Figure]:
     figures.append(members_figure)
     ctx.log(f"throughput: members {rate:,.0f}/s in {window:.2f} s")
 
-    with orders_account(ctx, "throughput", ctx.sizes.throughput_orders) as (mc, bills, ledger):
+    with orders_account(ctx, "throughput", ctx.sizes.throughput_orders) as account:
+        mc = account.mc
         mc.latency = ORDER_LATENCY
         mc.latency_includes_work = True
         before = _own_cpu()
-        run = run_target(
-            ctx,
-            mc.target_config(status_if_new="subscribed", batch_operations="never"),
-            bills,
-            "throughput-orders",
-            ledger=ledger,
-        )
+        run = account.run_orders(batch_operations="never")
         sandbox_cpu = _own_cpu() - before
         orders = held(mc)["orders"]
         window, n_calls = write_window(mc, "/ecommerce/stores/intacct/orders")
