@@ -78,12 +78,7 @@ class Cursor:
     key: str | None = None  # None: from ``when`` inclusive
 
     def filter(self) -> Filter:
-        if self.key is None:
-            return Filter.ge(ACCESS_TIME, self.when)
-        return Filter.or_(
-            Filter.gt(ACCESS_TIME, self.when),
-            Filter.and_(Filter.eq(ACCESS_TIME, self.when), Filter.gt(OBJECT_KEY, self.key)),
-        )
+        return keyset.at_or_after(ACCESS_TIME, OBJECT_KEY, self.when, self.key)
 
 
 def is_intermittent(exc: FunctionError) -> bool:

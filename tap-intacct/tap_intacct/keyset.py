@@ -111,15 +111,18 @@ class Position:
 
     def filter(self) -> Filter:
         """Rows at or after this position (strictly after when ``recordno`` is set)."""
-        if self.recordno is None:
-            return Filter.ge(REPLICATION_KEY, self.when)
-        return Filter.or_(
-            Filter.gt(REPLICATION_KEY, self.when),
-            Filter.and_(
-                Filter.eq(REPLICATION_KEY, self.when),
-                Filter.gt(KEY, self.recordno),
-            ),
-        )
+        return at_or_after(REPLICATION_KEY, KEY, self.when, self.recordno)
+
+
+def at_or_after(time_field: str, key_field: str, when: dt.datetime, key: object) -> Filter:
+    """Rows at or after ``when`` in ``(time_field, key_field)`` order: from ``when`` inclusive
+    when ``key`` is None, else strictly after ``(when, key)`` (the condition above)."""
+    if key is None:
+        return Filter.ge(time_field, when)
+    return Filter.or_(
+        Filter.gt(time_field, when),
+        Filter.and_(Filter.eq(time_field, when), Filter.gt(key_field, key)),
+    )
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,7 @@ __all__ = [
     "Bookmark",
     "Position",
     "Window",
+    "at_or_after",
     "parse_utc",
     "plan_window",
     "state_upper_bound",

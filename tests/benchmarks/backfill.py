@@ -20,9 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.benchmarks.common import Context, Figure
-from tests.benchmarks.pipeline import FAST_POLLS, held, run_target, truncate_records
-from tests.benchmarks.target_requests import inputs
-from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.benchmarks.pipeline import held
+from tests.benchmarks.target_requests import orders_account
 
 M = "8 backfill through batches"
 OP_DELAY = 0.010
@@ -43,32 +42,12 @@ def _busy(intervals: list[tuple[float, float]]) -> float:
 
 
 def measure(ctx: Context) -> list[Figure]:
-    files = inputs(ctx)
-    orders_wanted = ctx.sizes.backfill_orders
-    bills = truncate_records(
-        files["bills"], ctx.path("bills-backfill.singer"), {"ap_bills": orders_wanted}
-    )
-    ledger = ctx.path("backfill-ledger.sqlite")
-    ledger.unlink(missing_ok=True)
-    with MailchimpSandbox() as mc:
-        run_target(
-            ctx,
-            mc.target_config(status_if_new="subscribed", batch_operations="always", **FAST_POLLS),
-            files["contacts"],
-            "backfill-contacts",
-            ledger=ledger,
-        )
-        mc.reset_counters()
+    with orders_account(ctx, "backfill", ctx.sizes.backfill_orders) as account:
+        mc = account.mc
         before = set(mc.batch_timings)
         mc.latency = CALL_LATENCY
         mc.batch_op_delay = OP_DELAY
-        run = run_target(
-            ctx,
-            mc.target_config(status_if_new="subscribed", batch_operations="always"),
-            bills,
-            "backfill-orders",
-            ledger=ledger,
-        )
+        run = account.run_orders(batch_operations="always")
         timings = {k: v for k, v in mc.batch_timings.items() if k not in before}
         downloads = {
             r.path.rsplit("/", 1)[-1].split(".", 1)[0]: r.started

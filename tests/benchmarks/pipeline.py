@@ -17,7 +17,6 @@ import json
 import secrets
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.benchmarks.common import (
     write_json,
 )
 from tests.sandbox.intacct import IntacctSandbox
+from tests.sandbox.launch import stop_process, wait_for_file
 from tests.sandbox.mailchimp import MailchimpSandbox
 
 #: Batch polling of every benchmark run: every second (the default 5 s suits Mailchimp,
@@ -113,6 +113,7 @@ def mailchimp_process(
     config_file = ctx.path(f"{name}-mailchimp.json")
     for path in (url_file, config_file):
         path.unlink(missing_ok=True)
+    stderr = ctx.path(f"{name}-mailchimp.stderr")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -129,23 +130,14 @@ def mailchimp_process(
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=ctx.path(f"{name}-mailchimp.stderr").open("wb"),
+        stderr=stderr.open("wb"),
     )
     try:
-        deadline = time.monotonic() + 60
-        while not url_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Mailchimp sandbox did not start ({proc.returncode})")
-            time.sleep(0.05)
+        wait_for_file(url_file, proc, 60, "Mailchimp", stderr)
         # Consent is explicit (no default): the sandbox's made-up people are subscribed.
         yield {**json.loads(config_file.read_text("utf-8")), "status_if_new": "subscribed"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 # --- counting ----------------------------------------------------------------------------------

@@ -24,11 +24,14 @@ never make a figure look better. Per 1,000:
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks.common import Context, Figure, per_thousand
+from tests.benchmarks.common import ChildRun, Context, Figure, per_thousand
 from tests.benchmarks.pipeline import (
     FAST_POLLS,
     calls,
@@ -69,6 +72,43 @@ def inputs(ctx: Context) -> dict[str, Path]:
     }
     ctx.shared["inputs"] = out
     return out
+
+
+@dataclass
+class OrdersAccount:
+    """A Mailchimp sandbox account that holds the contacts, and the bills to write into it."""
+
+    ctx: Context
+    name: str
+    mc: MailchimpSandbox
+    bills: Path
+    ledger: Path
+
+    def run_orders(self, **settings: Any) -> ChildRun:
+        """The target on the bills, with the contacts run's ledger and ``settings``."""
+        config = self.mc.target_config(status_if_new="subscribed", **settings)
+        return run_target(self.ctx, config, self.bills, f"{self.name}-orders", ledger=self.ledger)
+
+
+@contextlib.contextmanager
+def orders_account(ctx: Context, name: str, orders: int) -> Iterator[OrdersAccount]:
+    """A fresh account that already holds the contacts (loaded at no latency, through batch
+    operations), counters reset, for an orders run of the first ``orders`` bills of
+    :func:`inputs` (measurements 3 and 8)."""
+    files = inputs(ctx)
+    bills = truncate_records(files["bills"], ctx.path(f"bills-{name}.singer"), {"ap_bills": orders})
+    ledger = ctx.path(f"{name}-orders-ledger.sqlite")
+    ledger.unlink(missing_ok=True)
+    with MailchimpSandbox() as mc:
+        run_target(
+            ctx,
+            mc.target_config(status_if_new="subscribed", batch_operations="always", **FAST_POLLS),
+            files["contacts"],
+            f"{name}-contacts",
+            ledger=ledger,
+        )
+        mc.reset_counters()
+        yield OrdersAccount(ctx, name, mc, bills, ledger)
 
 
 def _total(counts: Counter[str]) -> int:

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.common import Context, Figure
-from tests.benchmarks.pipeline import FAST_POLLS, held, run_target, truncate_records
-from tests.benchmarks.target_requests import inputs
+from tests.benchmarks.pipeline import held, run_target
+from tests.benchmarks.target_requests import orders_account
 from tests.sandbox.mailchimp import MailchimpSandbox
 
 M = "3 throughput at real latency"
@@ -198,33 +198,12 @@ def measure(ctx: Context) -> list[Figure]:
     figures.append(members_figure)
     ctx.log(f"throughput: members {rate:,.0f}/s in {window:.2f} s")
 
-    files = inputs(ctx)
-    bills = truncate_records(
-        files["bills"],
-        ctx.path("bills-throughput.singer"),
-        {"ap_bills": ctx.sizes.throughput_orders},
-    )
-    ledger = ctx.path("throughput-orders-ledger.sqlite")
-    ledger.unlink(missing_ok=True)
-    with MailchimpSandbox() as mc:
-        run_target(
-            ctx,
-            mc.target_config(status_if_new="subscribed", batch_operations="always", **FAST_POLLS),
-            files["contacts"],
-            "throughput-contacts",
-            ledger=ledger,
-        )
-        mc.reset_counters()
+    with orders_account(ctx, "throughput", ctx.sizes.throughput_orders) as account:
+        mc = account.mc
         mc.latency = ORDER_LATENCY
         mc.latency_includes_work = True
         before = _own_cpu()
-        run = run_target(
-            ctx,
-            mc.target_config(status_if_new="subscribed", batch_operations="never"),
-            bills,
-            "throughput-orders",
-            ledger=ledger,
-        )
+        run = account.run_orders(batch_operations="never")
         sandbox_cpu = _own_cpu() - before
         orders = held(mc)["orders"]
         window, n_calls = write_window(mc, "/ecommerce/stores/intacct/orders")

@@ -25,6 +25,7 @@ from pathlib import Path
 import requests
 
 from tests.sandbox.intacct import Company, IntacctSandbox, generate_company
+from tests.sandbox.launch import stop_process
 from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.sandbox.postgres import embedded_postgres
@@ -159,13 +160,7 @@ def main() -> int:
                 codes = [r.wait() for r in runs]
             finally:
                 for r in runs:
-                    if r.poll() is None:
-                        r.terminate()
-                        try:
-                            r.wait(timeout=15)
-                        except subprocess.TimeoutExpired:
-                            r.kill()
-                            r.wait()
+                    stop_process(r)
             for name, code in zip(NAMES, codes, strict=True):
                 sys.stdout.write(f"  {name}: {'succeeded' if code == 0 else 'FAILED'}\n")
             sys.stdout.write(f"\nDagster UI: {url}/runs  (Ctrl-C stops the demo)\n")
@@ -174,11 +169,7 @@ def main() -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            web.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                web.wait(timeout=20)
-            if web.poll() is None:
-                web.kill()
+            stop_process(web, grace=20)
     sys.stdout.write("Fleet demo stopped.\n")
     return 0
 

@@ -85,9 +85,10 @@ def _last_line(log: Path) -> str:
     return next((line for line in reversed(lines) if line), "")
 
 
-def _wait_for_file(
+def wait_for_file(
     path: Path, proc: subprocess.Popen[bytes], timeout: float, name: str, log: Path
 ) -> None:
+    """Wait until ``proc`` (the ``name`` sandbox, its stderr in ``log``) writes ``path``."""
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
@@ -100,12 +101,13 @@ def _wait_for_file(
         time.sleep(0.05)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` has not ended within ``grace`` seconds."""
     if proc.poll() is not None:
         return
     proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
@@ -193,10 +195,10 @@ def running_sandboxes(
                     procs.append(
                         subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=err)
                     )
-            _wait_for_file(
+            wait_for_file(
                 workdir / "tap-intacct.json", procs[0], startup_timeout, "Intacct", logs["Intacct"]
             )
-            _wait_for_file(
+            wait_for_file(
                 workdir / "target-mailchimp.json",
                 procs[1],
                 startup_timeout,
@@ -211,4 +213,4 @@ def running_sandboxes(
             )
         finally:
             for proc in procs:
-                _stop(proc)
+                stop_process(proc)

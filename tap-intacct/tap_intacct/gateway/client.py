@@ -702,32 +702,24 @@ class IntacctGateway:
         error = response.error(used_session=session is not None)
         if error is not None:
             raise error
-        result = response.result(control_id)
-        if result is None:
-            raise MalformedResponseError(
-                f"the answer has no result for function control id {control_id}",
-                retryable=False,
-                hint="The gateway answered another request; if this repeats, report it",
-            )
-        function_error = result.error()
-        if function_error is not None:
-            raise function_error
-        for extra_id in more_control_ids:
-            extra = response.result(extra_id)
-            if extra is None:
+        results: list[Result] = []
+        for function_id in (control_id, *more_control_ids):
+            found = response.result(function_id)
+            if found is None:
                 raise MalformedResponseError(
-                    f"the answer has no result for function control id {extra_id}",
+                    f"the answer has no result for function control id {function_id}",
                     retryable=False,
                     hint="The gateway answered another request; if this repeats, report it",
                 )
-            extra_error = extra.error()
-            if extra_error is not None:
-                raise extra_error
+            function_error = found.error()
+            if function_error is not None:
+                raise function_error
+            results.append(found)
         if session is not None and response.authentication is not None:
             timeout_at = response.authentication.session_timeout
             if timeout_at is not None:
                 session.timeout = timeout_at
-        return response, result
+        return response, results[0]
 
     def _throttled(self) -> None:
         """HTTP 429 / GW-0010: one simultaneous request fewer for the rest of the run."""

@@ -15,42 +15,28 @@ from types import TracebackType
 
 
 class RequestSlots:
-    """A semaphore whose limit can be lowered while threads wait on it."""
+    """A semaphore whose limit can be lowered while threads wait on it.
+
+    ``configured`` is the allowance it started with, ``limit`` the requests allowed in flight
+    now and ``peak`` the most that were in flight at once (read them; only the methods change
+    them).
+    """
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
             raise ValueError("the allowance of simultaneous requests is at least 1")
-        self._configured = limit
-        self._limit = limit
+        self.configured = limit
+        self.limit = limit
+        self.peak = 0
         self._in_use = 0
-        self._peak = 0
-        self._lowered = 0
         self._cond = threading.Condition()
-
-    @property
-    def limit(self) -> int:
-        """Requests allowed in flight now."""
-        return self._limit
-
-    @property
-    def configured(self) -> int:
-        return self._configured
-
-    @property
-    def peak(self) -> int:
-        """Most requests that were in flight at once."""
-        return self._peak
-
-    @property
-    def times_lowered(self) -> int:
-        return self._lowered
 
     def acquire(self) -> None:
         with self._cond:
-            while self._in_use >= self._limit:
+            while self._in_use >= self.limit:
                 self._cond.wait()
             self._in_use += 1
-            self._peak = max(self._peak, self._in_use)
+            self.peak = max(self.peak, self._in_use)
 
     def release(self) -> None:
         with self._cond:
@@ -61,11 +47,10 @@ class RequestSlots:
         """Allow one request fewer from now on (never fewer than one); the new limit, or None
         when it was already one."""
         with self._cond:
-            if self._limit <= 1:
+            if self.limit <= 1:
                 return None
-            self._limit -= 1
-            self._lowered += 1
-            return self._limit
+            self.limit -= 1
+            return self.limit
 
     def __enter__(self) -> RequestSlots:
         self.acquire()
