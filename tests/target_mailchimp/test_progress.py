@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """Progress lines of long writes: records written per object, requests in flight, retries.
 
 The interval is a parameter: a fake clock (or an interval of 0) drives it, and the tests
@@ -18,16 +17,9 @@ import pytest
 from target_mailchimp import progress
 from target_mailchimp.progress import WriteProgress
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    customer,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 class FakeClock:
@@ -140,13 +132,13 @@ def test_a_target_run_logs_progress_before_its_summary(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(progress, "DEFAULT_INTERVAL", 0.0)
-    singer = Singer().record(
-        "customers", *(customer(n, f"C{n}", f"c{n}@example.com") for n in range(1, 41))
+    singer = kit.Singer().record(
+        "customers", *(kit.customer(n, f"C{n}", f"c{n}@example.com") for n in range(1, 41))
     )
-    singer.record("vendors", vendor(100, "V100", "v100@example.com"))
-    singer.record("ap_bills", bill(200, "V100"))
+    singer.record("vendors", kit.vendor(100, "V100", "v100@example.com"))
+    singer.record("ap_bills", kit.bill(200, "V100"))
     with caplog.at_level(logging.INFO):
-        result = run_target(target_config(sandbox, tmp_path), singer)
+        result = kit.run_target(kit.target_config(sandbox, tmp_path), singer)
     assert result.counts["member"]["created"] == 41
     messages = [r.getMessage() for r in caplog.records]
     lines = [m for m in messages if m.startswith("Writing: ")]
