@@ -16,27 +16,11 @@ import pytest
 
 from target_mailchimp import progress
 from target_mailchimp.progress import WriteProgress
+from tests.progress_support import FakeClock, Lines
 from tests.sandbox.mailchimp import MailchimpSandbox
 from tests.target_mailchimp import test_target_kit as kit
 
 pytestmark = pytest.mark.usefixtures("no_retry_waits")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
 
 
 def _logger(handler: Lines) -> logging.Logger:
@@ -60,7 +44,7 @@ def _client(requests: int = 0, retries: int = 0) -> SimpleNamespace:
 
 def test_the_line_counts_records_per_object_requests_and_retries() -> None:
     handler = Lines()
-    clock = FakeClock()
+    clock = FakeClock(50.0)
     client = _client()
     p = WriteProgress(_logger(handler), client, interval=5, clock=clock)
     p.audited("member", "created", 1000)
@@ -81,7 +65,7 @@ def test_the_line_counts_records_per_object_requests_and_retries() -> None:
 
 def test_quiet_while_nothing_happens_and_nothing_is_in_flight() -> None:
     handler = Lines()
-    clock = FakeClock()
+    clock = FakeClock(50.0)
     client = _client()
     p = WriteProgress(_logger(handler), client, interval=5, clock=clock)
     clock.now += 5
