@@ -39,6 +39,12 @@ def _input(states: bool = True) -> kit.Singer:
     return s
 
 
+@pytest.fixture
+def batch_config(sandbox: MailchimpSandbox, tmp_path: Path) -> dict[str, Any]:
+    """The sandbox's config with every write through a batch operation."""
+    return kit.target_config(sandbox, tmp_path, batch_operations="always")
+
+
 def test_state_follows_each_drained_batch_and_never_gets_ahead(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
@@ -99,25 +105,24 @@ def _kill_after_submit(
 
 
 def test_a_batch_left_by_a_killed_run_is_recovered_from_its_results(
-    sandbox: MailchimpSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: MailchimpSandbox, batch_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = kit.target_config(sandbox, tmp_path, batch_operations="always")
     with monkeypatch.context() as m:
         _kill_after_submit(m)
         with pytest.raises(KeyboardInterrupt):
-            kit.run_target(config, _input(states=False))
+            kit.run_target(batch_config, _input(states=False))
     assert sandbox.wait_for_batches(timeout=10)  # Mailchimp ran it anyway
-    assert len(kit.ledger_of(config).writes.open_batches()) >= 1
+    assert len(kit.ledger_of(batch_config).writes.open_batches()) >= 1
     orders_before = set(sandbox.snapshot()["stores"]["intacct"]["orders"])
     assert orders_before == {order_id(100 + n) for n in range(1, BILLS + 1)}
     sandbox.reset_counters()
-    resumed = kit.run_target(config, _input(states=False))
+    resumed = kit.run_target(batch_config, _input(states=False))
     assert resumed.error is None and resumed.report.status == "succeeded"
     # nothing the batch wrote is sent again: no order POST, PATCH or new batch of orders
     assert sandbox.count("POST", "/ecommerce/stores/intacct/orders") == 0
     assert sandbox.count("PATCH", "/ecommerce/stores/intacct/orders") == 0
     assert sandbox.count("POST", "/batches") <= 1  # at most the customers' batch
-    ledger = kit.ledger_of(config)
+    ledger = kit.ledger_of(batch_config)
     assert ledger.writes.open_batches() == {}
     rows = ledger.audit.rows(resumed.run_id)
     recovered = {r.object_id for r in rows if r.stream == "mailchimp_batch"}
@@ -127,22 +132,21 @@ def test_a_batch_left_by_a_killed_run_is_recovered_from_its_results(
 
 def test_a_batch_mailchimp_lost_is_planned_again_with_a_warning(
     sandbox: MailchimpSandbox,
-    tmp_path: Path,
+    batch_config: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = kit.target_config(sandbox, tmp_path, batch_operations="always")
     with monkeypatch.context() as m:
         _kill_after_submit(m, pause_after_first=sandbox)
         with pytest.raises(KeyboardInterrupt):
-            kit.run_target(config, _input(states=False))
-    lost = sorted(kit.ledger_of(config).writes.open_batches())
+            kit.run_target(batch_config, _input(states=False))
+    lost = sorted(kit.ledger_of(batch_config).writes.open_batches())
     assert lost
     for batch_id in lost:  # Mailchimp forgets them (a restart)
         sandbox.call("DELETE", f"/batches/{batch_id}")
     sandbox.resume_batches()
     caplog.set_level(logging.WARNING)
-    resumed = kit.run_target(config, _input(states=False))
+    resumed = kit.run_target(batch_config, _input(states=False))
     assert resumed.error is None and resumed.report.status == "succeeded"
     assert "no longer known to Mailchimp" in caplog.text
     assert "planned again from the ledger" in caplog.text
@@ -153,11 +157,10 @@ def test_a_batch_mailchimp_lost_is_planned_again_with_a_warning(
 
 def test_a_batch_lost_while_the_run_polls_it_is_written_one_by_one(
     sandbox: MailchimpSandbox,
-    tmp_path: Path,
+    batch_config: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = kit.target_config(sandbox, tmp_path, batch_operations="always")
     sandbox.pause_batches()
 
     original = MailchimpClient.wait_for_batches
@@ -179,11 +182,11 @@ def test_a_batch_lost_while_the_run_polls_it_is_written_one_by_one(
 
     monkeypatch.setattr(MailchimpClient, "wait_for_batches", gone)
     caplog.set_level(logging.WARNING)
-    result = kit.run_target(config, _input(states=False))
+    result = kit.run_target(batch_config, _input(states=False))
     sandbox.resume_batches()
     assert result.error is None and result.report.status == "succeeded"
     assert "no longer known to Mailchimp" in caplog.text
     assert set(sandbox.snapshot()["stores"]["intacct"]["orders"]) == {
         order_id(100 + n) for n in range(1, BILLS + 1)
     }
-    assert kit.ledger_of(config).writes.open_batches() == {}
+    assert kit.ledger_of(batch_config).writes.open_batches() == {}
