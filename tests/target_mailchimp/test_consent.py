@@ -5,6 +5,7 @@ customer's."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,8 @@ pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def test_a_config_without_status_if_new_stops_before_any_write(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     del cfg["status_if_new"]
     proc = run_cli(tmp_path, cfg, sample())
     assert proc.returncode == 1

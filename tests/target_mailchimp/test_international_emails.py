@@ -3,7 +3,7 @@ are one member, sent in ASCII; IDNA 2003's ß -> ss never happens."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,9 +14,8 @@ pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def test_unicode_and_punycode_forms_are_one_member(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer()
     s.record("customers", kit.customer(1, "C1", "rechnung@straße.de"))
     s.record("vendors", kit.vendor(2, "V2", "Rechnung@XN--STRAE-OQA.DE"))

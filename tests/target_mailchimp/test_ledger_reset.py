@@ -30,10 +30,9 @@ def states_of(singer: str) -> list[dict[str, Any]]:
 
 
 def test_a_reset_ledger_under_a_resumed_tap_is_said_plainly(
-    sandbox: MailchimpSandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     company = generate_company(seed=3, customers=6, vendors=4, bills=6, payments=3)
-    cfg = kit.target_config(sandbox, tmp_path)
     with IntacctSandbox(company) as intacct:
         tap_cfg = intacct.tap_config(timezone=PACIFIC, page_size=25)
         # First run: the tap starts afresh, the ledger is new: a normal first run.
@@ -113,9 +112,8 @@ def test_only_a_state_sent_before_the_streams_counts_as_resumed(
 
 
 def test_a_ledger_with_earlier_runs_is_not_a_reset(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     kit.run_target(cfg, kit.Singer().record("customers", kit.customer(1, "C1", "a@x.com")))
     again = kit.run_target(cfg, kit.Singer().state(BOOKMARKS))
     assert not again.report.ledger_reset

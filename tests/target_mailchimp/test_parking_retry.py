@@ -31,9 +31,8 @@ def age_parking(cfg: dict[str, Any], days: float) -> None:
 
 
 def test_bill_rejected_for_its_vendor_is_written_when_the_vendor_is_fixed(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer()
     s.record("vendors", kit.vendor(1, "V1", "not-an-email", modified="2024-03-01T10:00:00+00:00"))
     s.record("ap_bills", kit.bill(11, "V1"))
@@ -66,9 +65,8 @@ def test_bill_rejected_for_its_vendor_is_written_when_the_vendor_is_fixed(
 
 
 def test_inactive_vendor_becoming_active_brings_its_bill(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@example.com", status="inactive"))
     s.record("ap_bills", kit.bill(11, "V1"))
     kit.run_target(cfg, s)

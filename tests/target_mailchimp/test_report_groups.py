@@ -9,6 +9,7 @@ import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import lxml.html
 import pytest
@@ -101,9 +102,8 @@ def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
 
 
 def test_the_target_keeps_the_vendor_and_bills_a_record_refers_to(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer()
     s.record("vendors", kit.vendor(1, "V-NOMAIL", None), kit.vendor(2, "V-OK", "ok@x.com"))
     s.record("ap_bills", kit.bill(11, "V-NOMAIL"), kit.bill(12, "V-OK"))

@@ -4,6 +4,7 @@ fields, tags, inactive modes, e-commerce customers, rejections."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,10 +86,11 @@ def test_members_merge_fields_tags_and_one_member_per_email(
     assert sandbox.count("POST", f"/lists/{sandbox.list_id}/merge-fields") == 0
 
 
-def test_status_if_new_never_resubscribes(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
+def test_status_if_new_never_resubscribes(
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
+) -> None:
     sandbox.seed_member("gone@x.com", status="unsubscribed")
     sandbox.seed_member("pending@x.com", status="pending")
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record(
         "customers",
         kit.customer(1, "C1", "gone@x.com", first="Gone"),
@@ -113,9 +115,8 @@ def test_status_if_new_never_resubscribes(sandbox: MailchimpSandbox, tmp_path: P
 
 
 def test_ecommerce_customers_follow_their_members(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer()
     s.record("customers", kit.customer(1, "C1", "c1@x.com", company="C One", address=kit.ADDRESS))
     s.record("vendors", kit.vendor(5, "V5", "v5@x.com", first="Val", last="Vee"))
@@ -151,9 +152,8 @@ def test_ecommerce_customers_follow_their_members(
 
 
 def test_store_is_syncing_only_during_its_first_backfill(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     seen: list[bool] = []
 
     def on_state(_state: dict[str, object]) -> None:
@@ -175,9 +175,8 @@ def test_store_is_syncing_only_during_its_first_backfill(
 
 
 def test_inactive_ignore_skips_member_and_customer(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record(
         "customers",
         kit.customer(1, "C1", "old@x.com", status="inactive"),
@@ -236,9 +235,8 @@ def test_inactive_archive_archives_the_member(sandbox: MailchimpSandbox, tmp_pat
 
 
 def test_bad_records_are_rejected_with_reasons_and_the_rest_written(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record(
         "customers",
         kit.customer(1, "C1", "good@x.com"),
@@ -264,8 +262,7 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_written(
     assert set(customers) == {"customer-C1"}
 
 
-def test_email_change_moves_the_member(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
+def test_email_change_moves_the_member(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
     kit.run_target(
         cfg,
         kit.Singer().record(

@@ -47,8 +47,9 @@ def first_run(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
     assert set(orders(sandbox)) == {"bill-40", "bill-41", "invoice-50"}
 
 
-def test_deletions_leave_mailchimp_exactly_once(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
+def test_deletions_leave_mailchimp_exactly_once(
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
+) -> None:
     first_run(sandbox, cfg)
     sandbox.reset_counters()
     s = kit.Singer().record("customers", gone(1)).record("vendors", gone(7))
@@ -89,9 +90,8 @@ def _hash(email: str) -> str:
 
 
 def test_a_deletion_the_ledger_never_saw_is_skipped_with_its_reason(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     result = kit.run_target(
         cfg, kit.Singer().record("customers", gone(99)).record("ap_bills", gone(98))
     )
@@ -116,8 +116,7 @@ def test_on_delete_tag_and_ignore(sandbox: MailchimpSandbox, tmp_path: Path, mod
         assert result.counts["member"] == {"skipped": 1}
 
 
-def test_a_deleted_payment_counts_as_a_void(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
+def test_a_deleted_payment_counts_as_a_void(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
     s = kit.Singer().record("vendors", kit.vendor(8, "V8", "v8@x.com"))
     s.record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record("ap_bills", kit.bill(40, "V8", [("6000", "10.00", "Supplies")]))
@@ -169,9 +168,8 @@ def test_the_list_resource_carries_contact_defaults_and_stats(sandbox: Mailchimp
 
 
 def test_a_dry_run_says_what_it_would_delete_and_deletes_nothing(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record("vendors", kit.vendor(8, "V8", "v8@x.com"))
     s.record("ap_bills", kit.bill(40, "V8", [("6000", "10.00", "Supplies")]))
@@ -191,14 +189,13 @@ def test_a_dry_run_says_what_it_would_delete_and_deletes_nothing(
 
 
 def test_the_report_and_the_summary_show_deletions(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
     import lxml.html
 
     from target_mailchimp.report import load_report, render_report
     from target_mailchimp.summary import render
 
-    cfg = kit.target_config(sandbox, tmp_path)
     kit.run_target(cfg, kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com")))
     result = kit.run_target(cfg, kit.Singer().record("customers", gone(1)))
     summary = render(result.report)

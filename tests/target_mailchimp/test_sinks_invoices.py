@@ -5,7 +5,6 @@ without their customer and payments without their invoice."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,9 +50,8 @@ def orders(sb: MailchimpSandbox) -> dict[str, Any]:
 
 
 def test_invoices_become_orders_of_their_customers(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record(
         "ar_invoices",
@@ -83,9 +81,8 @@ def test_invoices_become_orders_of_their_customers(
 
 
 def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record(
         "ar_invoices",
@@ -119,11 +116,10 @@ def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
 
 
 def test_an_older_invoice_version_later_in_the_batch_is_not_written(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
     # The newer version (200.00) comes first, an older one (100.00, a lookback re-read) after
     # it: the order is written from the newest version, as for bills.
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     newer = invoice(612, "C1", [("4000", "200.00", "Product Revenue")])
     newer["WHENMODIFIED"] = "2024-03-05T10:00:00+00:00"
@@ -134,11 +130,10 @@ def test_an_older_invoice_version_later_in_the_batch_is_not_written(
 
 
 def test_an_older_ar_payment_later_in_the_batch_changes_nothing(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
     # The voided (newer) version comes first, the complete one it replaced after it: the
     # batch keeps the newest version, as for AP payments, so the invoice stays pending.
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record("ar_invoices", invoice(611, "C1", [("4000", "100.00", "Product Revenue")]))
     voided = receipt(711, [(611, "100.00")], state="Voided")
@@ -149,9 +144,8 @@ def test_an_older_ar_payment_later_in_the_batch_changes_nothing(
 
 
 def test_invoice_waits_for_its_customer_and_payment_for_its_invoice(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("ar_payments", receipt(801, [(901, "100.00")]))
     s.record("ar_invoices", invoice(901, "C9", [("4000", "100.00", "Product Revenue")]))
     first = kit.run_target(cfg, s)
@@ -169,9 +163,8 @@ def test_invoice_waits_for_its_customer_and_payment_for_its_invoice(
 
 
 def test_bill_and_invoice_of_the_same_number_stay_apart(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record("vendors", kit.vendor(1, "V1", "v1@x.com"))
     s.record("ap_bills", kit.bill(40, "V1", [("6000", "10.00", "Supplies")]))

@@ -74,9 +74,8 @@ def test_orders_with_lines_products_and_status_by_state(
 
 
 def test_payments_make_orders_paid_and_voids_bring_them_back(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@x.com"))
     s.record("ap_bills", kit.bill(21, "V1", [("6000", "100.00", "Supplies")]))
     s.record("ap_bills", kit.bill(22, "V1", [("6000", "50.00", "Supplies")]))
@@ -104,9 +103,8 @@ def test_payments_make_orders_paid_and_voids_bring_them_back(
 
 
 def test_payment_for_an_order_missing_in_mailchimp_writes_it_whole(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@x.com"))
     s.record("ap_bills", kit.bill(25, "V1", [("6000", "40.00", "Supplies")]))
     kit.run_target(cfg, s)
@@ -122,9 +120,8 @@ def test_payment_for_an_order_missing_in_mailchimp_writes_it_whole(
 
 
 def test_bill_before_its_vendor_waits_for_the_end_of_input(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("ap_bills", kit.bill(41, "V4", [("6000", "10.00", "Supplies")]))
     s.state({"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}})
     s.record("vendors", kit.vendor(4, "V4", "v4@x.com"))
@@ -138,9 +135,8 @@ def test_bill_before_its_vendor_waits_for_the_end_of_input(
 
 
 def test_bill_whose_vendor_never_comes_is_parked_then_written_by_a_later_run(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     first = kit.run_target(
         cfg, kit.Singer().record("ap_bills", kit.bill(51, "V5", [("6000", "10.00", "Supplies")]))
     )
@@ -164,9 +160,8 @@ def test_bill_whose_vendor_never_comes_is_parked_then_written_by_a_later_run(
 
 
 def test_payment_for_an_unknown_bill_is_parked_until_the_bill_arrives(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("vendors", kit.vendor(6, "V6", "v6@x.com"))
     s.record("ap_payments", kit.payment(61, [(60, "30.00")]))
     first = kit.run_target(cfg, s)
@@ -183,9 +178,8 @@ def test_payment_for_an_unknown_bill_is_parked_until_the_bill_arrives(
 
 
 def test_bills_that_cannot_be_orders_are_rejected_with_reasons(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer().record("vendors", kit.vendor(7, "V7", None), kit.vendor(8, "V8", "v8@x.com"))
     s.record(
         "ap_bills",

@@ -83,9 +83,8 @@ def test_cli_unreachable_mailchimp_exits_non_zero_with_one_clear_message(
 
 
 def test_cli_locked_ledger_and_bad_settings_exit_non_zero(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     with Ledger(cfg["ledger_url"], heartbeat_interval=None) as holder:
         holder.lock.start_run("busy-run")
         proc = run_cli(tmp_path, cfg, sample())

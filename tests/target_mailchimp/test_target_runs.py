@@ -42,9 +42,8 @@ def company_input() -> kit.Singer:
 
 
 def test_rerun_with_the_same_input_makes_no_write_and_full_refresh_rewrites(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     first = kit.run_target(cfg, company_input())
     before = sandbox.snapshot()["stores"]["intacct"]
     assert before["orders"]["bill-11"]["financial_status"] == "paid"
@@ -188,9 +187,8 @@ def test_unreachable_mailchimp_fails_the_run_without_state(
 
 
 def test_a_second_run_against_one_ledger_stops_at_once(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     with kit.ledger_of(cfg) as holder:
         holder.lock.start_run("holder-run")
         started = time.monotonic()
@@ -202,8 +200,7 @@ def test_a_second_run_against_one_ledger_stops_at_once(
     assert sandbox.count() == 0
 
 
-def test_unknown_stream_is_a_clear_error(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
+def test_unknown_stream_is_a_clear_error(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
     s = kit.Singer().schema("orders", kit.open_schema())
     with pytest.raises(UnknownStreamError) as info:
         kit.run_target(cfg, s)
@@ -213,9 +210,10 @@ def test_unknown_stream_is_a_clear_error(sandbox: MailchimpSandbox, tmp_path: Pa
         assert stream in text
 
 
-def test_mailchimp_shaped_streams_pass_through(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
+def test_mailchimp_shaped_streams_pass_through(
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
+) -> None:
     sandbox.seed_member("opted-out@x.com", status="unsubscribed")
-    cfg = kit.target_config(sandbox, tmp_path)
     s = kit.Singer(
         {
             k: kit.open_schema()
@@ -348,9 +346,8 @@ def test_batch_operations_path_audits_every_operation(
 
 
 def test_payloads_mailchimp_refused_are_not_resent_until_they_change(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
 ) -> None:
-    cfg = kit.target_config(sandbox, tmp_path)
     schemas = {"ecommerce_orders": kit.open_schema()}
 
     def data(product: str) -> kit.Singer:
