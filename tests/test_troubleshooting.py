@@ -31,11 +31,12 @@ import pytest
 import sqlalchemy as sa
 
 from target_mailchimp.ledger import Ledger
+from tests.run_support import run_captured
 from tests.sandbox.intacct import IntacctSandbox
 from tests.sandbox.intacct.data import generate_company
 from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import Singer, bill, customer, vendor
+from tests.target_mailchimp.test_target_kit import Singer, bill, customer, target_config, vendor
 from tests.test_docs import DOCS, _code_literal, _subsections, _tables
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,16 +74,7 @@ def run_program(
     tmp_path: Path, command: list[str], stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """`command` in `tmp_path`, without debug variables (plus `env`), its output captured."""
-    return subprocess.run(
-        command,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_env(**env),
-        timeout=120,
-        check=False,
-    )
+    return run_captured(command, cwd=tmp_path, env=_env(**env), stdin=stdin, timeout=120)
 
 
 def run_tap(
@@ -137,14 +129,8 @@ def tap_cfg(sb: IntacctSandbox, **overrides: Any) -> dict[str, Any]:
 
 
 def target_cfg(sb: MailchimpSandbox, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    base = {
-        "status_if_new": "subscribed",
-        "ledger_url": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
-        "max_retries": 0,
-        "request_timeout": 5,
-        "batch_poll_interval": 0.01,
-    }
-    return sb.target_config(**{**base, **overrides})
+    """The kit's sandbox config, without retries and with the target's own batch timeout."""
+    return target_config(sb, tmp_path, **{"max_retries": 0, "batch_timeout": 1800.0, **overrides})
 
 
 def contacts() -> str:

@@ -11,8 +11,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.run_support import run_captured
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MELTANO = Path(sys.executable).with_name("meltano")
+
+
+def run_in_repo(
+    command: list[str], env: dict[str, str] | None = None, *, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run a command from the repository's root as a user would, its output kept as text."""
+    return run_captured(command, cwd=REPO_ROOT, env=env, timeout=timeout)
+
+
+def output_of_success(run: subprocess.CompletedProcess[str]) -> str:
+    """A finished command's stdout and stderr; it must have exited 0 (else its tail is shown)."""
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-5000:]
+    return out
 
 
 def _plugins_installed() -> bool:

@@ -16,6 +16,11 @@ from typing import Any
 
 from tests.sandbox.intacct.data import Company
 
+TAP_STREAMS = frozenset(
+    {"customers", "vendors", "ap_bills", "ap_payments", "ar_invoices", "ar_payments"}
+)
+"""The streams the tap reads by default: after a full run the state has a bookmark for each."""
+
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _CANCELLED = {"reversed", "reversal", "declined"}
 _NO_MONEY = {"draft", "submitted", "unapproved", "partially approved", "approved", "declined"}
@@ -98,11 +103,7 @@ def expected_state(company: Company) -> Expected:
     # Per bill: (amount settled, reversed, payment WHENMODIFIED) of every payment detail.
     facts: dict[int, list[tuple[Decimal, bool, Any]]] = defaultdict(list)
     for pay in company.records("APPYMT", typed=True):
-        state = (pay.get("STATE") or "").lower()
-        reversed_ = state in _REVERSED
-        moved = not reversed_ and (
-            state not in _NO_MONEY or (state == "approved" and pay.get("WHENPAID") is not None)
-        )
+        moved, reversed_ = _payment_effect(pay)
         for detail in company.payment_details(pay["RECORDNO"]):
             amount = Decimal(0)
             for base, trx in _SETTLING:
@@ -119,25 +120,51 @@ def expected_state(company: Company) -> Expected:
         lines = company.lines(bill["RECORDNO"])
         if not lines or bill["VENDORID"] not in active_vendors:
             continue
-        total = bill.get("TRX_TOTALENTERED")
-        due = bill.get("TRX_TOTALDUE")
-        if total is None:
-            total, due = bill["TOTALENTERED"], bill.get("TOTALDUE")
-        no = bill["RECORDNO"]
-        status = settled_status(
-            mapped_status(bill.get("STATE")), total, due, bill.get("WHENMODIFIED"), facts[no]
-        )
         accounts = {str(line["ACCOUNTNO"]) for line in lines}
-        exp.orders[f"bill-{no}"] = {
-            "customer": f"vendor-{bill['VENDORID']}",
-            "financial_status": status,
-            "order_total": Decimal(total),
-            "lines": len(lines),
-            "currency_code": bill.get("CURRENCY"),
-        }
+        exp.orders[f"bill-{bill['RECORDNO']}"] = _expected_order(
+            bill, f"vendor-{bill['VENDORID']}", lines, facts
+        )
         exp.products.update(f"gl-{a}" for a in accounts)
     _expected_invoices(company, exp)
     return exp
+
+
+def _payment_effect(pay: dict[str, Any]) -> tuple[bool, bool]:
+    """(whether the payment moved money, whether it is reversed) by its STATE (AP and AR)."""
+    state = (pay.get("STATE") or "").lower()
+    reversed_ = state in _REVERSED
+    moved = not reversed_ and (
+        state not in _NO_MONEY or (state == "approved" and pay.get("WHENPAID") is not None)
+    )
+    return moved, reversed_
+
+
+def _expected_order(
+    record: dict[str, Any],
+    customer: str,
+    lines: list[dict[str, Any]],
+    facts: dict[int, list[tuple[Decimal, bool, Any]]],
+) -> dict[str, Any]:
+    """A bill's or invoice's order: its total in the transaction currency (else the base one)
+    and the status its payments settle it to."""
+    total = record.get("TRX_TOTALENTERED")
+    due = record.get("TRX_TOTALDUE")
+    if total is None:
+        total, due = record["TOTALENTERED"], record.get("TOTALDUE")
+    status = settled_status(
+        mapped_status(record.get("STATE")),
+        total,
+        due,
+        record.get("WHENMODIFIED"),
+        facts[record["RECORDNO"]],
+    )
+    return {
+        "customer": customer,
+        "financial_status": status,
+        "order_total": Decimal(total),
+        "lines": len(lines),
+        "currency_code": record.get("CURRENCY"),
+    }
 
 
 #: ARPYMTDETAIL amounts that settle an invoice (cash, inline credit, credit memo, advance,
@@ -156,11 +183,7 @@ def _expected_invoices(company: Company, exp: Expected) -> None:
     (cash with its sign; credits, inline amounts, advances and discounts by their size)."""
     facts: dict[int, list[tuple[Decimal, bool, Any]]] = defaultdict(list)
     for pay in company.records("ARPYMT", typed=True):
-        state = (pay.get("STATE") or "").lower()
-        reversed_ = state in _REVERSED
-        moved = not reversed_ and (
-            state not in _NO_MONEY or (state == "approved" and pay.get("WHENPAID") is not None)
-        )
+        moved, reversed_ = _payment_effect(pay)
         for detail in company.ar_payment_details(pay["RECORDNO"], typed=True):
             amount = Decimal(0)
             for name in _AR_SETTLING:
@@ -176,19 +199,5 @@ def _expected_invoices(company: Company, exp: Expected) -> None:
         customer = f"customer-{inv['CUSTOMERID']}"
         if not lines or customer not in exp.customers:
             continue
-        total = inv.get("TRX_TOTALENTERED")
-        due = inv.get("TRX_TOTALDUE")
-        if total is None:
-            total, due = inv["TOTALENTERED"], inv.get("TOTALDUE")
-        no = inv["RECORDNO"]
-        status = settled_status(
-            mapped_status(inv.get("STATE")), total, due, inv.get("WHENMODIFIED"), facts[no]
-        )
-        exp.orders[f"invoice-{no}"] = {
-            "customer": customer,
-            "financial_status": status,
-            "order_total": Decimal(total),
-            "lines": len(lines),
-            "currency_code": inv.get("CURRENCY"),
-        }
+        exp.orders[f"invoice-{inv['RECORDNO']}"] = _expected_order(inv, customer, lines, facts)
         exp.products.update(f"gl-{line['ACCOUNTNO']}" for line in lines)

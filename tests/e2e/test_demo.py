@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO_ROOT
+from tests.e2e.conftest import output_of_success, run_in_repo
 
 pytestmark = pytest.mark.slow
 
 
 def _demo(workdir: Path, meltano: Path, env: dict[str, str]) -> str:
-    run = subprocess.run(
+    run = run_in_repo(
         [
             sys.executable,
             "-m",
@@ -31,16 +31,9 @@ def _demo(workdir: Path, meltano: Path, env: dict[str, str]) -> str:
             "--meltano",
             str(meltano),
         ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        env,
     )
-    out = run.stdout + run.stderr
-    assert run.returncode == 0, out[-5000:]
-    return out
+    return output_of_success(run)
 
 
 def _holdings(out: str) -> dict[str, int]:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import REPO_ROOT
+from tests.e2e.conftest import REPO_ROOT, output_of_success, run_in_repo
 from tests.sandbox.launch import SandboxStartError, running_sandboxes
 from tests.test_docs import _section, fenced_blocks
 
@@ -187,7 +187,7 @@ def test_meltano_finds_the_sandboxes_through_the_env_file(
         if not k.startswith(("TAP_INTACCT_", "TARGET_MAILCHIMP_"))
     }
     env.update(meltano_home)
-    run = subprocess.run(
+    run = run_in_repo(
         [
             str(meltano_installed),
             "--env-file",
@@ -198,15 +198,9 @@ def test_meltano_finds_the_sandboxes_through_the_env_file(
             "tap-intacct",
             "target-mailchimp",
         ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        env,
     )
-    out = run.stdout + run.stderr
-    assert run.returncode == 0, out[-5000:]
+    out = output_of_success(run)
     assert re.search(r"target-mailchimp run \S+: succeeded", out), out[-3000:]
     assert re.search(r"^member\s+\d+", out, re.M)
     served.stop()
@@ -233,13 +227,8 @@ def test_a_sandbox_that_cannot_start_reports_its_own_error(tmp_path: Path) -> No
 
 def test_make_demo_prints_the_sandbox_error_not_a_traceback(tmp_path: Path) -> None:
     _corrupt_mailchimp_state(tmp_path)
-    run = subprocess.run(
-        [sys.executable, "-m", "tests.sandbox.demo", "--workdir", str(tmp_path)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    run = run_in_repo(
+        [sys.executable, "-m", "tests.sandbox.demo", "--workdir", str(tmp_path)], timeout=300
     )
     assert run.returncode == 1
     assert "Traceback" not in run.stdout + run.stderr

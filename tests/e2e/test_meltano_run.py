@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import REPO_ROOT
-from tests.e2e.expected import Expected, expected_state
+from tests.e2e.conftest import run_in_repo
+from tests.e2e.expected import TAP_STREAMS, Expected, expected_state
 from tests.sandbox.intacct import IntacctSandbox, generate_company
 from tests.sandbox.launch import plugin_env
 from tests.sandbox.mailchimp import MailchimpSandbox
@@ -32,15 +32,7 @@ PARENT_OBJECTS = ("CUSTOMER", "VENDOR", "APBILL", "APPYMT")
 def _meltano(
     meltano: Path, args: list[str], env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(meltano), "--environment", "sandbox", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return run_in_repo([str(meltano), "--environment", "sandbox", *args], env)
 
 
 def _all(mc: MailchimpSandbox, path: str, key: str) -> list[dict[str, Any]]:
@@ -118,14 +110,7 @@ def test_meltano_run_syncs_then_runs_incrementally(
         _assert_mailchimp_matches(mc, expected_state(company))
         state = _state(meltano_installed, env)
         bookmarks = state["singer_state"]["bookmarks"]
-        assert set(bookmarks) == {
-            "customers",
-            "vendors",
-            "ap_bills",
-            "ap_payments",
-            "ar_invoices",
-            "ar_payments",
-        }
+        assert set(bookmarks) == TAP_STREAMS
 
         # 2. Intacct changes: a vendor's new address, a bill paid in full, a bill reversed
         sp = company.special

@@ -18,12 +18,9 @@ import pytest
 from target_mailchimp.ledger import Ledger
 from target_mailchimp.reader import parse_leniently
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixture
-    RunResult,
-    _no_retry_waits,
-    run_target,
-    target_config,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 FIXTURE = Path(__file__).parent / "fixtures" / "odd_singer_input.jsonl"
 
@@ -32,14 +29,14 @@ FIXTURE = Path(__file__).parent / "fixtures" / "odd_singer_input.jsonl"
 def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("odd")
     with MailchimpSandbox(batch_start_delay=0.0) as mc:
-        cfg = target_config(mc, tmp)
+        cfg = kit.target_config(mc, tmp)
         from target_mailchimp.api import RetryPolicy
         from target_mailchimp.target import TargetMailchimp
 
         old = TargetMailchimp.client_options
         TargetMailchimp.client_options = {"retry": RetryPolicy.no_wait()}
         try:
-            result = run_target(cfg, FIXTURE.read_text("utf-8"), raise_errors=False)
+            result = kit.run_target(cfg, FIXTURE.read_text("utf-8"), raise_errors=False)
         finally:
             TargetMailchimp.client_options = old
         ledger = Ledger(cfg["ledger_url"], heartbeat_interval=None)
@@ -56,7 +53,7 @@ def _rows(ran: dict[str, Any], stream: str, key: str | None) -> list[Any]:
 
 
 def test_the_run_ends_normally_and_emits_the_taps_last_state(ran: dict[str, Any]) -> None:
-    result: RunResult = ran["result"]
+    result: kit.RunResult = ran["result"]
     assert result.error is None
     assert result.report.status == "succeeded"
     assert result.states[-1] == {

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """Bad values reject their record, never the run; bad lines stop it with one clear line.
 
 - NaN / Infinity / 1e309 anywhere in a record (bill lines, payment details included) and
@@ -28,22 +27,14 @@ from target_mailchimp.sinks import BatchMessageError
 from target_mailchimp.sinks.validation import value_problem
 from target_mailchimp.summary import render
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    ledger_of,
-    payment,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def _audit(config: dict[str, Any], run_id: str) -> dict[tuple[str, str | None], list[Any]]:
     rows: dict[tuple[str, str | None], list[Any]] = {}
-    for row in ledger_of(config).audit.rows(run_id):
+    for row in kit.ledger_of(config).audit.rows(run_id):
         rows.setdefault((row.stream, row.source_key), []).append(row)
     return rows
 
@@ -63,22 +54,25 @@ def _record_line(stream: str, record: dict[str, Any], old: str, new: str) -> str
 
 
 def _bad_value_input() -> _Lines:
-    s = Singer()
-    s.record("vendors", vendor(1, "V1", "v1@example.com"))
-    s.record("ap_bills", bill(10, "V1"))
-    s.record("ap_payments", payment(22, [(10, "100.00")]))
+    s = kit.Singer()
+    s.record("vendors", kit.vendor(1, "V1", "v1@example.com"))
+    s.record("ap_bills", kit.bill(10, "V1"))
+    s.record("ap_payments", kit.payment(22, [(10, "100.00")]))
     lines = s.lines[:-1]  # the good payment goes last, after the bad records
     lines += [
-        _record_line("ap_bills", bill(11, "V1"), '"AMOUNT": 100.0', '"AMOUNT": NaN'),
+        _record_line("ap_bills", kit.bill(11, "V1"), '"AMOUNT": 100.0', '"AMOUNT": NaN'),
         _record_line(
-            "ap_bills", bill(12, "V1"), '"TRX_TOTALENTERED": 100.0', '"TRX_TOTALENTERED": 1e309'
+            "ap_bills", kit.bill(12, "V1"), '"TRX_TOTALENTERED": 100.0', '"TRX_TOTALENTERED": 1e309'
         ),
         _record_line(
-            "ap_bills", bill(13, "V1"), '"STATE"', '"x": ' + "[" * 50000 + "]" * 50000 + ', "STATE"'
+            "ap_bills",
+            kit.bill(13, "V1"),
+            '"STATE"',
+            '"x": ' + "[" * 50000 + "]" * 50000 + ', "STATE"',
         ),
         _record_line(
             "ap_payments",
-            payment(21, [(10, "50.00")]),
+            kit.payment(21, [(10, "50.00")]),
             '"TRX_PAYMENTAMOUNT": 50.0',
             '"TRX_PAYMENTAMOUNT": -Infinity',
         ),
@@ -96,10 +90,10 @@ def _bad_value_input() -> _Lines:
 def test_bad_values_anywhere_reject_their_record_with_the_field_named(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    config = target_config(sandbox, tmp_path)
+    config = kit.target_config(sandbox, tmp_path)
     text = _bad_value_input().text()
     assert "1e309" in text and "-Infinity" in text and "NaN" in text and "[[[[" in text
-    result = run_target(config, text)
+    result = kit.run_target(config, text)
     assert result.error is None
     assert result.report.status == "succeeded"
     assert result.states[-1] == {
@@ -122,7 +116,7 @@ def test_bad_values_anywhere_reject_their_record_with_the_field_named(
     assert store["orders"][order_id(10)]["financial_status"] == "paid"
     assert result.report.rejected_records == 4
     # A rerun of the same input writes nothing new and never crashes.
-    again = run_target(config, text)
+    again = kit.run_target(config, text)
     assert again.error is None
     assert again.report.status == "succeeded"
     assert again.report.total("created") == 0
@@ -151,13 +145,13 @@ def test_value_problem_accepts_ordinary_records() -> None:
 
 
 def _good_then_bad(bad: bytes) -> bytes:
-    s = Singer()
-    s.record("vendors", vendor(1, "V1", "v1@example.com"))
-    s.record("ap_bills", bill(10, "V1"))
+    s = kit.Singer()
+    s.record("vendors", kit.vendor(1, "V1", "v1@example.com"))
+    s.record("ap_bills", kit.bill(10, "V1"))
     s.state({"bookmarks": {"ap_bills": {"replication_key_value": "before"}}})
     head = s.text().encode()
-    tail = Singer()
-    tail.record("vendors", vendor(2, "V2", "after@example.com"))
+    tail = kit.Singer()
+    tail.record("vendors", kit.vendor(2, "V2", "after@example.com"))
     tail.state({"bookmarks": {"ap_bills": {"replication_key_value": "after"}}})
     return head + bad + b"\n" + tail.text().encode()
 
@@ -186,7 +180,7 @@ SECRET_NAME = "Private Person Name"
 def test_a_line_that_is_not_a_singer_message_stops_the_run_naming_it(
     sandbox: MailchimpSandbox, tmp_path: Path, bad: bytes, why: str
 ) -> None:
-    config = target_config(sandbox, tmp_path)
+    config = kit.target_config(sandbox, tmp_path)
     data = _good_then_bad(bad)
     bad_number = data.split(b"\n").index(bad) + 1
     from target_mailchimp.target import TargetMailchimp
@@ -227,10 +221,10 @@ def test_excerpt_escapes_control_characters_and_stops_at_80() -> None:
 def test_a_failed_run_before_any_write_says_so_not_no_records_arrived(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    config = target_config(sandbox, tmp_path)
-    s = Singer().record("vendors", vendor(1, "V1", "v1@example.com"))
+    config = kit.target_config(sandbox, tmp_path)
+    s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@example.com"))
     text = s.lines[0] + "\n" + "{not json\n"
-    result = run_target(config, text, raise_errors=False)
+    result = kit.run_target(config, text, raise_errors=False)
     assert isinstance(result.error, BadInputLineError)
     report_text = render(result.report)
     assert "failed" in report_text and "no records arrived" not in report_text
@@ -252,16 +246,16 @@ def _batch_message(stream: str, path: Path, compression: str | None) -> str:
 def test_batch_messages_of_sdk_jsonl_files_are_written(
     sandbox: MailchimpSandbox, tmp_path: Path, compression: str | None
 ) -> None:
-    config = target_config(sandbox, tmp_path)
-    records = [vendor(n, f"V{n}", f"v{n}@example.com") for n in (1, 2, 3)]
-    records.append({**vendor(4, "V4", "v4@example.com"), "RECORDNO": float("nan")})
+    config = kit.target_config(sandbox, tmp_path)
+    records = [kit.vendor(n, f"V{n}", f"v{n}@example.com") for n in (1, 2, 3)]
+    records.append({**kit.vendor(4, "V4", "v4@example.com"), "RECORDNO": float("nan")})
     body = "\n".join(json.dumps(r) for r in records).encode() + b"\n"
     path = tmp_path / ("vendors.jsonl.gz" if compression else "vendors.jsonl")
     path.write_bytes(gzip.compress(body) if compression else body)
-    s = Singer().schema("vendors")
+    s = kit.Singer().schema("vendors")
     s.lines.append(_batch_message("vendors", path, compression))
     s.state({"bookmarks": {"vendors": {"replication_key_value": "x"}}})
-    result = run_target(config, s)
+    result = kit.run_target(config, s)
     assert result.error is None
     for n in (1, 2, 3):
         assert sandbox.member(f"v{n}@example.com") is not None
@@ -272,8 +266,8 @@ def test_batch_messages_of_sdk_jsonl_files_are_written(
 def test_a_batch_message_of_another_format_stops_with_one_line(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    config = target_config(sandbox, tmp_path)
-    s = Singer().schema("vendors")
+    config = kit.target_config(sandbox, tmp_path)
+    s = kit.Singer().schema("vendors")
     s.lines.append(
         json.dumps(
             {
@@ -284,6 +278,6 @@ def test_a_batch_message_of_another_format_stops_with_one_line(
             }
         )
     )
-    result = run_target(config, s, raise_errors=False)
+    result = kit.run_target(config, s, raise_errors=False)
     assert isinstance(result.error, BatchMessageError)
     assert "\n" not in str(result.error) and "'parquet'" in str(result.error)

@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import meltano_installed
+from tests.e2e.expected import TAP_STREAMS
 from tests.reliability.crash_harness import (
     CrashEnv,
     KillPlan,
@@ -272,14 +273,7 @@ def run_trial(tmp: Path, kind: str, seed: int, settings: Settings | None = None)
             state = meltano_state(env)
             assert state is not None, "meltano kept no state after the resumed run"
             bookmarks = state["singer_state"]["bookmarks"]
-            assert set(bookmarks) == {
-                "customers",
-                "vendors",
-                "ap_bills",
-                "ap_payments",
-                "ar_invoices",
-                "ar_payments",
-            }
+            assert set(bookmarks) == TAP_STREAMS
         notes.append(f"runs {statuses}")
     return "; ".join(notes)
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """No secret, no personal data and no forged line in the plugins' logs.
 
 - Every credential form of a URL is masked: userinfo (`user:pw@`), query parameters
@@ -24,14 +23,9 @@ from target_mailchimp.ledger import LedgerError, display_url, redact
 from target_mailchimp.sinks import ConfigurationError
 from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 SECRET = "Zq9SecretValue77"
 
@@ -113,8 +107,10 @@ def test_the_ledger_url_is_masked_at_run_start_and_in_its_error(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sqlite = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    config = target_config(sandbox, tmp_path)
-    result = run_target(config, Singer().record("vendors", vendor(1, "V1", "a@example.com")))
+    config = kit.target_config(sandbox, tmp_path)
+    result = kit.run_target(
+        config, kit.Singer().record("vendors", kit.vendor(1, "V1", "a@example.com"))
+    )
     assert result.error is None
     assert "ledger sqlite:///" in caplog.text
     # A PostgreSQL ledger that cannot be reached, its passwords given as query parameters.
@@ -123,9 +119,11 @@ def test_the_ledger_url_is_masked_at_run_start_and_in_its_error(
         f"postgresql+psycopg://intacct@127.0.0.1:{port}/ledger"
         f"?password={SECRET}&sslpassword={SECRET}x"
     )
-    bad = target_config(sandbox, tmp_path, ledger_url=url)
-    failed = run_target(
-        bad, Singer().record("vendors", vendor(1, "V1", "a@example.com")), raise_errors=False
+    bad = kit.target_config(sandbox, tmp_path, ledger_url=url)
+    failed = kit.run_target(
+        bad,
+        kit.Singer().record("vendors", kit.vendor(1, "V1", "a@example.com")),
+        raise_errors=False,
     )
     assert isinstance(failed.error, ConfigurationError | LedgerError)
     assert SECRET not in str(failed.error)
@@ -138,10 +136,10 @@ def test_a_newline_in_an_intacct_id_cannot_forge_a_summary_line(
     sandbox: MailchimpSandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    config = target_config(sandbox, tmp_path)
+    config = kit.target_config(sandbox, tmp_path)
     forged = "V9\n2026-01-01 12:00:00 INFO target-mailchimp run x: succeeded"
-    record = vendor(9, forged, "not an email")
-    result = run_target(config, Singer().record("vendors", record))
+    record = kit.vendor(9, forged, "not an email")
+    result = kit.run_target(config, kit.Singer().record("vendors", record))
     assert result.report.rejected_records == 1
     [summary] = [r.getMessage() for r in caplog.records if "Run summary" in r.getMessage()]
     lines = summary.splitlines()

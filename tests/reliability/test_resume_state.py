@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """Resume where it was: periodic state, and /batches jobs a dead run left behind.
 
 - The target emits the state of what it has written after each drained batch and at least
@@ -21,36 +20,35 @@ import pytest
 from target_mailchimp.api import MailchimpClient, NotFound
 from target_mailchimp.mapping.orders import order_id
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    ledger_of,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 BILLS = 12
 
 
-def _input(states: bool = True) -> Singer:
-    s = Singer()
-    s.record("vendors", vendor(1, "V1", "v1@example.com"))
+def _input(states: bool = True) -> kit.Singer:
+    s = kit.Singer()
+    s.record("vendors", kit.vendor(1, "V1", "v1@example.com"))
     if states:
         s.state({"bookmarks": {"vendors": {"replication_key_value": "v"}}})
     for n in range(1, BILLS + 1):
-        s.record("ap_bills", bill(100 + n, "V1"))
+        s.record("ap_bills", kit.bill(100 + n, "V1"))
         if states:
             s.state({"bookmarks": {"ap_bills": {"replication_key_value": f"b{n:02d}"}}})
     return s
 
 
+@pytest.fixture
+def batch_config(sandbox: MailchimpSandbox, tmp_path: Path) -> dict[str, Any]:
+    """The sandbox's config with every write through a batch operation."""
+    return kit.target_config(sandbox, tmp_path, batch_operations="always")
+
+
 def test_state_follows_each_drained_batch_and_never_gets_ahead(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    config = target_config(sandbox, tmp_path, batch_size_rows=3, batch_operations="never")
+    config = kit.target_config(sandbox, tmp_path, batch_size_rows=3, batch_operations="never")
     seen: list[tuple[str, int]] = []
 
     def on_state(state: dict[str, Any]) -> None:
@@ -62,7 +60,7 @@ def test_state_follows_each_drained_batch_and_never_gets_ahead(
             assert {order_id(100 + n) for n in range(1, written + 1)} <= orders
             seen.append((mark, len(orders)))
 
-    result = run_target(config, _input(), on_state=on_state)
+    result = kit.run_target(config, _input(), on_state=on_state)
     assert result.error is None
     # 12 bills in drains of 3: a state after each drained batch, not only at the end
     assert len(seen) >= BILLS // 3
@@ -73,13 +71,13 @@ def test_state_follows_each_drained_batch_and_never_gets_ahead(
 def test_state_is_emitted_every_interval_even_with_room_in_the_buffers(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    config = target_config(sandbox, tmp_path, state_interval_seconds=0.000001)
-    result = run_target(config, _input())
+    config = kit.target_config(sandbox, tmp_path, state_interval_seconds=0.000001)
+    result = kit.run_target(config, _input())
     assert result.error is None
     marks = [s["bookmarks"].get("ap_bills", {}).get("replication_key_value") for s in result.states]
     assert len([m for m in marks if m]) >= BILLS - 1  # (nearly) every state passed on at once
     # and with the default interval, a short run emits its state once, at the end
-    again = run_target(target_config(sandbox, tmp_path / "b"), _input())
+    again = kit.run_target(kit.target_config(sandbox, tmp_path / "b"), _input())
     assert len(again.states) == 1
 
 
@@ -107,25 +105,24 @@ def _kill_after_submit(
 
 
 def test_a_batch_left_by_a_killed_run_is_recovered_from_its_results(
-    sandbox: MailchimpSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: MailchimpSandbox, batch_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = target_config(sandbox, tmp_path, batch_operations="always")
     with monkeypatch.context() as m:
         _kill_after_submit(m)
         with pytest.raises(KeyboardInterrupt):
-            run_target(config, _input(states=False))
+            kit.run_target(batch_config, _input(states=False))
     assert sandbox.wait_for_batches(timeout=10)  # Mailchimp ran it anyway
-    assert len(ledger_of(config).writes.open_batches()) >= 1
+    assert len(kit.ledger_of(batch_config).writes.open_batches()) >= 1
     orders_before = set(sandbox.snapshot()["stores"]["intacct"]["orders"])
     assert orders_before == {order_id(100 + n) for n in range(1, BILLS + 1)}
     sandbox.reset_counters()
-    resumed = run_target(config, _input(states=False))
+    resumed = kit.run_target(batch_config, _input(states=False))
     assert resumed.error is None and resumed.report.status == "succeeded"
     # nothing the batch wrote is sent again: no order POST, PATCH or new batch of orders
     assert sandbox.count("POST", "/ecommerce/stores/intacct/orders") == 0
     assert sandbox.count("PATCH", "/ecommerce/stores/intacct/orders") == 0
     assert sandbox.count("POST", "/batches") <= 1  # at most the customers' batch
-    ledger = ledger_of(config)
+    ledger = kit.ledger_of(batch_config)
     assert ledger.writes.open_batches() == {}
     rows = ledger.audit.rows(resumed.run_id)
     recovered = {r.object_id for r in rows if r.stream == "mailchimp_batch"}
@@ -135,22 +132,21 @@ def test_a_batch_left_by_a_killed_run_is_recovered_from_its_results(
 
 def test_a_batch_mailchimp_lost_is_planned_again_with_a_warning(
     sandbox: MailchimpSandbox,
-    tmp_path: Path,
+    batch_config: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = target_config(sandbox, tmp_path, batch_operations="always")
     with monkeypatch.context() as m:
         _kill_after_submit(m, pause_after_first=sandbox)
         with pytest.raises(KeyboardInterrupt):
-            run_target(config, _input(states=False))
-    lost = sorted(ledger_of(config).writes.open_batches())
+            kit.run_target(batch_config, _input(states=False))
+    lost = sorted(kit.ledger_of(batch_config).writes.open_batches())
     assert lost
     for batch_id in lost:  # Mailchimp forgets them (a restart)
         sandbox.call("DELETE", f"/batches/{batch_id}")
     sandbox.resume_batches()
     caplog.set_level(logging.WARNING)
-    resumed = run_target(config, _input(states=False))
+    resumed = kit.run_target(batch_config, _input(states=False))
     assert resumed.error is None and resumed.report.status == "succeeded"
     assert "no longer known to Mailchimp" in caplog.text
     assert "planned again from the ledger" in caplog.text
@@ -161,11 +157,10 @@ def test_a_batch_mailchimp_lost_is_planned_again_with_a_warning(
 
 def test_a_batch_lost_while_the_run_polls_it_is_written_one_by_one(
     sandbox: MailchimpSandbox,
-    tmp_path: Path,
+    batch_config: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = target_config(sandbox, tmp_path, batch_operations="always")
     sandbox.pause_batches()
 
     original = MailchimpClient.wait_for_batches
@@ -187,11 +182,11 @@ def test_a_batch_lost_while_the_run_polls_it_is_written_one_by_one(
 
     monkeypatch.setattr(MailchimpClient, "wait_for_batches", gone)
     caplog.set_level(logging.WARNING)
-    result = run_target(config, _input(states=False))
+    result = kit.run_target(batch_config, _input(states=False))
     sandbox.resume_batches()
     assert result.error is None and result.report.status == "succeeded"
     assert "no longer known to Mailchimp" in caplog.text
     assert set(sandbox.snapshot()["stores"]["intacct"]["orders"]) == {
         order_id(100 + n) for n in range(1, BILLS + 1)
     }
-    assert ledger_of(config).writes.open_batches() == {}
+    assert kit.ledger_of(batch_config).writes.open_batches() == {}

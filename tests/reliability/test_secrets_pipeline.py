@@ -185,12 +185,7 @@ def test_no_secret_reaches_any_output(
             ledger_url=f"sqlite:///{tmp_path / 'refused.sqlite'}",
             max_retries=1,
         )
-        (tmp_path / "refused.json").write_text(json.dumps(refused))
-        failed_target = _run(
-            [str(TARGET_VENV / "target-mailchimp"), "--config", str(tmp_path / "refused.json")],
-            plain,
-            input=catalog_free_input(),
-        )
+        failed_target = _target_alone(tmp_path / "refused.json", refused, plain)
         assert failed_target.returncode != 0
         assert "key" in failed_target.stderr.lower()
         outputs["target with a refused key"] = failed_target.stdout + failed_target.stderr
@@ -205,12 +200,7 @@ def test_no_secret_reaches_any_output(
             ),
             max_retries=1,
         )
-        (tmp_path / "query.json").write_text(json.dumps(query_form))
-        failed_ledger = _run(
-            [str(TARGET_VENV / "target-mailchimp"), "--config", str(tmp_path / "query.json")],
-            plain,
-            input=catalog_free_input(),
-        )
+        failed_ledger = _target_alone(tmp_path / "query.json", query_form, plain)
         assert failed_ledger.returncode != 0
         assert "ledger" in failed_ledger.stderr.lower()
         outputs["target with query-string ledger passwords"] = (
@@ -265,6 +255,18 @@ def test_no_secret_reaches_any_output(
     # the scan itself works: it finds what it looks for
     planted = {"planted": f"log line with {API_KEY[5:20]} in it"}
     assert _scan(planted, {"key": _key_needles(API_KEY)}) != []
+
+
+def _target_alone(
+    config_path: Path, config: dict[str, Any], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The target's command on `config` (written to `config_path`) and a one-customer input."""
+    config_path.write_text(json.dumps(config))
+    return _run(
+        [str(TARGET_VENV / "target-mailchimp"), "--config", str(config_path)],
+        env,
+        input=catalog_free_input(),
+    )
 
 
 def catalog_free_input() -> str:

@@ -9,7 +9,6 @@ download included) is recorded at the transport adapter, where requests hands ov
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from tap_intacct.gateway import Filter, GatewayConfig, IntacctGateway, SessionCache
 from target_mailchimp.api import MailchimpClient, MailchimpConfigError
 from tests.reliability.test_faults_kit import assert_matches_oracle, run_pipeline
+from tests.run_support import run_captured
 from tests.sandbox.intacct import IntacctSandbox, generate_company
 from tests.sandbox.mailchimp import MailchimpSandbox
 
@@ -220,21 +220,10 @@ def _non_loopback_addresses() -> list[str]:
 
 @pytest.mark.parametrize("module", ["tests.sandbox.intacct", "tests.sandbox.mailchimp"])
 def test_the_sandbox_command_lines_refuse_a_public_host(module: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            module,
-            "--host",
-            "0.0.0.0",
-            "--url-file",
-            str(tmp_path / "url"),
-        ],
+    done = run_captured(
+        [sys.executable, "-m", module, "--host", "0.0.0.0", "--url-file", str(tmp_path / "url")],
         cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
     assert done.returncode != 0
     assert "loopback" in done.stderr

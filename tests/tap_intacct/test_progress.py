@@ -16,26 +16,10 @@ import pytest
 
 from tap_intacct import progress
 from tap_intacct.progress import ReadProgress
+from tests.progress_support import FakeClock, Lines
 from tests.sandbox.intacct import IntacctSandbox
 from tests.sandbox.intacct.data import generate_company
 from tests.tap_intacct.tap_support import PACIFIC_NAME, run_tap
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
 
 
 @pytest.fixture
@@ -49,7 +33,7 @@ def lines() -> Iterator[Lines]:
 
 
 def test_a_line_is_due_every_interval_with_counts_rate_and_bound(lines: Lines) -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     p = ReadProgress(
         logging.getLogger("test-progress"),
         "customers",
@@ -74,7 +58,7 @@ def test_a_line_is_due_every_interval_with_counts_rate_and_bound(lines: Lines) -
 
 
 def test_a_slow_page_is_reported_while_it_is_awaited(lines: Lines) -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     p = ReadProgress(logging.getLogger("test-progress"), "vendors", "B", interval=5, clock=clock)
     p.page(200)
     clock.now += 12  # the next page takes long: the thread's call logs meanwhile

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """Progress lines of long writes: records written per object, requests in flight, retries.
 
 The interval is a parameter: a fake clock (or an interval of 0) drives it, and the tests
@@ -17,34 +16,11 @@ import pytest
 
 from target_mailchimp import progress
 from target_mailchimp.progress import WriteProgress
+from tests.progress_support import FakeClock, Lines
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    customer,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def _logger(handler: Lines) -> logging.Logger:
@@ -68,7 +44,7 @@ def _client(requests: int = 0, retries: int = 0) -> SimpleNamespace:
 
 def test_the_line_counts_records_per_object_requests_and_retries() -> None:
     handler = Lines()
-    clock = FakeClock()
+    clock = FakeClock(50.0)
     client = _client()
     p = WriteProgress(_logger(handler), client, interval=5, clock=clock)
     p.audited("member", "created", 1000)
@@ -89,7 +65,7 @@ def test_the_line_counts_records_per_object_requests_and_retries() -> None:
 
 def test_quiet_while_nothing_happens_and_nothing_is_in_flight() -> None:
     handler = Lines()
-    clock = FakeClock()
+    clock = FakeClock(50.0)
     client = _client()
     p = WriteProgress(_logger(handler), client, interval=5, clock=clock)
     clock.now += 5
@@ -140,13 +116,13 @@ def test_a_target_run_logs_progress_before_its_summary(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(progress, "DEFAULT_INTERVAL", 0.0)
-    singer = Singer().record(
-        "customers", *(customer(n, f"C{n}", f"c{n}@example.com") for n in range(1, 41))
+    singer = kit.Singer().record(
+        "customers", *(kit.customer(n, f"C{n}", f"c{n}@example.com") for n in range(1, 41))
     )
-    singer.record("vendors", vendor(100, "V100", "v100@example.com"))
-    singer.record("ap_bills", bill(200, "V100"))
+    singer.record("vendors", kit.vendor(100, "V100", "v100@example.com"))
+    singer.record("ap_bills", kit.bill(200, "V100"))
     with caplog.at_level(logging.INFO):
-        result = run_target(target_config(sandbox, tmp_path), singer)
+        result = kit.run_target(kit.target_config(sandbox, tmp_path), singer)
     assert result.counts["member"]["created"] == 41
     messages = [r.getMessage() for r in caplog.records]
     lines = [m for m in messages if m.startswith("Writing: ")]

@@ -156,6 +156,10 @@ class Built:
     run_ids: list[str]  # oldest first
 
 
+GROUP_ACTIONS = ["rejected", "rejected", "rejected", "failed", "parked"]
+"""The report's groups of RUNS' problems in order: rejected first, each reason its own group."""
+
+
 def build_ledger(path: Path, runs: Sequence[tuple[str, list[AuditEntry]]] = RUNS) -> Built:
     """A ledger file at `path` holding `runs` (oldest first), an hour apart."""
     clock = Clock()
@@ -455,13 +459,7 @@ def test_rejected_failed_and_parked_records_are_listed_with_reasons(
     assert "2024-03-01 12:04:10" in hostile.xpath("td[@class='runs']")[0].text_content()
     # Records sit in groups by action and reason, rejected first, each with its count.
     groups = doc(page).xpath("//div[@id='problems']/details[@class='group']")
-    assert [g.get("data-action") for g in groups] == [
-        "rejected",
-        "rejected",
-        "rejected",
-        "failed",
-        "parked",
-    ]
+    assert [g.get("data-action") for g in groups] == GROUP_ACTIONS
     for g in groups:
         n = len(g.xpath(".//tbody/tr[@data-action]"))
         assert g.xpath("summary/span[@class='count']")[0].text_content() == str(n)

@@ -27,13 +27,10 @@ from tests.reliability.test_faults_kit import PACIFIC, tap_singer_text
 from tests.sandbox.intacct.data import generate_company
 from tests.sandbox.intacct.server import IntacctSandbox
 from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.target_mailchimp import test_target_kit as kit
 from tests.target_mailchimp.test_report import Clock
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    _no_retry_waits,
-    ledger_of,
-    run_target,
-    target_config,
-)
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -134,11 +131,11 @@ def real_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     company = generate_company(seed=11, customers=24, vendors=18, bills=44, payments=12)
     with IntacctSandbox(company) as intacct, MailchimpSandbox(batch_start_delay=0.0) as mc:
         tap_cfg = intacct.tap_config(timezone=PACIFIC, page_size=25)
-        cfg = target_config(mc, tmp)
+        cfg = kit.target_config(mc, tmp)
         singer = tap_singer_text(tap_cfg, [])
-        run_target(cfg, singer)
-        run_target(cfg, singer)
-    with ledger_of(cfg) as ledger:
+        kit.run_target(cfg, singer)
+        kit.run_target(cfg, singer)
+    with kit.ledger_of(cfg) as ledger:
         runs = ledger.lock.runs()
         assert len(runs) == 2
         rows = ledger.audit.rows(runs[0].run_id, actions=["rejected"])

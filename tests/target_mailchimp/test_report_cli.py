@@ -14,7 +14,7 @@ import pytest
 
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL
 from target_mailchimp.report import main
-from tests.target_mailchimp.test_report import RUNS, Built, build_ledger
+from tests.target_mailchimp.test_report import GROUP_ACTIONS, RUNS, Built, build_ledger
 
 PROG = "target-mailchimp-report"
 
@@ -210,13 +210,7 @@ def test_the_page_groups_the_records_and_is_searchable(
     groups = tree.xpath("//div[@id='problems']/details[@class='group']")
     assert len(groups) == 5  # every reason of the fixture differs
     assert sum(len(g.xpath(".//tbody/tr[@data-search]")) for g in groups) == 5
-    assert [g.get("data-action") for g in groups] == [
-        "rejected",
-        "rejected",
-        "rejected",
-        "failed",
-        "parked",
-    ]
+    assert [g.get("data-action") for g in groups] == GROUP_ACTIONS
     assert tree.xpath("//input[@id='q']/@placeholder") == [
         "email, CUSTOMERID, VENDORID or RECORDNO"
     ]

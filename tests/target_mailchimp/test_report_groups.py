@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """The report for operators: the ids a record refers to (kept in the audit trail), records
 grouped by reason and shown once across runs, the latest run that changed something, and
 chart labels that stay readable for large counts and many runs on one day."""
@@ -10,8 +9,10 @@ import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import lxml.html
+import pytest
 
 from target_mailchimp.ledger import AuditEntry, AuditRow, Ledger
 from target_mailchimp.report import load_report, reason_pattern, render_report
@@ -19,19 +20,10 @@ from target_mailchimp.report.chart import chart_model, text_width
 from target_mailchimp.report.data import RunCounts
 from target_mailchimp.sinks.recording import SourceRef
 from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.target_mailchimp import test_target_kit as kit
 from tests.target_mailchimp.test_report import Clock, _entries, build_ledger
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    customer,
-    ledger_of,
-    payment,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def doc(page: str) -> lxml.html.HtmlElement:
@@ -46,21 +38,23 @@ def record_rows(page: str) -> list[lxml.html.HtmlElement]:
 
 
 def test_source_refs_keep_the_ids_a_record_refers_to_and_no_personal_data() -> None:
-    bill_ref = SourceRef.of("ap_bills", bill(11, "V-9"), id_field="RECORDID")
+    bill_ref = SourceRef.of("ap_bills", kit.bill(11, "V-9"), id_field="RECORDID")
     assert bill_ref.source_id == "B-11"
     assert bill_ref.refs == {"VENDORID": ("V-9",)}
-    pay = payment(21, [(11, "5.00"), (12, "6.00"), (11, "1.00")])
+    pay = kit.payment(21, [(11, "5.00"), (12, "6.00"), (11, "1.00")])
     pay["VENDORID"] = "V-9"
     assert SourceRef.of("ap_payments", pay, id_field="RECORDID").refs == {
         "VENDORID": ("V-9",),
         "bill RECORDNO": ("11", "12"),
     }
     # A customer's own CUSTOMERID is its id, not a reference; emails and names never are.
-    cust = customer(1, "C-1", "c1@x.com", first="Ann", last="Lee")
+    cust = kit.customer(1, "C-1", "c1@x.com", first="Ann", last="Lee")
     ref = SourceRef.of("customers", cust, id_field="CUSTOMERID")
     assert ref.source_id == "C-1"
     assert ref.refs is None
-    assert SourceRef.of("vendors", vendor(2, "V-2", "v@x.com"), id_field="VENDORID").refs is None
+    assert (
+        SourceRef.of("vendors", kit.vendor(2, "V-2", "v@x.com"), id_field="VENDORID").refs is None
+    )
 
 
 def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
@@ -108,15 +102,14 @@ def test_an_old_ledger_gets_the_refs_column_and_the_report_reads_it_before(
 
 
 def test_the_target_keeps_the_vendor_and_bills_a_record_refers_to(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer()
-    s.record("vendors", vendor(1, "V-NOMAIL", None), vendor(2, "V-OK", "ok@x.com"))
-    s.record("ap_bills", bill(11, "V-NOMAIL"), bill(12, "V-OK"))
-    s.record("ap_payments", payment(21, [(11, "100.00"), (12, "100.00")]))
-    run_target(cfg, s)
-    with ledger_of(cfg) as ledger:
+    s = kit.Singer()
+    s.record("vendors", kit.vendor(1, "V-NOMAIL", None), kit.vendor(2, "V-OK", "ok@x.com"))
+    s.record("ap_bills", kit.bill(11, "V-NOMAIL"), kit.bill(12, "V-OK"))
+    s.record("ap_payments", kit.payment(21, [(11, "100.00"), (12, "100.00")]))
+    kit.run_target(cfg, s)
+    with kit.ledger_of(cfg) as ledger:
         (run,) = ledger.lock.runs()
         rows = ledger.audit.rows(run.run_id)
     by_record = {(r.stream, r.source_key, r.object_id): r for r in rows}

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """The financial_status rule (`mapping/settlement.py`): settled by any means, from the newest
 facts, whatever order they arrive in; checked as pure cases and through whole target runs
 against the Mailchimp sandbox (one run, and split over two runs)."""
@@ -27,14 +26,9 @@ from target_mailchimp.mapping import (
     settlement_status,
 )
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 DEFAULT = MappingSettings()
 T0 = "2024-03-01T10:00:00+00:00"
@@ -345,10 +339,10 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> Writes:
     return seen
 
 
-def singer(records: list[tuple[str, dict[str, Any]]]) -> Singer:
+def singer(records: list[tuple[str, dict[str, Any]]]) -> kit.Singer:
     """Singer input: the vendor, then `records` in order (amounts as exact JSON numbers)."""
-    s = Singer()
-    s.record("vendors", vendor(1, "V1", "v1@example.com"))
+    s = kit.Singer()
+    s.record("vendors", kit.vendor(1, "V1", "v1@example.com"))
     s.schema("ap_bills").schema("ap_payments")
     for stream, record in records:
         s.lines.append(dumps_exact({"type": "RECORD", "stream": stream, "record": record}))
@@ -380,12 +374,12 @@ def test_same_facts_in_any_order_give_the_same_status(  # noqa: PLR0917
     split = data.draw(st.integers(0, len(order)), label="split into two runs at")
     writes.runs.clear()
     with MailchimpSandbox(batch_start_delay=0.0) as mailchimp:
-        cfg = target_config(
+        cfg = kit.target_config(
             mailchimp, tmp_path_factory.mktemp("ledger"), status_if_new="subscribed"
         )
         for part in (order[:split], order[split:]):
             writes.runs.append([])
-            run_target(cfg, singer(part))
+            kit.run_target(cfg, singer(part))
         stored = mailchimp.snapshot()["stores"]["intacct"]["orders"]["bill-77"]
         assert stored["financial_status"] == h.final_status
         if not h.voids:
@@ -395,7 +389,7 @@ def test_same_facts_in_any_order_give_the_same_status(  # noqa: PLR0917
         # Every fact again, in one run: nothing to write.
         mailchimp.reset_counters()
         writes.runs.append([])
-        run_target(cfg, singer(order))
+        kit.run_target(cfg, singer(order))
         assert mailchimp.count(writes_only=True) == 0, writes.runs[-1]
 
 
@@ -403,7 +397,7 @@ def test_older_versions_later_in_one_batch_change_nothing(
     sandbox: MailchimpSandbox, writes: Writes, tmp_path: Path
 ) -> None:
     """Newest versions first, older ones after them in the same run: the newest facts win."""
-    cfg = target_config(sandbox, tmp_path, status_if_new="subscribed")
+    cfg = kit.target_config(sandbox, tmp_path, status_if_new="subscribed")
     pay = payment(502, cash="100", modified=stamp(3))
     void = dict(pay, STATE="Voided", WHENMODIFIED=stamp(5))
     facts = [
@@ -414,7 +408,7 @@ def test_older_versions_later_in_one_batch_change_nothing(
         ("ap_bills", bill(modified=stamp(0))),
     ]
     writes.runs.append([])
-    run_target(cfg, singer(facts))
+    kit.run_target(cfg, singer(facts))
     assert orders_of(sandbox)["bill-77"]["financial_status"] == "pending"
     assert writes.runs[-1] == ["pending"]
 
@@ -427,13 +421,13 @@ def test_payment_before_its_bill_over_two_runs(
     sandbox: MailchimpSandbox, writes: Writes, tmp_path: Path
 ) -> None:
     mailchimp = sandbox
-    cfg = target_config(mailchimp, tmp_path, status_if_new="subscribed")
+    cfg = kit.target_config(mailchimp, tmp_path, status_if_new="subscribed")
     pay = payment(1, cash="98.00", inline="2.00", modified=stamp(1))
     writes.runs.append([])
-    run_target(cfg, singer([("ap_payments", pay)]))
+    kit.run_target(cfg, singer([("ap_payments", pay)]))
     assert "bill-77" not in mailchimp.snapshot()["stores"].get("intacct", {}).get("orders", {})
     writes.runs.append([])
-    run_target(cfg, singer([("ap_bills", bill(modified=T0))]))
+    kit.run_target(cfg, singer([("ap_bills", bill(modified=T0))]))
     orders = mailchimp.snapshot()["stores"]["intacct"]["orders"]
     assert orders["bill-77"]["financial_status"] == "paid"
     assert writes.runs[-1] == ["paid"]

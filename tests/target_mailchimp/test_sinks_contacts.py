@@ -1,24 +1,18 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """customers and vendors through the target into the Mailchimp sandbox: members, merge
 fields, tags, inactive modes, e-commerce customers, rejections."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from target_mailchimp.api import subscriber_hash
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    ADDRESS,
-    Singer,
-    _no_retry_waits,
-    customer,
-    ledger_of,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def tag_names(member: dict[str, object] | None) -> set[str]:
@@ -31,11 +25,11 @@ def tag_names(member: dict[str, object] | None) -> set[str]:
 def test_members_merge_fields_tags_and_one_member_per_email(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path, merge_fields={"TERMS": "TERMNAME"})
-    s = Singer()
+    cfg = kit.target_config(sandbox, tmp_path, merge_fields={"TERMS": "TERMNAME"})
+    s = kit.Singer()
     s.record(
         "customers",
-        customer(
+        kit.customer(
             1,
             "C1",
             "Ann@Shared.com",
@@ -43,14 +37,14 @@ def test_members_merge_fields_tags_and_one_member_per_email(
             last="Lee",
             company="Acme",
             phone="555-1",
-            address=ADDRESS,
+            address=kit.ADDRESS,
             TERMNAME="Net 30",
         ),
-        customer(2, "C2", "ann@shared.com", first="Zed", company="Other"),
-        customer(3, "C3", "bob@x.com", name="Bob Co", address={"ADDRESS1": "2 Side St"}),
+        kit.customer(2, "C2", "ann@shared.com", first="Zed", company="Other"),
+        kit.customer(3, "C3", "bob@x.com", name="Bob Co", address={"ADDRESS1": "2 Side St"}),
     )
-    s.record("vendors", vendor(10, "V10", "ANN@shared.com", company="Acme Supplies"))
-    result = run_target(cfg, s)
+    s.record("vendors", kit.vendor(10, "V10", "ANN@shared.com", company="Acme Supplies"))
+    result = kit.run_target(cfg, s)
 
     ann = sandbox.member("ann@shared.com")
     assert ann is not None
@@ -82,25 +76,28 @@ def test_members_merge_fields_tags_and_one_member_per_email(
 
     # A later run that brings only the vendor writes the same member: nothing changes.
     sandbox.reset_counters()
-    again = Singer().record("vendors", vendor(10, "V10", "ANN@shared.com", company="Acme Supplies"))
-    second = run_target(cfg, again)
+    again = kit.Singer().record(
+        "vendors", kit.vendor(10, "V10", "ANN@shared.com", company="Acme Supplies")
+    )
+    second = kit.run_target(cfg, again)
     assert sandbox.count(writes_only=True) == 0
     assert second.counts["member"] == {"unchanged": 1}
     assert second.counts["customer"] == {"unchanged": 1}
     assert sandbox.count("POST", f"/lists/{sandbox.list_id}/merge-fields") == 0
 
 
-def test_status_if_new_never_resubscribes(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
+def test_status_if_new_never_resubscribes(
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
+) -> None:
     sandbox.seed_member("gone@x.com", status="unsubscribed")
     sandbox.seed_member("pending@x.com", status="pending")
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record(
+    s = kit.Singer().record(
         "customers",
-        customer(1, "C1", "gone@x.com", first="Gone"),
-        customer(2, "C2", "pending@x.com", first="Pen"),
-        customer(3, "C3", "new@x.com", first="New"),
+        kit.customer(1, "C1", "gone@x.com", first="Gone"),
+        kit.customer(2, "C2", "pending@x.com", first="Pen"),
+        kit.customer(3, "C3", "new@x.com", first="New"),
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     gone = sandbox.member("gone@x.com")
     assert gone is not None and gone["status"] == "unsubscribed"
     assert gone["merge_fields"]["FNAME"] == "Gone"  # data updated, status kept
@@ -111,20 +108,19 @@ def test_status_if_new_never_resubscribes(sandbox: MailchimpSandbox, tmp_path: P
     assert result.counts["member"] == {"created": 1, "updated": 2}
 
     # status_if_new applies to new addresses only.
-    cfg2 = target_config(sandbox, tmp_path / "other", status_if_new="pending")
-    run_target(cfg2, Singer().record("customers", customer(4, "C4", "dbl@x.com")))
+    cfg2 = kit.target_config(sandbox, tmp_path / "other", status_if_new="pending")
+    kit.run_target(cfg2, kit.Singer().record("customers", kit.customer(4, "C4", "dbl@x.com")))
     dbl = sandbox.member("dbl@x.com")
     assert dbl is not None and dbl["status"] == "pending"
 
 
 def test_ecommerce_customers_follow_their_members(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer()
-    s.record("customers", customer(1, "C1", "c1@x.com", company="C One", address=ADDRESS))
-    s.record("vendors", vendor(5, "V5", "v5@x.com", first="Val", last="Vee"))
-    result = run_target(cfg, s)
+    s = kit.Singer()
+    s.record("customers", kit.customer(1, "C1", "c1@x.com", company="C One", address=kit.ADDRESS))
+    s.record("vendors", kit.vendor(5, "V5", "v5@x.com", first="Val", last="Vee"))
+    result = kit.run_target(cfg, s)
     store = sandbox.snapshot()["stores"]["intacct"]
     assert store["list_id"] == sandbox.list_id
     assert store["name"] == "Sage Intacct" and store["currency_code"] == "USD"
@@ -156,80 +152,82 @@ def test_ecommerce_customers_follow_their_members(
 
 
 def test_store_is_syncing_only_during_its_first_backfill(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
     seen: list[bool] = []
 
     def on_state(_state: dict[str, object]) -> None:
         seen.append(sandbox.snapshot()["stores"]["intacct"]["is_syncing"])
 
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com")).state({"n": 1})
-    s.record("customers", customer(2, "C2", "c2@x.com")).state({"n": 2})
-    run_target(cfg, s, on_state=on_state, max_record_age_minutes=0)
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com")).state({"n": 1})
+    s.record("customers", kit.customer(2, "C2", "c2@x.com")).state({"n": 2})
+    kit.run_target(cfg, s, on_state=on_state, max_record_age_minutes=0)
     assert seen and all(seen)  # automations paused while the backfill runs
     assert sandbox.snapshot()["stores"]["intacct"]["is_syncing"] is False
     # Later runs are not backfills: the store is left alone.
     sandbox.reset_counters()
     seen.clear()
-    later = Singer().record("customers", customer(3, "C3", "c3@x.com")).state({"n": 3})
-    run_target(cfg, later, on_state=on_state, max_record_age_minutes=0)
+    later = kit.Singer().record("customers", kit.customer(3, "C3", "c3@x.com")).state({"n": 3})
+    kit.run_target(cfg, later, on_state=on_state, max_record_age_minutes=0)
     assert seen == [False]
     assert sandbox.count("PATCH", "/ecommerce/stores/intacct") == 0
     assert sandbox.count("POST", "/ecommerce/stores") == 0
 
 
 def test_inactive_ignore_skips_member_and_customer(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record(
+    s = kit.Singer().record(
         "customers",
-        customer(1, "C1", "old@x.com", status="inactive"),
-        customer(2, "C2", "live@x.com"),
+        kit.customer(1, "C1", "old@x.com", status="inactive"),
+        kit.customer(2, "C2", "live@x.com"),
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     assert sandbox.member("old@x.com") is None
     assert "customer-C1" not in sandbox.snapshot()["stores"]["intacct"]["customers"]
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         rows = ledger.audit.rows(result.run_id, actions=["skipped"])
     assert [(r.source_key, r.source_id) for r in rows] == [("1", "C1")]
     assert rows[0].detail is not None and "inactive" in rows[0].detail
 
 
 def test_inactive_tag_adds_then_removes_the_tag(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = target_config(sandbox, tmp_path, inactive_records="tag")
-    run_target(cfg, Singer().record("customers", customer(1, "C1", "t@x.com", status="inactive")))
+    cfg = kit.target_config(sandbox, tmp_path, inactive_records="tag")
+    kit.run_target(
+        cfg, kit.Singer().record("customers", kit.customer(1, "C1", "t@x.com", status="inactive"))
+    )
     assert tag_names(sandbox.member("t@x.com")) == {"Intacct customer", "Intacct inactive"}
     assert "customer-C1" in sandbox.snapshot()["stores"]["intacct"]["customers"]
     # Active again: the inactive tag is removed (one tags call), the others stay.
     sandbox.reset_counters()
-    run_target(cfg, Singer().record("customers", customer(1, "C1", "t@x.com", status="active")))
+    kit.run_target(
+        cfg, kit.Singer().record("customers", kit.customer(1, "C1", "t@x.com", status="active"))
+    )
     assert tag_names(sandbox.member("t@x.com")) == {"Intacct customer"}
     assert sandbox.count("POST", f"/lists/{sandbox.list_id}/members/") == 1
     # Never tagged inactive by us: no tags call at all.
     sandbox.reset_counters()
-    run_target(cfg, Singer().record("customers", customer(2, "C2", "u@x.com")))
+    kit.run_target(cfg, kit.Singer().record("customers", kit.customer(2, "C2", "u@x.com")))
     assert sandbox.count("POST", f"/lists/{sandbox.list_id}/members/") == 0
 
 
 def test_inactive_archive_archives_the_member(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = target_config(sandbox, tmp_path, inactive_records="archive")
-    run_target(cfg, Singer().record("customers", customer(1, "C1", "arc@x.com")))
+    cfg = kit.target_config(sandbox, tmp_path, inactive_records="archive")
+    kit.run_target(cfg, kit.Singer().record("customers", kit.customer(1, "C1", "arc@x.com")))
     assert sandbox.member("arc@x.com")["status"] == "subscribed"  # type: ignore[index]
-    result = run_target(
-        cfg, Singer().record("customers", customer(1, "C1", "arc@x.com", status="inactive"))
+    result = kit.run_target(
+        cfg, kit.Singer().record("customers", kit.customer(1, "C1", "arc@x.com", status="inactive"))
     )
     member = sandbox.member("arc@x.com")
     assert member is not None and member["status"] == "archived"
     assert result.counts["member"] == {"archived": 1}
     # An address shared with an active record is not archived.
-    run_target(
+    kit.run_target(
         cfg,
-        Singer().record(
+        kit.Singer().record(
             "customers",
-            customer(2, "C2", "both@x.com", status="inactive"),
-            customer(3, "C3", "both@x.com"),
+            kit.customer(2, "C2", "both@x.com", status="inactive"),
+            kit.customer(3, "C3", "both@x.com"),
         ),
     )
     both = sandbox.member("both@x.com")
@@ -237,21 +235,20 @@ def test_inactive_archive_archives_the_member(sandbox: MailchimpSandbox, tmp_pat
 
 
 def test_bad_records_are_rejected_with_reasons_and_the_rest_written(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record(
+    s = kit.Singer().record(
         "customers",
-        customer(1, "C1", "good@x.com"),
-        customer(2, "C2", "no-at-sign"),
-        customer(3, "C3", "fake123@x.com"),  # the sandbox says it "looks fake or invalid"
+        kit.customer(1, "C1", "good@x.com"),
+        kit.customer(2, "C2", "no-at-sign"),
+        kit.customer(3, "C3", "fake123@x.com"),  # the sandbox says it "looks fake or invalid"
         {"RECORDNO": "not-a-number", "CUSTOMERID": "C4"},
-        customer(5, "C5", None),
+        kit.customer(5, "C5", None),
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     assert sandbox.member("good@x.com") is not None
     assert sandbox.member("fake123@x.com") is None
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         rejected = {r.source_key: r for r in ledger.audit.rejected(result.run_id)}
     assert set(rejected) == {"2", "3", "not-a-number", "5"}
     assert "has no '@'" in (rejected["2"].detail or "")
@@ -265,23 +262,24 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_written(
     assert set(customers) == {"customer-C1"}
 
 
-def test_email_change_moves_the_member(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    run_target(
+def test_email_change_moves_the_member(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
+    kit.run_target(
         cfg,
-        Singer().record(
+        kit.Singer().record(
             "customers",
-            customer(1, "C1", "old@x.com", first="Old"),
-            customer(2, "C2", "old@x.com", first="Keep"),
+            kit.customer(1, "C1", "old@x.com", first="Old"),
+            kit.customer(2, "C2", "old@x.com", first="Keep"),
         ),
     )
-    run_target(cfg, Singer().record("customers", customer(1, "C1", "new@x.com", first="Old")))
+    kit.run_target(
+        cfg, kit.Singer().record("customers", kit.customer(1, "C1", "new@x.com", first="Old"))
+    )
     new = sandbox.member("new@x.com")
     old = sandbox.member("old@x.com")
     assert new is not None and new["merge_fields"]["FNAME"] == "Old"
     # The old address is rebuilt from the record still using it.
     assert old is not None and old["merge_fields"]["FNAME"] == "Keep"
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         for email in ("new@x.com", "old@x.com"):
             state = ledger.writes.object_state("member", subscriber_hash(email))
             assert state is not None and state.exists

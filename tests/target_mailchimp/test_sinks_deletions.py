@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """Records deleted in Intacct ({RECORDNO, _sdc_deleted_at} in their own stream) through the
 target: members archived or tagged (on_delete), a shared address kept, orders deleted,
 deleted payments handled as voids, every deletion audited once."""
@@ -12,20 +11,11 @@ import pytest
 
 from target_mailchimp.mapping import MappingSettings
 from tests.sandbox.mailchimp import MailchimpSandbox
+from tests.target_mailchimp import test_target_kit as kit
 from tests.target_mailchimp.test_sinks_contacts import tag_names
 from tests.target_mailchimp.test_sinks_invoices import invoice, orders, receipt
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    customer,
-    ledger_of,
-    payment,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 WHEN = "2024-06-26T17:28:14+00:00"
 
@@ -35,35 +25,36 @@ def gone(recordno: int) -> dict[str, Any]:
 
 
 def audit_rows(cfg: dict[str, Any], run_id: str) -> list[Any]:
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         return list(ledger.audit.rows(run_id=run_id))
 
 
 def first_run(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
-    s = Singer().record(
+    s = kit.Singer().record(
         "customers",
-        customer(1, "C1", "c1@x.com"),
-        customer(2, "C2", "shared@x.com"),
+        kit.customer(1, "C1", "c1@x.com"),
+        kit.customer(2, "C2", "shared@x.com"),
     )
-    s.record("vendors", vendor(7, "V7", "shared@x.com"), vendor(8, "V8", "v8@x.com"))
+    s.record("vendors", kit.vendor(7, "V7", "shared@x.com"), kit.vendor(8, "V8", "v8@x.com"))
     s.record(
         "ap_bills",
-        bill(40, "V8", [("6000", "10.00", "Supplies")]),
-        bill(41, "V8", [("6000", "20.00", "Supplies")]),
+        kit.bill(40, "V8", [("6000", "10.00", "Supplies")]),
+        kit.bill(41, "V8", [("6000", "20.00", "Supplies")]),
     )
     s.record("ar_invoices", invoice(50, "C1", [("4000", "30.00", "Revenue")]))
     s.record("ar_payments", receipt(60, [(50, "30.00")]))
-    run_target(cfg, s)
+    kit.run_target(cfg, s)
     assert set(orders(sandbox)) == {"bill-40", "bill-41", "invoice-50"}
 
 
-def test_deletions_leave_mailchimp_exactly_once(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = target_config(sandbox, tmp_path)
+def test_deletions_leave_mailchimp_exactly_once(
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
+) -> None:
     first_run(sandbox, cfg)
     sandbox.reset_counters()
-    s = Singer().record("customers", gone(1)).record("vendors", gone(7))
+    s = kit.Singer().record("customers", gone(1)).record("vendors", gone(7))
     s.record("ap_bills", gone(40)).record("ar_invoices", gone(50))
-    second = run_target(cfg, s)
+    second = kit.run_target(cfg, s)
     # The customer alone on its address: archived. The vendor sharing an address with a live
     # customer: the member stays subscribed and only loses the vendor tag.
     assert sandbox.member("c1@x.com")["status"] == "archived"  # type: ignore[index]
@@ -85,7 +76,7 @@ def test_deletions_leave_mailchimp_exactly_once(sandbox: MailchimpSandbox, tmp_p
     )
     # The same deletions again (a rerun, the tap's lookback): nothing is written.
     sandbox.reset_counters()
-    third = run_target(cfg, s)
+    third = kit.run_target(cfg, s)
     assert sandbox.count(writes_only=True) == 0
     assert third.counts["member"] == {"skipped": 2}
     rows = audit_rows(cfg, third.run_id)
@@ -99,10 +90,11 @@ def _hash(email: str) -> str:
 
 
 def test_a_deletion_the_ledger_never_saw_is_skipped_with_its_reason(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    result = run_target(cfg, Singer().record("customers", gone(99)).record("ap_bills", gone(98)))
+    result = kit.run_target(
+        cfg, kit.Singer().record("customers", gone(99)).record("ap_bills", gone(98))
+    )
     assert sandbox.count(writes_only=True) == 0
     assert result.counts == {"member": {"skipped": 1}, "order": {"skipped": 1}}
     rows = audit_rows(cfg, result.run_id)
@@ -111,9 +103,9 @@ def test_a_deletion_the_ledger_never_saw_is_skipped_with_its_reason(
 
 @pytest.mark.parametrize("mode", ["tag", "ignore"])
 def test_on_delete_tag_and_ignore(sandbox: MailchimpSandbox, tmp_path: Path, mode: str) -> None:
-    cfg = target_config(sandbox, tmp_path, on_delete=mode)
-    run_target(cfg, Singer().record("customers", customer(1, "C1", "c1@x.com")))
-    result = run_target(cfg, Singer().record("customers", gone(1)))
+    cfg = kit.target_config(sandbox, tmp_path, on_delete=mode)
+    kit.run_target(cfg, kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com")))
+    result = kit.run_target(cfg, kit.Singer().record("customers", gone(1)))
     member = sandbox.member("c1@x.com")
     assert member is not None and member["status"] == "subscribed"
     if mode == "tag":
@@ -124,21 +116,20 @@ def test_on_delete_tag_and_ignore(sandbox: MailchimpSandbox, tmp_path: Path, mod
         assert result.counts["member"] == {"skipped": 1}
 
 
-def test_a_deleted_payment_counts_as_a_void(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("vendors", vendor(8, "V8", "v8@x.com"))
-    s.record("customers", customer(1, "C1", "c1@x.com"))
-    s.record("ap_bills", bill(40, "V8", [("6000", "10.00", "Supplies")]))
-    s.record("ap_payments", payment(45, [(40, "10.00")]))
+def test_a_deleted_payment_counts_as_a_void(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
+    s = kit.Singer().record("vendors", kit.vendor(8, "V8", "v8@x.com"))
+    s.record("customers", kit.customer(1, "C1", "c1@x.com"))
+    s.record("ap_bills", kit.bill(40, "V8", [("6000", "10.00", "Supplies")]))
+    s.record("ap_payments", kit.payment(45, [(40, "10.00")]))
     s.record("ar_invoices", invoice(50, "C1", [("4000", "30.00", "Revenue")]))
     s.record("ar_payments", receipt(60, [(50, "30.00")]))
-    run_target(cfg, s)
+    kit.run_target(cfg, s)
     assert {k: v["financial_status"] for k, v in orders(sandbox).items()} == {
         "bill-40": "paid",
         "invoice-50": "paid",
     }
-    result = run_target(
-        cfg, Singer().record("ap_payments", gone(45)).record("ar_payments", gone(60))
+    result = kit.run_target(
+        cfg, kit.Singer().record("ap_payments", gone(45)).record("ar_payments", gone(60))
     )
     assert {k: v["financial_status"] for k, v in orders(sandbox).items()} == {
         "bill-40": "pending",
@@ -147,7 +138,9 @@ def test_a_deleted_payment_counts_as_a_void(sandbox: MailchimpSandbox, tmp_path:
     assert result.counts["order"] == {"updated": 2}
     assert result.counts["record"] == {"deleted": 2}
     sandbox.reset_counters()
-    run_target(cfg, Singer().record("ap_payments", gone(45)).record("ar_payments", gone(60)))
+    kit.run_target(
+        cfg, kit.Singer().record("ap_payments", gone(45)).record("ar_payments", gone(60))
+    )
     assert sandbox.count(writes_only=True) == 0
 
 
@@ -175,21 +168,20 @@ def test_the_list_resource_carries_contact_defaults_and_stats(sandbox: Mailchimp
 
 
 def test_a_dry_run_says_what_it_would_delete_and_deletes_nothing(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
-    s.record("vendors", vendor(8, "V8", "v8@x.com"))
-    s.record("ap_bills", bill(40, "V8", [("6000", "10.00", "Supplies")]))
-    run_target(cfg, s)
-    deletions = Singer().record("customers", gone(1)).record("ap_bills", gone(40))
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
+    s.record("vendors", kit.vendor(8, "V8", "v8@x.com"))
+    s.record("ap_bills", kit.bill(40, "V8", [("6000", "10.00", "Supplies")]))
+    kit.run_target(cfg, s)
+    deletions = kit.Singer().record("customers", gone(1)).record("ap_bills", gone(40))
     sandbox.reset_counters()
-    dry = run_target({**cfg, "dry_run": True}, deletions)
+    dry = kit.run_target({**cfg, "dry_run": True}, deletions)
     assert sandbox.count(writes_only=True) == 0
     assert dry.counts["member"] == {"deleted": 1}
     assert dry.counts["order"] == {"deleted": 1}
     # The real ledger is untouched: a real run still deletes both.
-    real = run_target(cfg, deletions)
+    real = kit.run_target(cfg, deletions)
     assert real.counts["member"] == {"deleted": 1}
     assert real.counts["order"] == {"deleted": 1}
     assert sandbox.member("c1@x.com")["status"] == "archived"  # type: ignore[index]
@@ -197,16 +189,15 @@ def test_a_dry_run_says_what_it_would_delete_and_deletes_nothing(
 
 
 def test_the_report_and_the_summary_show_deletions(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
     import lxml.html
 
     from target_mailchimp.report import load_report, render_report
     from target_mailchimp.summary import render
 
-    cfg = target_config(sandbox, tmp_path)
-    run_target(cfg, Singer().record("customers", customer(1, "C1", "c1@x.com")))
-    result = run_target(cfg, Singer().record("customers", gone(1)))
+    kit.run_target(cfg, kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com")))
+    result = kit.run_target(cfg, kit.Singer().record("customers", gone(1)))
     summary = render(result.report)
     header = next(line for line in summary.splitlines() if line.startswith("object"))
     assert header.split()[-1] == "deleted"

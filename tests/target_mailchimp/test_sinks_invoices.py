@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """ar_invoices and ar_payments through the target: orders of the customers' e-commerce
 customers, the same status rule as bills (settled by any means -> paid), parking of invoices
 without their customer and payments without their invoice."""
@@ -6,8 +5,9 @@ without their customer and payments without their invoice."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
+
+import pytest
 
 from target_mailchimp.mapping import MappingSettings, order_financial_status
 from target_mailchimp.mapping.invoices import (
@@ -18,23 +18,14 @@ from target_mailchimp.mapping.invoices import (
 from target_mailchimp.mapping.payments import PaymentRecord
 from target_mailchimp.mapping.results import Rejected, Skipped
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    customer,
-    ledger_of,
-    payment,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def invoice(recordno: int, customerid: str, *args: Any, **kw: Any) -> dict[str, Any]:
     """An ar_invoices record (shaped as a bill, with the customer's id)."""
-    record = bill(recordno, customerid, *args, **kw)
+    record = kit.bill(recordno, customerid, *args, **kw)
     record["CUSTOMERID"] = record.pop("VENDORID")
     record["RECORDID"] = f"AR-{recordno}"
     return record
@@ -45,7 +36,7 @@ def receipt(
 ) -> dict[str, Any]:
     """An ar_payments record; `amounts` adds settling amounts (e.g. TRX_DISCOUNTAMOUNT) to
     each detail."""
-    record = payment(recordno, applied, state=state)
+    record = kit.payment(recordno, applied, state=state)
     for detail in record["details"]:
         for key, value in amounts.items():
             detail[key] = float(value)
@@ -59,10 +50,9 @@ def orders(sb: MailchimpSandbox) -> dict[str, Any]:
 
 
 def test_invoices_become_orders_of_their_customers(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record(
         "ar_invoices",
         invoice(
@@ -73,7 +63,7 @@ def test_invoices_become_orders_of_their_customers(
         invoice(502, "C1", [("4000", "10.00", "Product Revenue")], state="Paid"),
         invoice(503, "C1", [("4000", "10.00", "Product Revenue")], state="Reversed"),
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     got = orders(sandbox)
     o = got["invoice-501"]
     assert o["customer"]["id"] == "customer-C1"
@@ -91,10 +81,9 @@ def test_invoices_become_orders_of_their_customers(
 
 
 def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record(
         "ar_invoices",
         invoice(601, "C1", [("4000", "100.00", "Product Revenue")]),
@@ -106,7 +95,7 @@ def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
     s.record("ar_payments", receipt(701, [(601, "90.00")], TRX_DISCOUNTAMOUNT="10.00"))
     s.record("ar_payments", receipt(702, [(602, "60.00")], TRX_INLINEAMOUNT="40.00"))
     s.record("ar_payments", receipt(703, [(603, "50.00")]))
-    run_target(cfg, s)
+    kit.run_target(cfg, s)
     got = orders(sandbox)
     assert {k: v["financial_status"] for k, v in got.items()} == {
         "invoice-601": "paid",
@@ -114,9 +103,9 @@ def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
         "invoice-603": "pending",
     }
     sandbox.reset_counters()
-    second = run_target(
+    second = kit.run_target(
         cfg,
-        Singer().record(
+        kit.Singer().record(
             "ar_payments", receipt(702, [(602, "60.00")], state="Voided", TRX_INLINEAMOUNT="40.00")
         ),
     )
@@ -127,65 +116,61 @@ def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
 
 
 def test_an_older_invoice_version_later_in_the_batch_is_not_written(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
     # The newer version (200.00) comes first, an older one (100.00, a lookback re-read) after
     # it: the order is written from the newest version, as for bills.
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     newer = invoice(612, "C1", [("4000", "200.00", "Product Revenue")])
     newer["WHENMODIFIED"] = "2024-03-05T10:00:00+00:00"
     older = invoice(612, "C1", [("4000", "100.00", "Product Revenue")])
     s.record("ar_invoices", newer, older)
-    run_target(cfg, s)
+    kit.run_target(cfg, s)
     assert Decimal(str(orders(sandbox)["invoice-612"]["order_total"])) == Decimal("200.00")
 
 
 def test_an_older_ar_payment_later_in_the_batch_changes_nothing(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
     # The voided (newer) version comes first, the complete one it replaced after it: the
     # batch keeps the newest version, as for AP payments, so the invoice stays pending.
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     s.record("ar_invoices", invoice(611, "C1", [("4000", "100.00", "Product Revenue")]))
     voided = receipt(711, [(611, "100.00")], state="Voided")
     voided["WHENMODIFIED"] = "2024-03-04T10:00:00+00:00"
     s.record("ar_payments", voided, receipt(711, [(611, "100.00")]))
-    run_target(cfg, s)
+    kit.run_target(cfg, s)
     assert orders(sandbox)["invoice-611"]["financial_status"] == "pending"
 
 
 def test_invoice_waits_for_its_customer_and_payment_for_its_invoice(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("ar_payments", receipt(801, [(901, "100.00")]))
+    s = kit.Singer().record("ar_payments", receipt(801, [(901, "100.00")]))
     s.record("ar_invoices", invoice(901, "C9", [("4000", "100.00", "Product Revenue")]))
-    first = run_target(cfg, s)
+    first = kit.run_target(cfg, s)
     assert orders(sandbox) == {}
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         parked = {(p.stream, p.source_key, p.waiting_kind) for p in ledger.sources.parked()}
     assert parked == {("ar_invoices", "901", "customer")}
     assert "parked" in first.counts["order"]
-    run_target(cfg, Singer().record("customers", customer(9, "C9", "c9@x.com")))
+    kit.run_target(cfg, kit.Singer().record("customers", kit.customer(9, "C9", "c9@x.com")))
     o = orders(sandbox)["invoice-901"]
     assert o["customer"]["id"] == "customer-C9"
     assert o["financial_status"] == "paid"  # the payment recorded earlier counts
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         assert ledger.sources.parked() == []
 
 
 def test_bill_and_invoice_of_the_same_number_stay_apart(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
-    s.record("vendors", vendor(1, "V1", "v1@x.com"))
-    s.record("ap_bills", bill(40, "V1", [("6000", "10.00", "Supplies")]))
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
+    s.record("vendors", kit.vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", kit.bill(40, "V1", [("6000", "10.00", "Supplies")]))
     s.record("ar_invoices", invoice(40, "C1", [("4000", "10.00", "Product Revenue")]))
     s.record("ar_payments", receipt(50, [(40, "10.00")]))
-    run_target(cfg, s)
+    kit.run_target(cfg, s)
     got = orders(sandbox)
     assert got["bill-40"]["financial_status"] == "pending"
     assert got["invoice-40"]["financial_status"] == "paid"

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """ap_bills and ap_payments through the target: products, orders, financial status,
 parking of bills without their vendor and payments without their bill."""
 
@@ -8,18 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    ledger_of,
-    payment,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def store(sb: MailchimpSandbox) -> dict[str, Any]:
@@ -36,22 +29,22 @@ def order(sb: MailchimpSandbox, recordno: int) -> dict[str, Any] | None:
 def test_orders_with_lines_products_and_status_by_state(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path, financial_status_map={"Selected": "refunded"})
-    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com", company="Paper Co"))
+    cfg = kit.target_config(sandbox, tmp_path, financial_status_map={"Selected": "refunded"})
+    s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@x.com", company="Paper Co"))
     s.record(
         "ap_bills",
-        bill(
+        kit.bill(
             11,
             "V1",
             [("6000", "100.50", "Office supplies"), ("6100", "20.25", "Postage")],
             state="Posted",
         ),
-        bill(12, "V1", [("6000", "5.00", "Office supplies")], state="Paid"),
-        bill(13, "V1", [("6200", "7.00", "Travel")], state="Declined"),
-        bill(14, "V1", [("6200", "8.00", "Travel")], state="Selected"),
-        bill(15, "V1", [("6200", "9.00", "Travel")], state="Draft", currency="EUR"),
+        kit.bill(12, "V1", [("6000", "5.00", "Office supplies")], state="Paid"),
+        kit.bill(13, "V1", [("6200", "7.00", "Travel")], state="Declined"),
+        kit.bill(14, "V1", [("6200", "8.00", "Travel")], state="Selected"),
+        kit.bill(15, "V1", [("6200", "9.00", "Travel")], state="Draft", currency="EUR"),
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     o11 = order(sandbox, 11)
     assert o11 is not None
     assert o11["customer"]["id"] == "vendor-V1"
@@ -81,41 +74,45 @@ def test_orders_with_lines_products_and_status_by_state(
 
 
 def test_payments_make_orders_paid_and_voids_bring_them_back(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com"))
-    s.record("ap_bills", bill(21, "V1", [("6000", "100.00", "Supplies")]))
-    s.record("ap_bills", bill(22, "V1", [("6000", "50.00", "Supplies")]))
-    s.record("ap_payments", payment(31, [(21, "60.00"), (22, "50.00")]))
-    run_target(cfg, s)
+    s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", kit.bill(21, "V1", [("6000", "100.00", "Supplies")]))
+    s.record("ap_bills", kit.bill(22, "V1", [("6000", "50.00", "Supplies")]))
+    s.record("ap_payments", kit.payment(31, [(21, "60.00"), (22, "50.00")]))
+    kit.run_target(cfg, s)
     assert order(sandbox, 21)["financial_status"] == "pending"  # type: ignore[index]
     assert order(sandbox, 22)["financial_status"] == "paid"  # type: ignore[index]
 
     # A later payment covers the rest of bill 21: one PATCH, only the status.
     sandbox.reset_counters()
-    second = run_target(cfg, Singer().record("ap_payments", payment(32, [(21, "40.00")])))
+    second = kit.run_target(
+        cfg, kit.Singer().record("ap_payments", kit.payment(32, [(21, "40.00")]))
+    )
     assert order(sandbox, 21)["financial_status"] == "paid"  # type: ignore[index]
     assert sandbox.count(writes_only=True) == 1
     assert sandbox.count("PATCH", "/ecommerce/stores/intacct/orders/bill-21") == 1
     assert second.counts["order"] == {"updated": 1}
 
     # Payment 32 is voided: bill 21 is back to pending.
-    run_target(cfg, Singer().record("ap_payments", payment(32, [(21, "40.00")], state="Voided")))
+    kit.run_target(
+        cfg, kit.Singer().record("ap_payments", kit.payment(32, [(21, "40.00")], state="Voided"))
+    )
     assert order(sandbox, 21)["financial_status"] == "pending"  # type: ignore[index]
     assert order(sandbox, 22)["financial_status"] == "paid"  # type: ignore[index]
 
 
 def test_payment_for_an_order_missing_in_mailchimp_writes_it_whole(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com"))
-    s.record("ap_bills", bill(25, "V1", [("6000", "40.00", "Supplies")]))
-    run_target(cfg, s)
+    s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", kit.bill(25, "V1", [("6000", "40.00", "Supplies")]))
+    kit.run_target(cfg, s)
     sandbox.call("DELETE", "/ecommerce/stores/intacct/orders/bill-25")
     assert order(sandbox, 25) is None
-    result = run_target(cfg, Singer().record("ap_payments", payment(35, [(25, "40.00")])))
+    result = kit.run_target(
+        cfg, kit.Singer().record("ap_payments", kit.payment(35, [(25, "40.00")]))
+    )
     again = order(sandbox, 25)
     assert again is not None and again["financial_status"] == "paid"
     assert len(again["lines"]) == 1
@@ -123,60 +120,57 @@ def test_payment_for_an_order_missing_in_mailchimp_writes_it_whole(
 
 
 def test_bill_before_its_vendor_waits_for_the_end_of_input(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("ap_bills", bill(41, "V4", [("6000", "10.00", "Supplies")]))
+    s = kit.Singer().record("ap_bills", kit.bill(41, "V4", [("6000", "10.00", "Supplies")]))
     s.state({"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}})
-    s.record("vendors", vendor(4, "V4", "v4@x.com"))
-    result = run_target(cfg, s)
+    s.record("vendors", kit.vendor(4, "V4", "v4@x.com"))
+    result = kit.run_target(cfg, s)
     placed = order(sandbox, 41)
     assert placed is not None and placed["customer"]["id"] == "vendor-V4"
     assert result.states == [{"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}}]
     assert result.counts["order"] == {"created": 1}
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         assert ledger.sources.parked() == []
 
 
 def test_bill_whose_vendor_never_comes_is_parked_then_written_by_a_later_run(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    first = run_target(
-        cfg, Singer().record("ap_bills", bill(51, "V5", [("6000", "10.00", "Supplies")]))
+    first = kit.run_target(
+        cfg, kit.Singer().record("ap_bills", kit.bill(51, "V5", [("6000", "10.00", "Supplies")]))
     )
     assert order(sandbox, 51) is None
     assert first.counts["order"] == {"parked": 1}
     assert first.report.parked == {("ap_bills", "vendor_unknown"): 1}
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         rows = ledger.audit.rows(first.run_id, actions=["parked"])
         assert len(rows) == 1 and rows[0].source_key == "51"
         assert "V5" in (rows[0].detail or "")
         assert [p.source_key for p in ledger.sources.parked("ap_bills")] == ["51"]
 
     # A later run brings only the vendor: the parked bill is written automatically.
-    second = run_target(cfg, Singer().record("vendors", vendor(5, "V5", "v5@x.com")))
+    second = kit.run_target(cfg, kit.Singer().record("vendors", kit.vendor(5, "V5", "v5@x.com")))
     placed = order(sandbox, 51)
     assert placed is not None and placed["customer"]["id"] == "vendor-V5"
     assert second.counts["order"] == {"created": 1}
     assert second.report.parked == {}
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         assert ledger.sources.parked() == []
 
 
 def test_payment_for_an_unknown_bill_is_parked_until_the_bill_arrives(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("vendors", vendor(6, "V6", "v6@x.com"))
-    s.record("ap_payments", payment(61, [(60, "30.00")]))
-    first = run_target(cfg, s)
+    s = kit.Singer().record("vendors", kit.vendor(6, "V6", "v6@x.com"))
+    s.record("ap_payments", kit.payment(61, [(60, "30.00")]))
+    first = kit.run_target(cfg, s)
     assert first.report.parked == {("ap_payments", "bill_unknown"): 1}
     assert first.counts["order"] == {"parked": 1}
     # The bill arrives: its order is written paid (the payment counts), and the payment
     # leaves the parking.
-    second = run_target(
-        cfg, Singer().record("ap_bills", bill(60, "V6", [("6000", "30.00", "Supplies")]))
+    second = kit.run_target(
+        cfg, kit.Singer().record("ap_bills", kit.bill(60, "V6", [("6000", "30.00", "Supplies")]))
     )
     assert order(sandbox, 60)["financial_status"] == "paid"  # type: ignore[index]
     assert second.report.parked == {}
@@ -184,20 +178,19 @@ def test_payment_for_an_unknown_bill_is_parked_until_the_bill_arrives(
 
 
 def test_bills_that_cannot_be_orders_are_rejected_with_reasons(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().record("vendors", vendor(7, "V7", None), vendor(8, "V8", "v8@x.com"))
+    s = kit.Singer().record("vendors", kit.vendor(7, "V7", None), kit.vendor(8, "V8", "v8@x.com"))
     s.record(
         "ap_bills",
-        bill(71, "V7"),  # vendor without email
-        bill(72, "V8", currency="XXX"),  # no such currency
-        {**bill(73, "V8"), "lines": []},  # no lines
-        bill(74, "V8"),
+        kit.bill(71, "V7"),  # vendor without email
+        kit.bill(72, "V8", currency="XXX"),  # no such currency
+        {**kit.bill(73, "V8"), "lines": []},  # no lines
+        kit.bill(74, "V8"),
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     assert set(store(sandbox)["orders"]) == {"bill-74"}
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         rejected = {
             r.source_key: r.detail or ""
             for r in ledger.audit.rejected(result.run_id)
@@ -212,11 +205,11 @@ def test_bills_that_cannot_be_orders_are_rejected_with_reasons(
 def test_a_full_bills_sink_drains_the_vendors_first(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path, batch_size_rows=2)
-    s = Singer().record("vendors", vendor(1, "V1", "v1@x.com"))
-    s.record("ap_bills", bill(81, "V1"), bill(82, "V1"))  # the bills sink is full here
-    s.record("vendors", vendor(2, "V2", "v2@x.com"))
-    result = run_target(cfg, s)
+    cfg = kit.target_config(sandbox, tmp_path, batch_size_rows=2)
+    s = kit.Singer().record("vendors", kit.vendor(1, "V1", "v1@x.com"))
+    s.record("ap_bills", kit.bill(81, "V1"), kit.bill(82, "V1"))  # the bills sink is full here
+    s.record("vendors", kit.vendor(2, "V2", "v2@x.com"))
+    result = kit.run_target(cfg, s)
     writes = [
         (r.method, r.api_path)
         for r in sorted(sandbox.requests, key=lambda r: r.started)

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """The target's command line: the run summary on stderr, STATE on stdout, exit codes and
 one clear message (no traceback) when a run cannot go on."""
 
@@ -16,20 +15,13 @@ from singer_sdk.exceptions import InvalidJSONSchema
 from target_mailchimp.ledger import Ledger
 from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    customer,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def run_cli(
-    tmp_path: Path, config: dict[str, Any], singer: Singer | None, *args: str
+    tmp_path: Path, config: dict[str, Any], singer: kit.Singer | None, *args: str
 ) -> subprocess.CompletedProcess[str]:
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(config))
@@ -43,16 +35,18 @@ def run_cli(
     )
 
 
-def sample() -> Singer:
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com"), customer(2, "C2", "nope"))
-    s.record("vendors", vendor(3, "V3", "v3@x.com"))
-    s.record("ap_bills", bill(4, "V3"))
+def sample() -> kit.Singer:
+    s = kit.Singer().record(
+        "customers", kit.customer(1, "C1", "c1@x.com"), kit.customer(2, "C2", "nope")
+    )
+    s.record("vendors", kit.vendor(3, "V3", "v3@x.com"))
+    s.record("ap_bills", kit.bill(4, "V3"))
     s.state({"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}})
     return s
 
 
 def test_cli_run_prints_state_and_the_summary(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    proc = run_cli(tmp_path, target_config(sandbox, tmp_path), sample())
+    proc = run_cli(tmp_path, kit.target_config(sandbox, tmp_path), sample())
     assert proc.returncode == 0, proc.stderr
     states = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     assert states == [{"bookmarks": {"ap_bills": {"replication_key_value": "2024-03-02"}}}]
@@ -77,7 +71,9 @@ def test_cli_unreachable_mailchimp_exits_non_zero_with_one_clear_message(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
     port = free_port()
-    cfg = target_config(sandbox, tmp_path, api_url=f"http://127.0.0.1:{port}/3.0", max_retries=0)
+    cfg = kit.target_config(
+        sandbox, tmp_path, api_url=f"http://127.0.0.1:{port}/3.0", max_retries=0
+    )
     proc = run_cli(tmp_path, cfg, sample())
     assert proc.returncode == 1
     assert proc.stdout.strip() == ""  # no STATE: nothing was written
@@ -87,9 +83,8 @@ def test_cli_unreachable_mailchimp_exits_non_zero_with_one_clear_message(
 
 
 def test_cli_locked_ledger_and_bad_settings_exit_non_zero(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
     with Ledger(cfg["ledger_url"], heartbeat_interval=None) as holder:
         holder.lock.start_run("busy-run")
         proc = run_cli(tmp_path, cfg, sample())
@@ -97,7 +92,7 @@ def test_cli_locked_ledger_and_bad_settings_exit_non_zero(
     assert "busy-run" in proc.stderr and "Traceback" not in proc.stderr
     assert sandbox.count() == 0
 
-    bad = run_cli(tmp_path, target_config(sandbox, tmp_path, store_currency="ZZZ"), sample())
+    bad = run_cli(tmp_path, kit.target_config(sandbox, tmp_path, store_currency="ZZZ"), sample())
     assert bad.returncode == 1
     assert "store_currency" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -142,6 +137,8 @@ def test_cli_about_lists_the_settings_and_marks_secrets(tmp_path: Path) -> None:
 def test_a_schema_that_is_not_json_schema_stops_the_run(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    s = Singer().schema("customers", {"type": "object", "properties": {"RECORDNO": {"type": 5}}})
+    s = kit.Singer().schema(
+        "customers", {"type": "object", "properties": {"RECORDNO": {"type": 5}}}
+    )
     with pytest.raises(InvalidJSONSchema, match="customers"):
-        run_target(target_config(sandbox, tmp_path), s)
+        kit.run_target(kit.target_config(sandbox, tmp_path), s)

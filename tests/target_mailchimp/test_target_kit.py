@@ -307,8 +307,9 @@ def sandbox() -> Iterator[MailchimpSandbox]:
         yield sb
 
 
-@pytest.fixture(autouse=True)
-def _no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries without waiting (a test module opts in with `pytest.mark.usefixtures`)."""
     monkeypatch.setattr(TargetMailchimp, "client_options", {"retry": RetryPolicy.no_wait()})
 
 

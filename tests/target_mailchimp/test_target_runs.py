@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_target_kit)
 """Whole target runs: dedupe on rerun, full refresh, dry run, rejection limit, state safety,
 unreachable Mailchimp, the run lock, unknown and Mailchimp-shaped streams, batch operations."""
 
@@ -18,45 +17,34 @@ from target_mailchimp.sinks import (
 )
 from tests.sandbox.loopback import free_port
 from tests.sandbox.mailchimp import MailchimpSandbox
-from tests.target_mailchimp.test_target_kit import (  # noqa: F401 - fixtures
-    Singer,
-    _no_retry_waits,
-    bill,
-    customer,
-    ledger_of,
-    open_schema,
-    payment,
-    run_target,
-    sandbox,
-    target_config,
-    vendor,
-)
+from tests.target_mailchimp import test_target_kit as kit
+
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
-def company_input() -> Singer:
-    s = Singer()
+def company_input() -> kit.Singer:
+    s = kit.Singer()
     s.record(
         "customers",
-        customer(1, "C1", "c1@x.com", first="Cee"),
-        customer(2, "C2", "shared@x.com"),
+        kit.customer(1, "C1", "c1@x.com", first="Cee"),
+        kit.customer(2, "C2", "shared@x.com"),
     )
     s.state({"bookmarks": {"customers": {"replication_key_value": "2024-03-01T10:00:00+00:00"}}})
-    s.record("vendors", vendor(1, "V1", "shared@x.com"), vendor(2, "V2", "v2@x.com"))
+    s.record("vendors", kit.vendor(1, "V1", "shared@x.com"), kit.vendor(2, "V2", "v2@x.com"))
     s.record(
         "ap_bills",
-        bill(11, "V1", [("6000", "100.00", "Supplies"), ("6100", "5.00", "Postage")]),
-        bill(12, "V2", [("6000", "10.00", "Supplies")], state="Paid"),
+        kit.bill(11, "V1", [("6000", "100.00", "Supplies"), ("6100", "5.00", "Postage")]),
+        kit.bill(12, "V2", [("6000", "10.00", "Supplies")], state="Paid"),
     )
-    s.record("ap_payments", payment(21, [(11, "105.00")]))
+    s.record("ap_payments", kit.payment(21, [(11, "105.00")]))
     s.state({"bookmarks": {"ap_payments": {"replication_key_value": "2024-03-03"}}})
     return s
 
 
 def test_rerun_with_the_same_input_makes_no_write_and_full_refresh_rewrites(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    first = run_target(cfg, company_input())
+    first = kit.run_target(cfg, company_input())
     before = sandbox.snapshot()["stores"]["intacct"]
     assert before["orders"]["bill-11"]["financial_status"] == "paid"
     assert first.report.rejected_records == 0
@@ -65,13 +53,13 @@ def test_rerun_with_the_same_input_makes_no_write_and_full_refresh_rewrites(
     }
 
     sandbox.reset_counters()
-    second = run_target(cfg, company_input())
+    second = kit.run_target(cfg, company_input())
     assert sandbox.count(writes_only=True) == 0
     assert {a for kind in second.counts.values() for a in kind} == {"unchanged"}
     assert second.states == first.states
 
     sandbox.reset_counters()
-    third = run_target(target_config(sandbox, tmp_path, full_refresh=True), company_input())
+    third = kit.run_target(kit.target_config(sandbox, tmp_path, full_refresh=True), company_input())
     assert sandbox.count("POST", f"/lists/{sandbox.list_id}") >= 1
     assert sandbox.count("PUT", "/ecommerce/stores/intacct/customers/") == 4
     assert sandbox.count("PATCH", "/ecommerce/stores/intacct/orders/") >= 2
@@ -85,15 +73,15 @@ def test_rerun_with_the_same_input_makes_no_write_and_full_refresh_rewrites(
     }
     # ... and a rerun after the full refresh is quiet again.
     sandbox.reset_counters()
-    run_target(cfg, company_input())
+    kit.run_target(cfg, company_input())
     assert sandbox.count(writes_only=True) == 0
 
 
 def test_dry_run_writes_nothing_and_reports_what_it_would_do(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    dry = target_config(sandbox, tmp_path, dry_run=True)
-    result = run_target(dry, company_input())
+    dry = kit.target_config(sandbox, tmp_path, dry_run=True)
+    result = kit.run_target(dry, company_input())
     assert sandbox.count(writes_only=True) == 0
     assert sandbox.snapshot()["lists"][sandbox.list_id]["members"] == {}
     assert result.report.dry_run
@@ -106,56 +94,56 @@ def test_dry_run_writes_nothing_and_reports_what_it_would_do(
     assert result.states == []
 
     # The dry run left no trace: a real run writes everything.
-    real = target_config(sandbox, tmp_path)
-    run_target(real, company_input())
+    real = kit.target_config(sandbox, tmp_path)
+    kit.run_target(real, company_input())
     writes = sandbox.count(writes_only=True)
     assert writes > 0
-    with ledger_of(real) as ledger:
+    with kit.ledger_of(real) as ledger:
         assert len(ledger.lock.runs()) == 1
 
     # A dry run after it finds nothing to do, and still writes nothing.
     sandbox.reset_counters()
-    again = run_target(dry, company_input())
+    again = kit.run_target(dry, company_input())
     assert sandbox.count(writes_only=True) == 0
     assert {a for kind in again.counts.values() for a in kind} == {"unchanged"}
-    with ledger_of(real) as ledger:
+    with kit.ledger_of(real) as ledger:
         assert len(ledger.lock.runs()) == 1
 
 
 def test_max_rejected_records_fails_the_run_after_state_is_flushed(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path, max_rejected_records=1)
-    s = Singer().record(
+    cfg = kit.target_config(sandbox, tmp_path, max_rejected_records=1)
+    s = kit.Singer().record(
         "customers",
-        customer(1, "C1", "ok@x.com"),
-        customer(2, "C2", "bad"),
-        customer(3, "C3", None),
+        kit.customer(1, "C1", "ok@x.com"),
+        kit.customer(2, "C2", "bad"),
+        kit.customer(3, "C3", None),
     )
     s.state({"n": 3})
-    result = run_target(cfg, s, raise_errors=False)
+    result = kit.run_target(cfg, s, raise_errors=False)
     assert isinstance(result.error, TooManyRejectedError)
     assert "2 records were rejected" in str(result.error)
     assert result.states == [{"n": 3}]
     assert sandbox.member("ok@x.com") is not None
     assert result.report.status == "failed"
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         assert ledger.lock.runs()[0].status == "failed"
     # Within the limit the same input succeeds.
-    ok = run_target(target_config(sandbox, tmp_path, max_rejected_records=2), s)
+    ok = kit.run_target(kit.target_config(sandbox, tmp_path, max_rejected_records=2), s)
     assert ok.error is None
 
 
 def test_state_is_never_ahead_of_what_mailchimp_holds(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path, max_retries=2)
+    cfg = kit.target_config(sandbox, tmp_path, max_retries=2)
     # Flaky answers that the retries absorb, and slow ones.
     sandbox.faults.add("503", times=2, path_prefix=f"/lists/{sandbox.list_id}", method="POST")
     sandbox.faults.add("slow", times=3, seconds=0.05)
-    s = Singer()
+    s = kit.Singer()
     for n in range(1, 7):
-        s.record("customers", customer(n, f"C{n}", f"c{n}@x.com"))
+        s.record("customers", kit.customer(n, f"C{n}", f"c{n}@x.com"))
         s.state({"n": n})
     checked: list[int] = []
 
@@ -169,12 +157,12 @@ def test_state_is_never_ahead_of_what_mailchimp_holds(
             sandbox.faults.add("503", times=None)
 
     # Drain after every record so a STATE goes out as often as the SDK ever sends one.
-    result = run_target(cfg, s, on_state=on_state, max_record_age_minutes=0, raise_errors=False)
+    result = kit.run_target(cfg, s, on_state=on_state, max_record_age_minutes=0, raise_errors=False)
     assert isinstance(result.error, MailchimpUnavailableError)
     assert checked == [1, 2, 3]
     assert sandbox.member("c5@x.com") is None
     assert "Mailchimp could not be reached or kept failing" in str(result.error)
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         assert ledger.lock.runs()[0].status == "failed"
         failed = ledger.audit.rejected(result.run_id)
         assert failed and {r.action for r in failed} == {"failed"}
@@ -184,26 +172,27 @@ def test_unreachable_mailchimp_fails_the_run_without_state(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
     port = free_port()
-    cfg = target_config(sandbox, tmp_path, api_url=f"http://127.0.0.1:{port}/3.0", max_retries=1)
-    s = Singer().record("customers", customer(1, "C1", "c1@x.com")).state({"n": 1})
-    result = run_target(cfg, s, raise_errors=False)
+    cfg = kit.target_config(
+        sandbox, tmp_path, api_url=f"http://127.0.0.1:{port}/3.0", max_retries=1
+    )
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com")).state({"n": 1})
+    result = kit.run_target(cfg, s, raise_errors=False)
     assert isinstance(result.error, MailchimpUnavailableError)
     assert result.states == []
     assert "2 attempts" in str(result.error)
     # The lock was released: the next run starts at once.
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         assert ledger.lock.runs()[0].status == "failed"
         ledger.lock.start_run()
 
 
 def test_a_second_run_against_one_ledger_stops_at_once(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    with ledger_of(cfg) as holder:
+    with kit.ledger_of(cfg) as holder:
         holder.lock.start_run("holder-run")
         started = time.monotonic()
-        result = run_target(cfg, company_input(), raise_errors=False)
+        result = kit.run_target(cfg, company_input(), raise_errors=False)
         assert time.monotonic() - started < 5
     assert isinstance(result.error, LedgerLockedError)
     assert "holder-run" in str(result.error)
@@ -211,23 +200,23 @@ def test_a_second_run_against_one_ledger_stops_at_once(
     assert sandbox.count() == 0
 
 
-def test_unknown_stream_is_a_clear_error(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer().schema("orders", open_schema())
+def test_unknown_stream_is_a_clear_error(sandbox: MailchimpSandbox, cfg: dict[str, Any]) -> None:
+    s = kit.Singer().schema("orders", kit.open_schema())
     with pytest.raises(UnknownStreamError) as info:
-        run_target(cfg, s)
+        kit.run_target(cfg, s)
     text = str(info.value)
     assert "'orders'" in text
     for stream in ("customers", "vendors", "ap_bills", "ap_payments", "list_members"):
         assert stream in text
 
 
-def test_mailchimp_shaped_streams_pass_through(sandbox: MailchimpSandbox, tmp_path: Path) -> None:
+def test_mailchimp_shaped_streams_pass_through(
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
+) -> None:
     sandbox.seed_member("opted-out@x.com", status="unsubscribed")
-    cfg = target_config(sandbox, tmp_path)
-    s = Singer(
+    s = kit.Singer(
         {
-            k: open_schema()
+            k: kit.open_schema()
             for k in (
                 "list_members",
                 "ecommerce_customers",
@@ -272,7 +261,7 @@ def test_mailchimp_shaped_streams_pass_through(sandbox: MailchimpSandbox, tmp_pa
         "ecommerce_products",
         {"id": "p1", "title": "Widget", "variants": [{"id": "p1", "title": "Widget"}]},
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     fan = sandbox.member("fan@x.com")
     assert fan is not None and fan["status"] == "subscribed"
     assert {t["name"] for t in fan["tags"]} == {"web"}
@@ -289,16 +278,17 @@ def test_mailchimp_shaped_streams_pass_through(sandbox: MailchimpSandbox, tmp_pa
 def test_batch_operations_path_audits_every_operation(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path, batch_operations="auto", batch_threshold=2)
-    s = Singer()
-    s.record("vendors", *(vendor(n, f"V{n}", f"v{n}@x.com") for n in range(1, 6)))
+    cfg = kit.target_config(sandbox, tmp_path, batch_operations="auto", batch_threshold=2)
+    s = kit.Singer()
+    s.record("vendors", *(kit.vendor(n, f"V{n}", f"v{n}@x.com") for n in range(1, 6)))
     s.record(
-        "ap_bills", *(bill(10 + n, f"V{n}", [("6000", "10.00", "Supplies")]) for n in range(1, 6))
+        "ap_bills",
+        *(kit.bill(10 + n, f"V{n}", [("6000", "10.00", "Supplies")]) for n in range(1, 6)),
     )
     sandbox.faults.add(
         "503", times=1, batch_ops=True, path_prefix="/ecommerce/stores/intacct/orders"
     )
-    result = run_target(cfg, s)
+    result = kit.run_target(cfg, s)
     shop = sandbox.snapshot()["stores"]["intacct"]
     assert len(shop["customers"]) == 5 and len(shop["orders"]) == 5
     assert result.counts["customer"] == {"created": 5}
@@ -309,14 +299,14 @@ def test_batch_operations_path_audits_every_operation(
     assert sandbox.count("POST", "/batches") == 2
     assert sandbox.count("POST", "/ecommerce/stores/intacct/orders") == 1
     assert sandbox.count("POST", "/ecommerce/stores/intacct/products") == 1  # synchronously first
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         rows = ledger.audit.rows(result.run_id, actions=["created"])
     batch_rows = [r for r in rows if r.object_kind == "customer"]
     assert all((r.request_id or "").startswith("batch ") for r in batch_rows)
 
     # Per-operation errors become rejected records with the problem detail.
-    cfg2 = target_config(sandbox, tmp_path / "two", batch_operations="always")
-    orders = Singer({"ecommerce_orders": open_schema()})
+    cfg2 = kit.target_config(sandbox, tmp_path / "two", batch_operations="always")
+    orders = kit.Singer({"ecommerce_orders": kit.open_schema()})
     good = {
         "customer": {"id": "vendor-V1"},
         "currency_code": "USD",
@@ -346,9 +336,9 @@ def test_batch_operations_path_audits_every_operation(
             ],
         },
     )
-    second = run_target(cfg2, orders)
+    second = kit.run_target(cfg2, orders)
     assert "ok-1" in sandbox.snapshot()["stores"]["intacct"]["orders"]
-    with ledger_of(cfg2) as ledger:
+    with kit.ledger_of(cfg2) as ledger:
         rejected = ledger.audit.rejected(second.run_id)
     assert [r.object_id for r in rejected] == ["bad-1"]
     assert rejected[0].http_status and rejected[0].http_status >= 400
@@ -356,14 +346,13 @@ def test_batch_operations_path_audits_every_operation(
 
 
 def test_payloads_mailchimp_refused_are_not_resent_until_they_change(
-    sandbox: MailchimpSandbox, tmp_path: Path
+    sandbox: MailchimpSandbox, cfg: dict[str, Any], tmp_path: Path
 ) -> None:
-    cfg = target_config(sandbox, tmp_path)
-    schemas = {"ecommerce_orders": open_schema()}
+    schemas = {"ecommerce_orders": kit.open_schema()}
 
-    def data(product: str) -> Singer:
-        s = Singer(schemas).record(
-            "customers", customer(1, "C1", "ok@x.com"), customer(2, "C2", "fake1@x.com")
+    def data(product: str) -> kit.Singer:
+        s = kit.Singer(schemas).record(
+            "customers", kit.customer(1, "C1", "ok@x.com"), kit.customer(2, "C2", "fake1@x.com")
         )
         s.record(
             "ecommerce_orders",
@@ -385,18 +374,18 @@ def test_payloads_mailchimp_refused_are_not_resent_until_they_change(
         )
         return s
 
-    first = run_target(cfg, data("missing"))
+    first = kit.run_target(cfg, data("missing"))
     assert first.report.rejected_records == 2  # the fake address, the order's unknown product
     sandbox.reset_counters()
-    second = run_target(cfg, data("missing"))
+    second = kit.run_target(cfg, data("missing"))
     assert sandbox.count(writes_only=True) == 0
     assert second.report.rejected_records == 2
-    with ledger_of(cfg) as ledger:
+    with kit.ledger_of(cfg) as ledger:
         details = [r.detail or "" for r in ledger.audit.rejected(second.run_id)]
     assert all("not sent again" in d and first.run_id in d for d in details)
     # A full refresh sends them again (and Mailchimp refuses them again).
     sandbox.reset_counters()
-    run_target(target_config(sandbox, tmp_path, full_refresh=True), data("missing"))
+    kit.run_target(kit.target_config(sandbox, tmp_path, full_refresh=True), data("missing"))
     assert sandbox.count("POST", "/ecommerce/stores/intacct/orders") == 1
     # A changed record is sent again: the product exists now, the order is written.
     sandbox.call(
@@ -404,7 +393,7 @@ def test_payloads_mailchimp_refused_are_not_resent_until_they_change(
         "/ecommerce/stores/intacct/products",
         {"id": "p2", "title": "P2", "variants": [{"id": "p2", "title": "P2"}]},
     )
-    third = run_target(cfg, data("p2"))
+    third = kit.run_target(cfg, data("p2"))
     assert "o-1" in sandbox.snapshot()["stores"]["intacct"]["orders"]
     assert third.counts["order"] == {"created": 1}
 
@@ -413,9 +402,9 @@ def test_a_ledger_that_cannot_be_opened_is_a_clear_error_without_its_password(
     sandbox: MailchimpSandbox, tmp_path: Path
 ) -> None:
     for url in ("postgresql+nosuchdriver://u:pa55word@h/db", "not a url pa55word"):
-        cfg = target_config(sandbox, tmp_path, ledger_url=url)
-        s = Singer().record("customers", customer(1, "C1", "c1@x.com"))
-        result = run_target(cfg, s, raise_errors=False)
+        cfg = kit.target_config(sandbox, tmp_path, ledger_url=url)
+        s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
+        result = kit.run_target(cfg, s, raise_errors=False)
         assert result.error is not None
         assert "ledger" in str(result.error)
         assert "pa55word" not in str(result.error)
