@@ -42,6 +42,8 @@ from typing import Any
 
 import idna
 
+from target_mailchimp.mapping.results import Rejected
+
 STREAM_CUSTOMERS = "customers"
 STREAM_VENDORS = "vendors"
 STREAM_BILLS = "ap_bills"
@@ -268,6 +270,17 @@ def as_recordno(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def recordno_or_rejected(label: str, record: Mapping[str, Any]) -> int | Rejected:
+    """The RECORDNO of a document or payment record, or why the record cannot be read."""
+    recordno = as_recordno(record.get("RECORDNO"))
+    if recordno is None:
+        return Rejected(
+            "recordno_missing",
+            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
+        )
+    return recordno
 
 
 _US_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S")
