@@ -50,6 +50,10 @@ STREAM_BILLS = "ap_bills"
 STREAM_PAYMENTS = "ap_payments"
 STREAM_INVOICES = "ar_invoices"
 STREAM_AR_PAYMENTS = "ar_payments"
+#: The streams whose records are people (audience members and e-commerce customers).
+CONTACT_STREAMS = (STREAM_CUSTOMERS, STREAM_VENDORS)
+#: The streams of payments, AP then AR.
+PAYMENT_STREAMS = (STREAM_PAYMENTS, STREAM_AR_PAYMENTS)
 STREAM_LIST_MEMBERS = "list_members"
 STREAM_EC_CUSTOMERS = "ecommerce_customers"
 STREAM_EC_PRODUCTS = "ecommerce_products"

@@ -28,17 +28,8 @@ from typing import Any
 
 from target_mailchimp.api import MailchimpError, WriteResult
 from target_mailchimp.mapping import ContactRecord, subscriber_hash
-from target_mailchimp.mapping.common import (
-    STREAM_AR_PAYMENTS,
-    STREAM_BILLS,
-    STREAM_CUSTOMERS,
-    STREAM_INVOICES,
-    STREAM_PAYMENTS,
-    STREAM_VENDORS,
-    as_recordno,
-)
-from target_mailchimp.mapping.invoices import invoice_order_id
-from target_mailchimp.mapping.orders import order_id
+from target_mailchimp.mapping.common import CONTACT_STREAMS, PAYMENT_STREAMS, as_recordno
+from target_mailchimp.mapping.orders import BILL, INVOICE
 from target_mailchimp.sinks.documents import process_payments
 from target_mailchimp.sinks.members import MEMBER
 from target_mailchimp.sinks.recording import Outcome, SourceRef, is_fatal
@@ -47,9 +38,8 @@ from target_mailchimp.sinks.validation import Incoming
 from target_mailchimp.sinks.writes import ORDER
 
 DELETED_AT = "_sdc_deleted_at"
-CONTACT_STREAMS = (STREAM_CUSTOMERS, STREAM_VENDORS)
-DOCUMENT_STREAMS = {STREAM_BILLS: order_id, STREAM_INVOICES: invoice_order_id}
-PAYMENT_STREAMS = (STREAM_PAYMENTS, STREAM_AR_PAYMENTS)
+#: {document stream: the order id of its RECORDNO}.
+DOCUMENT_STREAMS = {kind.stream: kind.order_id for kind in (BILL, INVOICE)}
 
 
 def split_deletions(incoming: Sequence[Incoming]) -> tuple[list[Incoming], list[Incoming]]:
