@@ -29,20 +29,9 @@ from dataclasses import dataclass, field
 
 from intacct_mailchimp_common.logsafe import LogText, escape_controls
 from target_mailchimp.api import TransportStats
-from target_mailchimp.ledger import AuditRow, Ledger
+from target_mailchimp.ledger import ACTIONS, AuditRow, Ledger
 from target_mailchimp.ledger.sources import VENDOR_CHANGE_CODES
 
-ACTIONS = (
-    "created",
-    "updated",
-    "archived",
-    "unchanged",
-    "rejected",
-    "failed",
-    "skipped",
-    "parked",
-    "deleted",
-)
 KINDS = ("member", "customer", "product", "order", "merge_field", "store", "record")
 MAX_LISTED = 50
 LEDGER_RESET_MESSAGE = (

@@ -86,6 +86,30 @@ def chunked(items: Iterable[T], size: int = MAX_BATCH_SUBSCRIBE) -> Iterator[lis
 FIRST_POLL_WAIT = 0.25
 
 
+def _batch_timeout(batch_id: str, status: BatchStatus, elapsed: float, polls: int) -> BatchTimeout:
+    """The error of a batch still unfinished at the polling deadline."""
+    return BatchTimeout(
+        f"Batch {batch_id} is still {status.status!r} after {elapsed:.0f}s "
+        f"({status.finished_operations}/{status.total_operations} operations done, "
+        f"{polls} polls); poll it again later or raise the deadline.",
+        batch_id=batch_id,
+        method="GET",
+        path=f"/batches/{batch_id}",
+        request_id=status.response.request_id if status.response else None,
+    )
+
+
+def _log_next_poll(batch_id: str, status: BatchStatus, wait: float) -> None:
+    logger.debug(
+        "Batch %s is %s (%d/%d); polling again in %.1fs",
+        batch_id,
+        status.status,
+        status.finished_operations,
+        status.total_operations,
+        wait,
+    )
+
+
 class _PollTrack:
     """What polling has seen of one batch (see ``MailchimpClient.wait_for_batches``)."""
 
@@ -757,24 +781,9 @@ class MailchimpClient:
                 return status
             elapsed = clock() - started
             if elapsed >= timeout:
-                raise BatchTimeout(
-                    f"Batch {batch_id} is still {status.status!r} after {elapsed:.0f}s "
-                    f"({status.finished_operations}/{status.total_operations} operations done, "
-                    f"{polls} polls); poll it again later or raise the deadline.",
-                    batch_id=batch_id,
-                    method="GET",
-                    path=f"/batches/{batch_id}",
-                    request_id=status.response.request_id if status.response else None,
-                )
+                raise _batch_timeout(batch_id, status, elapsed, polls)
             wait = min(float(next(waits)), max(0.0, timeout - elapsed))
-            logger.debug(
-                "Batch %s is %s (%d/%d); polling again in %.1fs",
-                batch_id,
-                status.status,
-                status.finished_operations,
-                status.total_operations,
-                wait,
-            )
+            _log_next_poll(batch_id, status, wait)
             sleep(wait)
 
     def wait_for_batches(
@@ -828,25 +837,10 @@ class MailchimpClient:
                 continue
             elapsed = now - started
             if elapsed >= timeout:
-                raise BatchTimeout(
-                    f"Batch {batch_id} is still {status.status!r} after {elapsed:.0f}s "
-                    f"({status.finished_operations}/{status.total_operations} operations done, "
-                    f"{track.polls} polls); poll it again later or raise the deadline.",
-                    batch_id=batch_id,
-                    method="GET",
-                    path=f"/batches/{batch_id}",
-                    request_id=status.response.request_id if status.response else None,
-                )
+                raise _batch_timeout(batch_id, status, elapsed, track.polls)
             wait = track.next_wait(status, now, first_wait=first_wait, max_interval=max_interval)
             wait = min(wait, max(0.0, timeout - elapsed))
-            logger.debug(
-                "Batch %s is %s (%d/%d); polling again in %.1fs",
-                batch_id,
-                status.status,
-                status.finished_operations,
-                status.total_operations,
-                wait,
-            )
+            _log_next_poll(batch_id, status, wait)
             track.next_at = now + wait
 
     def fetch_batch_results(self, batch: BatchStatus | str) -> list[BatchOperationResult]:

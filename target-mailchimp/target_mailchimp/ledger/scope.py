@@ -37,7 +37,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, String, Table, UniqueConstraint, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
 
 from target_mailchimp.ledger.records import LedgerError
 from target_mailchimp.ledger.schema import UTCDateTime
@@ -227,3 +237,12 @@ def resolve_scope(
         )
     )
     return schema
+
+
+def registered_scope_schema(conn: Connection, scope: LedgerScope, *, display: str) -> str | None:
+    """The schema of `scope` in a PostgreSQL ledger shared by a fleet, read only (for readers
+    such as the report and a dry run's copy); None when the ledger holds no rows of it."""
+    default = str(conn.execute(select(func.current_schema())).scalar_one())
+    return resolve_scope(
+        conn, scope, default_schema=default, separate_schemas=True, display=display, create=False
+    )

@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, case, delete, func, insert, literal, select, update
 
@@ -37,6 +37,7 @@ from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.database import LedgerDatabase, chunks, update_many
 from target_mailchimp.ledger.records import WAITING_KINDS, ParkedRecord
 from target_mailchimp.mapping.common import (
+    CONTACT_STREAMS,
     STREAM_AR_PAYMENTS,
     STREAM_BILLS,
     STREAM_CUSTOMERS,
@@ -51,6 +52,8 @@ from target_mailchimp.mapping.orders import bill_version
 from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord
 from target_mailchimp.mapping.results import Parked
 from target_mailchimp.mapping.settlement import older_version
+
+_V = TypeVar("_V")
 
 AR_KEY_PREFIX = "ar:"
 TOMBSTONE_PREFIX = "deleted:"
@@ -97,6 +100,31 @@ class SourceRecords:
         )
         fresh = [{"stream": stream, **r} for r in rows if r["source_key"] not in existing]
         self._db.insert_new(conn, t.source_records, ("stream", "source_key"), fresh)
+
+    def _newest_versions(
+        self,
+        stream: str,
+        keyed: Iterable[tuple[str, _V]],
+        version: Callable[[_V], tuple[bool, str | None]],
+        stored_version: Callable[[Mapping[str, Any]], tuple[bool, str | None]],
+    ) -> dict[str, _V]:
+        """{key: the newest version} of `keyed`, without those the stored record of the key
+        is newer than (`settlement.older_version`); a tie goes to the later one."""
+        latest: dict[str, _V] = {}
+        for key, item in keyed:
+            other = latest.get(key)
+            if other is None or not older_version(version(item), version(other)):
+                latest[key] = item
+        if not latest:
+            return latest
+        with self._db.tx(write=False) as conn:
+            stored = self._stored_data(conn, stream, latest)
+        for key, old in stored.items():
+            if isinstance(old, Mapping) and older_version(
+                version(latest[key]), stored_version(old)
+            ):
+                del latest[key]
+        return latest
 
     def _stored_data(self, conn: Connection, stream: str, keys: Iterable[str]) -> dict[str, Any]:
         """{source key: stored data} of the live records of `stream` with these keys."""
@@ -172,7 +200,7 @@ class SourceRecords:
                 for row in conn.execute(
                     select(t.source_records.c.email_key, t.source_records.c.data).where(
                         t.source_records.c.email_key.in_(part),
-                        t.source_records.c.stream.in_((STREAM_CUSTOMERS, STREAM_VENDORS)),
+                        t.source_records.c.stream.in_(CONTACT_STREAMS),
                     )
                 ).all():
                     out[row.email_key].append(ContactRecord.from_json(loads_exact(row.data)))
@@ -247,26 +275,12 @@ class SourceRecords:
         """
         run_id = run_id or self._current_run()
         now = self._db.clock()
-        latest: dict[str, Mapping[str, Any]] = {}
-        for bill in bills:
-            recordno = as_recordno(bill.get("RECORDNO"))
-            if recordno is None:
-                raise ValueError(
-                    f"an {stream} record needs an integer RECORDNO, got {bill.get('RECORDNO')!r}"
-                )
-            key = str(recordno)
-            other = latest.get(key)
-            if other is None or not older_version(bill_version(bill), bill_version(other)):
-                latest[key] = bill
-        if not latest:
-            return
-        with self._db.tx(write=False) as conn:
-            stored = self._stored_data(conn, stream, latest)
-        for key, old in stored.items():
-            if isinstance(old, Mapping) and older_version(
-                bill_version(latest[key]), bill_version(old)
-            ):
-                del latest[key]
+        latest = self._newest_versions(
+            stream,
+            ((_document_key(stream, bill), bill) for bill in bills),
+            bill_version,
+            bill_version,
+        )
         if not latest:
             return
         rows = [
@@ -347,21 +361,12 @@ class SourceRecords:
         """
         run_id = run_id or self._current_run()
         now = self._db.clock()
-        latest: dict[str, PaymentRecord] = {}
-        for p in payments:
-            other = latest.get(str(p.recordno))
-            if other is None or not older_version(_payment_version(p), _payment_version(other)):
-                latest[str(p.recordno)] = p
-        if not latest:
-            return
-        with self._db.tx(write=False) as conn:
-            stored = self._stored_data(conn, stream, latest)
-        for key, old in stored.items():
-            if isinstance(old, Mapping) and older_version(
-                _payment_version(latest[key]),
-                (bool(old.get("voided")), _text_or_none(old.get("when_modified"))),
-            ):
-                del latest[key]
+        latest = self._newest_versions(
+            stream,
+            ((str(p.recordno), p) for p in payments),
+            _payment_version,
+            _stored_payment_version,
+        )
         if not latest:
             return
         rows = [
@@ -608,6 +613,21 @@ def _payment_data(payment: PaymentRecord) -> str:
 
 def _payment_version(payment: PaymentRecord) -> tuple[bool, str | None]:
     return (payment.voided, payment.when_modified)
+
+
+def _stored_payment_version(data: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """`_payment_version` of a stored payment (`_payment_data`)."""
+    return (bool(data.get("voided")), _text_or_none(data.get("when_modified")))
+
+
+def _document_key(stream: str, document: Mapping[str, Any]) -> str:
+    """The source key of a bill or invoice: its RECORDNO (ValueError when it has none)."""
+    recordno = as_recordno(document.get("RECORDNO"))
+    if recordno is None:
+        raise ValueError(
+            f"an {stream} record needs an integer RECORDNO, got {document.get('RECORDNO')!r}"
+        )
+    return str(recordno)
 
 
 def _text_or_none(value: Any) -> str | None:

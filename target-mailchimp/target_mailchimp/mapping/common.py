@@ -42,12 +42,18 @@ from typing import Any
 
 import idna
 
+from target_mailchimp.mapping.results import Rejected
+
 STREAM_CUSTOMERS = "customers"
 STREAM_VENDORS = "vendors"
 STREAM_BILLS = "ap_bills"
 STREAM_PAYMENTS = "ap_payments"
 STREAM_INVOICES = "ar_invoices"
 STREAM_AR_PAYMENTS = "ar_payments"
+#: The streams whose records are people (audience members and e-commerce customers).
+CONTACT_STREAMS = (STREAM_CUSTOMERS, STREAM_VENDORS)
+#: The streams of payments, AP then AR.
+PAYMENT_STREAMS = (STREAM_PAYMENTS, STREAM_AR_PAYMENTS)
 STREAM_LIST_MEMBERS = "list_members"
 STREAM_EC_CUSTOMERS = "ecommerce_customers"
 STREAM_EC_PRODUCTS = "ecommerce_products"
@@ -268,6 +274,17 @@ def as_recordno(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def recordno_or_rejected(label: str, record: Mapping[str, Any]) -> int | Rejected:
+    """The RECORDNO of a document or payment record, or why the record cannot be read."""
+    recordno = as_recordno(record.get("RECORDNO"))
+    if recordno is None:
+        return Rejected(
+            "recordno_missing",
+            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
+        )
+    return recordno
 
 
 _US_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S")

@@ -17,40 +17,27 @@
   is paid, and one with anything still due is pending.
 - `invoice_order_id(recordno)`.
 
-The result type is the bills' `BillOrder` (its `bill` summary describes the invoice; its
-`vendorid` holds the CUSTOMERID), so the order writer serves both.
+`orders.INVOICE` is the invoices' row of `orders.OwedDocument`: invoices are read and built by the
+same code as bills. The result type is the bills' `BillOrder` (its `bill` summary describes
+the invoice; its `vendorid` holds the CUSTOMERID), so the order writer serves both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from target_mailchimp.mapping.common import (
     STREAM_AR_PAYMENTS,
-    STREAM_INVOICES,
     STREAM_PAYMENTS,
-    as_recordno,
-    clean_text,
-    iso_datetime,
     record_label,
     to_decimal,
 )
-from target_mailchimp.mapping.contacts import ContactRecord
-from target_mailchimp.mapping.orders import (
-    BillOrder,
-    BillSummary,
-    document_basics,
-    document_order,
-    order_lines,
-    party_outcome,
-)
-from target_mailchimp.mapping.payments import PaymentForBill, PaymentRecord, payment_from_record
-from target_mailchimp.mapping.results import Parked, Rejected, Skipped
-from target_mailchimp.mapping.settings import MappingSettings
+from target_mailchimp.mapping.orders import INVOICE
+from target_mailchimp.mapping.payments import PaymentRecord, payment_from_record
+from target_mailchimp.mapping.results import Rejected, Skipped
 
-INVOICE_ORDER_PREFIX = "invoice-"
 #: ARPYMTDETAIL amounts that settle an invoice: (transaction currency, base currency).
 SETTLING_AMOUNTS = (
     ("TRX_PAYMENTAMOUNT", "PAYMENTAMOUNT"),
@@ -61,92 +48,12 @@ SETTLING_AMOUNTS = (
 )
 
 
-def invoice_order_id(recordno: int) -> str:
-    """The order id of an AR invoice."""
-    return f"{INVOICE_ORDER_PREFIX}{recordno}"
-
-
-def invoice_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
-    """The status facts of an ar_invoices record (as `bill_summary` reads a bill)."""
-    label = record_label(STREAM_INVOICES, record)
-    recordno = as_recordno(record.get("RECORDNO"))
-    if recordno is None:
-        return Rejected(
-            "recordno_missing",
-            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
-        )
-    try:
-        trx_total = to_decimal(record.get("TRX_TOTALENTERED"))
-        base_total = to_decimal(record.get("TOTALENTERED"))
-    except ValueError as exc:
-        return Rejected("amount_invalid", f"{label}: total {exc}")
-    total: Decimal | None
-    if trx_total is not None:
-        total, transaction = trx_total, True
-        currency = clean_text(record.get("CURRENCY")) or clean_text(record.get("BASECURR"))
-    else:
-        total, transaction = base_total, False
-        currency = clean_text(record.get("BASECURR")) or clean_text(record.get("CURRENCY"))
-    try:
-        when_modified = iso_datetime(record.get("WHENMODIFIED"))
-    except ValueError as exc:
-        return Rejected("date_invalid", f"{label}: WHENMODIFIED {exc}")
-    return BillSummary(
-        recordno=recordno,
-        recordid=clean_text(record.get("RECORDID")),
-        state=clean_text(record.get("STATE")),
-        vendorid=clean_text(record.get("CUSTOMERID")),
-        currency=currency,
-        total=total,
-        transaction_currency=transaction,
-        when_modified=when_modified,
-    )
-
-
-def invoice_to_order(
-    invoice: Mapping[str, Any],
-    customer: ContactRecord | None,
-    payments_for_invoice: Iterable[PaymentForBill],
-    settings: MappingSettings,
-) -> BillOrder | Rejected | Parked:
-    """The order and products of an ar_invoices record (see module docstring)."""
-    label = record_label(STREAM_INVOICES, invoice)
-    summary = invoice_summary(invoice)
-    if isinstance(summary, Rejected):
-        return summary
-    basics = document_basics(label, summary, invoice, party="customer", document="invoice")
-    if isinstance(basics, Rejected):
-        return basics
-    customerid, currency, processed_at = basics
-    read = order_lines(
-        label,
-        invoice.get("lines"),
-        summary.transaction_currency,
-        no_lines=(
-            f"{label} has no GL lines, and Mailchimp refuses an order without lines; select "
-            "the invoice's lines in the tap or add lines to the invoice in Intacct"
-        ),
-    )
-    if isinstance(read, Rejected):
-        return read
-    lines_out, titles = read
-    refused = party_outcome(
-        label, customerid, customer, settings, party="customer", document="invoice"
-    )
-    if refused is not None:
-        return refused
-    assert customer is not None  # a customer not seen yet parks the invoice (party_outcome)
-    return document_order(
-        summary,
-        object_id=invoice_order_id(summary.recordno),
-        customer_id=customer.customer_id,
-        currency=currency,
-        processed_at=processed_at,
-        lines=lines_out,
-        titles=titles,
-        payments=payments_for_invoice,
-        settings=settings,
-    )
+#: The order id of an AR invoice.
+invoice_order_id = INVOICE.order_id
+#: The status facts of an ar_invoices record (as `bill_summary` reads a bill).
+invoice_summary = INVOICE.summary
+#: The order and products of an ar_invoices record (see module docstring).
+invoice_to_order = INVOICE.to_order
 
 
 def _settled(detail: Mapping[str, Any], pair_index: int) -> Decimal | None:

@@ -21,6 +21,9 @@
   sends to its bill's order: `financial_status` and `updated_at_foreign` only.
 - `order_id(recordno)`, `product_id(accountno)`: the ids.
 
+`OwedDocument` holds what differs between bills (`BILL`) and AR invoices (`INVOICE`, used by
+`invoices`); `bill_summary` and `bill_to_order` are `BILL.summary` and `BILL.to_order`.
+
 Order fields (POST /ecommerce/stores/{store_id}/orders):
 
 | field | value |
@@ -54,12 +57,14 @@ from typing import Any
 
 from target_mailchimp.mapping.common import (
     STREAM_BILLS,
+    STREAM_INVOICES,
     as_recordno,
     check_object_id,
     clean_text,
     iso_date_midnight,
     iso_datetime,
     record_label,
+    recordno_or_rejected,
     to_datetime,
     to_decimal,
 )
@@ -108,49 +113,6 @@ class BillSummary:
         return DocumentFacts(
             total=self.total, total_due=self.total_due, state=self.state, when=self.when_modified
         )
-
-
-def bill_summary(record: Mapping[str, Any]) -> BillSummary | Rejected:
-    """Read the status facts of an ap_bills record."""
-    label = record_label(STREAM_BILLS, record)
-    recordno = as_recordno(record.get("RECORDNO"))
-    if recordno is None:
-        return Rejected(
-            "recordno_missing",
-            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
-        )
-    try:
-        trx_total = to_decimal(record.get("TRX_TOTALENTERED"))
-        base_total = to_decimal(record.get("TOTALENTERED"))
-        trx_due = to_decimal(record.get("TRX_TOTALDUE"))
-        base_due = to_decimal(record.get("TOTALDUE"))
-    except ValueError as exc:
-        return Rejected("amount_invalid", f"{label}: total {exc}")
-    if trx_total is not None:
-        total: Decimal | None = trx_total
-        total_due = trx_due
-        transaction = True
-        currency = clean_text(record.get("CURRENCY")) or clean_text(record.get("BASECURR"))
-    else:
-        total = base_total
-        total_due = base_due
-        transaction = False
-        currency = clean_text(record.get("BASECURR")) or clean_text(record.get("CURRENCY"))
-    try:
-        when_modified = iso_datetime(record.get("WHENMODIFIED"))
-    except ValueError as exc:
-        return Rejected("date_invalid", f"{label}: WHENMODIFIED {exc}")
-    return BillSummary(
-        recordno=recordno,
-        recordid=clean_text(record.get("RECORDID")),
-        state=clean_text(record.get("STATE")),
-        vendorid=clean_text(record.get("VENDORID")),
-        currency=currency,
-        total=total,
-        transaction_currency=transaction,
-        when_modified=when_modified,
-        total_due=total_due,
-    )
 
 
 def bill_version(record: Mapping[str, Any]) -> tuple[bool, str | None]:
@@ -258,42 +220,23 @@ class BillOrder:
         }
 
 
-#: The fix of a document without a valid currency, whole (the troubleshooting page quotes it).
-_SET_CURRENCY = {
-    "bill": "set CURRENCY on the bill in Intacct",
-    "invoice": "set CURRENCY on the invoice in Intacct",
-}
-
-#: The end of a parked order's reason, whole (the troubleshooting page quotes them).
-_PARKED_UNTIL = {
-    "vendor": "parked until the vendor arrives",
-    "customer": "parked until the customer arrives",
-}
-
-
 def document_basics(
-    label: str,
-    summary: BillSummary,
-    record: Mapping[str, Any],
-    *,
-    party: str,
-    document: str,
+    label: str, summary: BillSummary, record: Mapping[str, Any], kind: OwedDocument
 ) -> tuple[str, str, str | None] | Rejected:
     """The party id (VENDORID / CUSTOMERID), currency and date of a bill or invoice, or why
     it cannot become an order."""
-    field_name = f"{party.upper()}ID"
-    partyid, id_problem = check_object_id(record.get(field_name))
+    party, document = kind.party, kind.noun
+    partyid, id_problem = check_object_id(record.get(kind.party_field))
     if partyid is None:
         return Rejected(
             f"{party}_missing",
-            f"{label}: {field_name} {id_problem}; every {document} needs its {party} to become "
-            "an order",
+            f"{label}: {kind.party_field} {id_problem}; every {document} needs its {party} to "
+            "become an order",
         )
     currency, currency_problem = check_currency(summary.currency)
     if currency is None:
         return Rejected(
-            "currency_invalid",
-            f"{label}: currency {currency_problem}; " + _SET_CURRENCY[document],
+            "currency_invalid", f"{label}: currency {currency_problem}; {kind.set_currency}"
         )
     if summary.total is None:
         return Rejected(
@@ -312,18 +255,17 @@ def party_outcome(
     partyid: str,
     contact: ContactRecord | None,
     settings: MappingSettings,
-    *,
-    party: str,
-    document: str,
+    kind: OwedDocument,
 ) -> Rejected | Parked | None:
     """Why a bill's vendor (an invoice's customer) keeps its order from being written, or
     None: not seen yet (parked), no valid email, or inactive while inactive records are
     ignored (rejected)."""
+    party, document = kind.party, kind.noun
     if contact is None:
         return Parked(
             f"{party}_unknown",
             f"{label}: {party} {partyid} is not known yet (no {party}s record seen); "
-            + _PARKED_UNTIL[party],
+            + kind.parked_until,
             waiting_kind=party,
             waiting_keys=(partyid,),
         )
@@ -454,47 +396,143 @@ def document_order(
     )
 
 
-def bill_to_order(
-    bill: Mapping[str, Any],
-    vendor: ContactRecord | None,
-    payments_for_bill: Iterable[PaymentForBill],
-    settings: MappingSettings,
-) -> BillOrder | Rejected | Parked:
-    """The order and products of an ap_bills record (see module docstring)."""
-    label = record_label(STREAM_BILLS, bill)
-    summary = bill_summary(bill)
-    if isinstance(summary, Rejected):
-        return summary
-    basics = document_basics(label, summary, bill, party="vendor", document="bill")
-    if isinstance(basics, Rejected):
-        return basics
-    vendorid, currency, processed_at = basics
+@dataclass(frozen=True)
+class OwedDocument:
+    """A kind of owed document that becomes an order (AP bill, AR invoice): what differs
+    between the kinds. One reader (`summary`) and one builder (`to_order`) serve both."""
 
-    read = order_lines(
-        label,
-        bill.get("lines"),
-        summary.transaction_currency,
-        no_lines=(
-            f"{label} has no GL allocation lines, and Mailchimp refuses an order without "
-            "lines; select the bill's lines in the tap or add lines to the bill in Intacct"
-        ),
-    )
-    if isinstance(read, Rejected):
-        return read
-    lines_out, titles = read
+    stream: str
+    #: What the document and its party are called in reasons ("bill", "vendor").
+    noun: str
+    party: str
+    order_prefix: str
+    #: Whether TRX_TOTALDUE / TOTALDUE are read (the status rule's "Intacct says settled").
+    reads_total_due: bool
+    #: The reasons below, whole (the troubleshooting page quotes them).
+    no_lines: str
+    set_currency: str
+    parked_until: str
 
-    refused = party_outcome(label, vendorid, vendor, settings, party="vendor", document="bill")
-    if refused is not None:
-        return refused
-    assert vendor is not None  # a vendor not seen yet parks the bill (party_outcome)
-    return document_order(
-        summary,
-        object_id=order_id(summary.recordno),
-        customer_id=vendor.customer_id,
-        currency=currency,
-        processed_at=processed_at,
-        lines=lines_out,
-        titles=titles,
-        payments=payments_for_bill,
-        settings=settings,
-    )
+    @property
+    def party_field(self) -> str:
+        """The field naming the party: VENDORID, CUSTOMERID."""
+        return f"{self.party.upper()}ID"
+
+    def order_id(self, recordno: int) -> str:
+        """The order id of the document."""
+        return f"{self.order_prefix}{recordno}"
+
+    def summary(self, record: Mapping[str, Any]) -> BillSummary | Rejected:
+        """Read the status facts of a record of this kind."""
+        label = record_label(self.stream, record)
+        recordno = recordno_or_rejected(label, record)
+        if isinstance(recordno, Rejected):
+            return recordno
+        try:
+            trx_total = to_decimal(record.get("TRX_TOTALENTERED"))
+            base_total = to_decimal(record.get("TOTALENTERED"))
+            if self.reads_total_due:
+                trx_due = to_decimal(record.get("TRX_TOTALDUE"))
+                base_due = to_decimal(record.get("TOTALDUE"))
+            else:
+                trx_due = base_due = None
+        except ValueError as exc:
+            return Rejected("amount_invalid", f"{label}: total {exc}")
+        if trx_total is not None:
+            total: Decimal | None = trx_total
+            total_due = trx_due
+            transaction = True
+            currency = clean_text(record.get("CURRENCY")) or clean_text(record.get("BASECURR"))
+        else:
+            total = base_total
+            total_due = base_due
+            transaction = False
+            currency = clean_text(record.get("BASECURR")) or clean_text(record.get("CURRENCY"))
+        try:
+            when_modified = iso_datetime(record.get("WHENMODIFIED"))
+        except ValueError as exc:
+            return Rejected("date_invalid", f"{label}: WHENMODIFIED {exc}")
+        return BillSummary(
+            recordno=recordno,
+            recordid=clean_text(record.get("RECORDID")),
+            state=clean_text(record.get("STATE")),
+            vendorid=clean_text(record.get(self.party_field)),
+            currency=currency,
+            total=total,
+            transaction_currency=transaction,
+            when_modified=when_modified,
+            total_due=total_due,
+        )
+
+    def to_order(
+        self,
+        record: Mapping[str, Any],
+        party: ContactRecord | None,
+        payments: Iterable[PaymentForBill],
+        settings: MappingSettings,
+    ) -> BillOrder | Rejected | Parked:
+        """The order and products of a record of this kind. `party` is its vendor's (its
+        customer's) `ContactRecord` from the ledger, None when not seen yet (-> Parked)."""
+        label = record_label(self.stream, record)
+        summary = self.summary(record)
+        if isinstance(summary, Rejected):
+            return summary
+        basics = document_basics(label, summary, record, self)
+        if isinstance(basics, Rejected):
+            return basics
+        partyid, currency, processed_at = basics
+        read = order_lines(
+            label,
+            record.get("lines"),
+            summary.transaction_currency,
+            no_lines=f"{label} {self.no_lines}",
+        )
+        if isinstance(read, Rejected):
+            return read
+        lines_out, titles = read
+        refused = party_outcome(label, partyid, party, settings, self)
+        if refused is not None:
+            return refused
+        assert party is not None  # a party not seen yet parks the document (party_outcome)
+        return document_order(
+            summary,
+            object_id=self.order_id(summary.recordno),
+            customer_id=party.customer_id,
+            currency=currency,
+            processed_at=processed_at,
+            lines=lines_out,
+            titles=titles,
+            payments=payments,
+            settings=settings,
+        )
+
+
+#: The two kinds, as a table: each field of `OwedDocument` for (AP bill, AR invoice). Bills
+#: become orders `bill-<RECORDNO>` of the vendor's e-commerce customer, invoices orders
+#: `invoice-<RECORDNO>` of the customer's. Invoices are read without TOTALDUE, so their status
+#: comes from STATE and the payments applied. The reasons are whole: the troubleshooting page
+#: quotes them.
+_KINDS: dict[str, tuple[Any, Any]] = {
+    "stream": (STREAM_BILLS, STREAM_INVOICES),
+    "noun": ("bill", "invoice"),
+    "party": ("vendor", "customer"),
+    "order_prefix": (ORDER_PREFIX, "invoice-"),
+    "reads_total_due": (True, False),
+    "no_lines": (
+        "has no GL allocation lines, and Mailchimp refuses an order without lines; select the "
+        "bill's lines in the tap or add lines to the bill in Intacct",
+        "has no GL lines, and Mailchimp refuses an order without lines; select the invoice's "
+        "lines in the tap or add lines to the invoice in Intacct",
+    ),
+    "set_currency": (
+        "set CURRENCY on the bill in Intacct",
+        "set CURRENCY on the invoice in Intacct",
+    ),
+    "parked_until": ("parked until the vendor arrives", "parked until the customer arrives"),
+}
+BILL = OwedDocument(**{field: kinds[0] for field, kinds in _KINDS.items()})
+INVOICE = OwedDocument(**{field: kinds[1] for field, kinds in _KINDS.items()})
+#: Read the status facts of an ap_bills record.
+bill_summary = BILL.summary
+#: The order and products of an ap_bills record (see module docstring).
+bill_to_order = BILL.to_order

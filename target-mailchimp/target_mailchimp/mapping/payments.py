@@ -40,6 +40,7 @@ from target_mailchimp.mapping.common import (
     clean_text,
     iso_datetime,
     record_label,
+    recordno_or_rejected,
     to_decimal,
 )
 from target_mailchimp.mapping.results import Rejected, Skipped
@@ -116,12 +117,9 @@ class PaymentRecord:
 def payment_from_record(record: Mapping[str, Any]) -> PaymentRecord | Rejected | Skipped:
     """Read an ap_payments record (see module docstring)."""
     label = record_label(STREAM_PAYMENTS, record)
-    recordno = as_recordno(record.get("RECORDNO"))
-    if recordno is None:
-        return Rejected(
-            "recordno_missing",
-            f"{label}: RECORDNO is missing or not an integer; select RECORDNO in the tap",
-        )
+    recordno = recordno_or_rejected(label, record)
+    if isinstance(recordno, Rejected):
+        return recordno
     state = clean_text(record.get("STATE"))
     voided = payment_reversed(state)
     moved = payment_moved_money(state, record.get("WHENPAID"))

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Table, func, inspect, select, text
+from sqlalchemy import Column, Connection, Engine, Table, func, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -38,7 +38,7 @@ from target_mailchimp.ledger import (
 )
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.engine import WRITE_OPTION, is_sqlite
-from target_mailchimp.ledger.scope import LedgerScope, resolve_scope
+from target_mailchimp.ledger.scope import LedgerScope, registered_scope_schema
 
 #: Audit actions listed as "records not written" (with their reasons).
 PROBLEM_ACTIONS: tuple[str, ...] = ("rejected", "failed", "parked")
@@ -208,15 +208,7 @@ def _scoped_engine(engine: Engine, parsed: URL, scope: str) -> Engine:
     if engine.dialect.name != "postgresql":
         return engine  # a SQLite ledger serves one company
     with engine.connect() as conn:
-        default = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        schema = resolve_scope(
-            conn,
-            wanted,
-            default_schema=default,
-            separate_schemas=True,
-            display=display_url(parsed),
-            create=False,
-        )
+        schema = registered_scope_schema(conn, wanted, display=display_url(parsed))
     engine.dispose()
     if schema is None:
         raise ReportError(f"the ledger {display_url(parsed)} holds no rows of {wanted.describe()}")

@@ -28,17 +28,8 @@ from typing import Any
 
 from target_mailchimp.api import MailchimpError, WriteResult
 from target_mailchimp.mapping import ContactRecord, subscriber_hash
-from target_mailchimp.mapping.common import (
-    STREAM_AR_PAYMENTS,
-    STREAM_BILLS,
-    STREAM_CUSTOMERS,
-    STREAM_INVOICES,
-    STREAM_PAYMENTS,
-    STREAM_VENDORS,
-    as_recordno,
-)
-from target_mailchimp.mapping.invoices import invoice_order_id
-from target_mailchimp.mapping.orders import order_id
+from target_mailchimp.mapping.common import CONTACT_STREAMS, PAYMENT_STREAMS, as_recordno
+from target_mailchimp.mapping.orders import BILL, INVOICE
 from target_mailchimp.sinks.documents import process_payments
 from target_mailchimp.sinks.members import MEMBER
 from target_mailchimp.sinks.recording import Outcome, SourceRef, is_fatal
@@ -47,9 +38,8 @@ from target_mailchimp.sinks.validation import Incoming
 from target_mailchimp.sinks.writes import ORDER
 
 DELETED_AT = "_sdc_deleted_at"
-CONTACT_STREAMS = (STREAM_CUSTOMERS, STREAM_VENDORS)
-DOCUMENT_STREAMS = {STREAM_BILLS: order_id, STREAM_INVOICES: invoice_order_id}
-PAYMENT_STREAMS = (STREAM_PAYMENTS, STREAM_AR_PAYMENTS)
+#: {document stream: the order id of its RECORDNO}.
+DOCUMENT_STREAMS = {kind.stream: kind.order_id for kind in (BILL, INVOICE)}
 
 
 def split_deletions(incoming: Sequence[Incoming]) -> tuple[list[Incoming], list[Incoming]]:
@@ -70,11 +60,12 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
         recordno = as_recordno(record.get("RECORDNO"))
         ref = SourceRef(stream, None if recordno is None else str(recordno))
         if recordno is None:
-            recorder.audit(
-                [ref],
+            _audit(
+                ctx,
+                ref,
+                None,
+                None,
                 Outcome("rejected", detail="a deletion without an integer RECORDNO"),
-                object_kind=None,
-                object_id=None,
             )
             continue
         if recordno in seen:
@@ -88,12 +79,7 @@ def process_deletions(ctx: RunContext, stream: str, deleted: Sequence[Incoming])
                 if ctx.ledger.sources.buried(stream, key)
                 else "the ledger never saw this record, so nothing of it is in Mailchimp"
             )
-            recorder.audit(
-                [ref],
-                Outcome("skipped", detail=f"deleted in Intacct; {why}"),
-                object_kind=_kind(stream),
-                object_id=None,
-            )
+            _audit(ctx, ref, _kind(stream), None, _skipped(why))
             continue
         ctx.ledger.sources.unpark(stream, key)  # a parked record that is deleted waits for nothing
         done = True
@@ -124,6 +110,29 @@ def _deleted(action: str, result: WriteResult | None, detail: str) -> Outcome:
     return Outcome.from_result(action, result, detail)
 
 
+def _skipped(why: str) -> Outcome:
+    """Nothing to delete in Mailchimp, and why."""
+    return Outcome("skipped", detail=f"deleted in Intacct; {why}")
+
+
+def _audit(
+    ctx: RunContext, ref: SourceRef, kind: str | None, oid: str | None, outcome: Outcome
+) -> bool:
+    """The audit row of one deletion; True: the deletion is done (its source row may go)."""
+    ctx.recorder.audit([ref], outcome, object_kind=kind, object_id=oid)
+    return True
+
+
+def _removed(
+    ctx: RunContext, ref: SourceRef, kind: str, oid: str, result: WriteResult | None, *, what: str
+) -> bool:
+    """An object Mailchimp no longer shows: audited, then marked deleted in the ledger."""
+    _audit(ctx, ref, kind, oid, _deleted("deleted", result, f"deleted in Intacct; {what}"))
+    ctx.recorder.flush()
+    ctx.ledger.writes.mark_deleted(kind, oid, ctx.run_id)
+    return True
+
+
 def _kind(stream: str) -> str:
     return MEMBER if stream in CONTACT_STREAMS else ORDER
 
@@ -134,8 +143,11 @@ def _failed(
     if isinstance(err, MailchimpError) and is_fatal(err):
         raise ctx.fatal_error(err) from None
     outcome = Outcome.from_error(err)
-    ctx.recorder.audit(
-        [ref],
+    _audit(
+        ctx,
+        ref,
+        kind,
+        oid,
         Outcome(
             outcome.action,
             outcome.http_status,
@@ -143,34 +155,19 @@ def _failed(
             outcome.attempts,
             f"deleted in Intacct, but {what} failed: {outcome.detail}",
         ),
-        object_kind=kind,
-        object_id=oid,
     )
 
 
 def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> bool:
-    recorder = ctx.recorder
     mapping = ctx.mapping
     ref = SourceRef(stream, str(contact.recordno), contact.source_id, contact.email)
     email = contact.email
     if email is None or contact.email_key is None:
-        recorder.audit(
-            [ref],
-            Outcome("skipped", detail="deleted in Intacct; it had no valid email, so no member"),
-            object_kind=MEMBER,
-            object_id=None,
-        )
-        return True
+        return _audit(ctx, ref, MEMBER, None, _skipped("it had no valid email, so no member"))
     member_id = subscriber_hash(email)
     state = ctx.ledger.writes.object_states(MEMBER, [member_id]).get(member_id)
     if state is None or not state.exists:
-        recorder.audit(
-            [ref],
-            Outcome("skipped", detail="deleted in Intacct; its member was never written"),
-            object_kind=MEMBER,
-            object_id=member_id,
-        )
-        return True
+        return _audit(ctx, ref, MEMBER, member_id, _skipped("its member was never written"))
     own_tag = mapping.customer_tag if contact.is_customer else mapping.vendor_tag
     others = [
         c
@@ -184,44 +181,39 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
         same_kind = [c for c in others if c.stream == contact.stream]
         names = ", ".join(f"{c.stream} RECORDNO {c.recordno}" for c in others[:3])
         if same_kind:
-            recorder.audit(
-                [ref],
+            return _audit(
+                ctx,
+                ref,
+                MEMBER,
+                member_id,
                 Outcome(
                     "deleted",
                     detail=f"deleted in Intacct; the member stays ({names} shares the address) "
                     f"and keeps the tag {own_tag!r}",
                 ),
-                object_kind=MEMBER,
-                object_id=member_id,
             )
-            return True
         try:
             result = _call(ctx, ctx.client.update_member_tags, list_id, email, {own_tag: False})
         except MailchimpError as err:
             _failed(ctx, ref, MEMBER, member_id, err, what=f"removing the tag {own_tag!r}")
             return False
-        recorder.audit(
-            [ref],
+        _audit(
+            ctx,
+            ref,
+            MEMBER,
+            member_id,
             _deleted(
                 "deleted",
                 result,
                 f"deleted in Intacct; the member stays ({names} shares the address); the tag "
                 f"{own_tag!r} was removed",
             ),
-            object_kind=MEMBER,
-            object_id=member_id,
         )
         # The member's payload changed (tags): let the next write of the address send it.
         ctx.ledger.writes.forget_object(MEMBER, member_id)
         return True
     if mapping.on_delete == "ignore":
-        recorder.audit(
-            [ref],
-            Outcome("skipped", detail="deleted in Intacct; on_delete is 'ignore'"),
-            object_kind=MEMBER,
-            object_id=member_id,
-        )
-        return True
+        return _audit(ctx, ref, MEMBER, member_id, _skipped("on_delete is 'ignore'"))
     try:
         if mapping.on_delete == "archive":
             result = _call(ctx, ctx.client.archive_member, list_id, email)
@@ -241,28 +233,13 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
     except MailchimpError as err:
         _failed(ctx, ref, MEMBER, member_id, err, what=f"on_delete '{mapping.on_delete}'")
         return False
-    recorder.audit(
-        [ref],
-        _deleted("deleted", result, f"deleted in Intacct; {what}"),
-        object_kind=MEMBER,
-        object_id=member_id,
-    )
-    recorder.flush()
-    ctx.ledger.writes.mark_deleted(MEMBER, member_id, ctx.run_id)
-    return True
+    return _removed(ctx, ref, MEMBER, member_id, result, what=what)
 
 
 def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> bool:
-    recorder = ctx.recorder
     state = ctx.ledger.writes.object_states(ORDER, [oid]).get(oid)
     if state is None or not state.exists:
-        recorder.audit(
-            [ref],
-            Outcome("skipped", detail=f"deleted in Intacct; order {oid} was never written"),
-            object_kind=ORDER,
-            object_id=oid,
-        )
-        return True
+        return _audit(ctx, ref, ORDER, oid, _skipped(f"order {oid} was never written"))
     try:
         result = _call(ctx, ctx.client.delete_order, ctx.mapping.store_id, oid)
     except MailchimpError as err:
@@ -271,15 +248,7 @@ def _delete_order(ctx: RunContext, ref: SourceRef, oid: str) -> bool:
     what = (
         "deleted" if result is None or result.action == "deleted" else "already gone from Mailchimp"
     )
-    recorder.audit(
-        [ref],
-        _deleted("deleted", result, f"deleted in Intacct; order {oid} {what}"),
-        object_kind=ORDER,
-        object_id=oid,
-    )
-    recorder.flush()
-    ctx.ledger.writes.mark_deleted(ORDER, oid, ctx.run_id)
-    return True
+    return _removed(ctx, ref, ORDER, oid, result, what=f"order {oid} {what}")
 
 
 def _delete_payment(
@@ -287,14 +256,15 @@ def _delete_payment(
 ) -> None:
     """A deleted payment counts as voided: its orders get their status again."""
     allocations = list(data.get("allocations") or []) if isinstance(data, dict) else []
-    ctx.recorder.audit(
-        [ref],
+    _audit(
+        ctx,
+        ref,
+        None,
+        None,
         Outcome(
             "deleted",
             detail="deleted in Intacct; counted as voided, so the orders it paid are re-evaluated",
         ),
-        object_kind=None,
-        object_id=None,
     )
     if not allocations:
         return

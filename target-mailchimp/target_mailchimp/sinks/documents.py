@@ -1,8 +1,9 @@
 """Bills and invoices become orders, and their payments set the orders' financial status.
 
 AP (ap_bills paid by ap_payments, owed to vendors) and AR (ar_invoices paid by ar_payments,
-owed by customers) run through the same steps; a `Books` says which side: its streams, its
-mapping functions and its ledger calls.
+owed by customers) run through the same steps; a `Books` says which side: its documents
+(`mapping.orders.OwedDocument`: stream, reader, order builder), its payments and its ledger
+calls.
 
 `process_documents(ctx, stream, incoming)`, one drained batch of bills or invoices (or parked
 ones that became ready):
@@ -71,29 +72,19 @@ from target_mailchimp.mapping import (
     PaymentRecord,
     Rejected,
     Skipped,
-    bill_summary,
-    bill_to_order,
     bill_version,
     clean_text,
-    order_id,
     payment_from_record,
 )
 from target_mailchimp.mapping.common import (
     STREAM_AR_PAYMENTS,
     STREAM_BILLS,
-    STREAM_INVOICES,
     STREAM_PAYMENTS,
     as_recordno,
 )
-from target_mailchimp.mapping.invoices import (
-    ar_payment_from_record,
-    invoice_order_id,
-    invoice_summary,
-    invoice_to_order,
-)
-from target_mailchimp.mapping.orders import BillSummary
+from target_mailchimp.mapping.invoices import ar_payment_from_record
+from target_mailchimp.mapping.orders import BILL, INVOICE, OwedDocument
 from target_mailchimp.mapping.payments import PaymentForBill
-from target_mailchimp.mapping.settings import MappingSettings
 from target_mailchimp.mapping.settlement import older_version
 from target_mailchimp.sinks import writes
 from target_mailchimp.sinks.recording import Outcome, SourceRef
@@ -106,18 +97,9 @@ from target_mailchimp.sinks.writes import CUSTOMER, ORDER, PRODUCT
 class Books:
     """One side of the books: its streams, mapping and ledger calls (see module docstring)."""
 
-    documents: str
+    #: The documents: their stream, names, reader and order builder (`mapping.orders`).
+    kind: OwedDocument
     payments: str
-    #: What a document and its party are called in reasons ("bill", "vendor").
-    noun: str
-    party: str
-    party_field: str
-    summary: Callable[[Mapping[str, Any]], BillSummary | Rejected]
-    to_order: Callable[
-        [Mapping[str, Any], ContactRecord | None, Iterable[PaymentForBill], MappingSettings],
-        BillOrder | Rejected | Parked,
-    ]
-    order_id: Callable[[int], str]
     read_payment: Callable[[Mapping[str, Any]], PaymentRecord | Rejected | Skipped]
     #: Mapping codes of documents rejected because of their party (kept for a retry).
     party_rejection_codes: frozenset[str]
@@ -136,14 +118,8 @@ VENDOR_RETRY_NOTE = "; it is retried automatically when the vendor arrives or ch
 
 #: The two sides, as a table: each part of `Books` for (AP, AR).
 _SIDES: dict[str, tuple[Any, Any]] = {
-    "documents": (STREAM_BILLS, STREAM_INVOICES),
+    "kind": (BILL, INVOICE),
     "payments": (STREAM_PAYMENTS, STREAM_AR_PAYMENTS),
-    "noun": ("bill", "invoice"),
-    "party": ("vendor", "customer"),
-    "party_field": ("VENDORID", "CUSTOMERID"),
-    "summary": (bill_summary, invoice_summary),
-    "to_order": (bill_to_order, invoice_to_order),
-    "order_id": (order_id, invoice_order_id),
     "read_payment": (payment_from_record, ar_payment_from_record),
     "party_rejection_codes": (frozenset({"vendor_no_email", "vendor_inactive"}), frozenset()),
     "waiting_note": (
@@ -175,9 +151,9 @@ AP = Books(**{part: sides[0] for part, sides in _SIDES.items()})
 AR = Books(**{part: sides[1] for part, sides in _SIDES.items()})
 #: The books of each document and payment stream.
 BOOKS: dict[str, Books] = {
-    AP.documents: AP,
+    AP.kind.stream: AP,
     AP.payments: AP,
-    AR.documents: AR,
+    AR.kind.stream: AR,
     AR.payments: AR,
 }
 
@@ -192,8 +168,8 @@ def process_documents(ctx: RunContext, stream: str, incoming: Sequence[Incoming]
         record = item.record
         ref = SourceRef.of(stream, record, id_field="RECORDID")
         recordno = as_recordno(record.get("RECORDNO"))
-        oid = books.order_id(recordno) if recordno is not None else None
-        summary = books.summary(record) if item.problem is None else None
+        oid = books.kind.order_id(recordno) if recordno is not None else None
+        summary = books.kind.summary(record) if item.problem is None else None
         if summary is None or isinstance(summary, Rejected):
             reason = item.problem if summary is None else summary.reason
             recorder.audit(
@@ -216,14 +192,14 @@ def process_documents(ctx: RunContext, stream: str, incoming: Sequence[Incoming]
             documents[recordno] = stored
     parties = books.parties(
         ctx.ledger,
-        {p for d in documents.values() if (p := clean_text(d.get(books.party_field)))},
+        {p for d in documents.values() if (p := clean_text(d.get(books.kind.party_field)))},
     )
     payments = books.payments_for(ctx.ledger, documents)
     works: list[OrderWork] = []
     final: set[int] = set()
     for recordno, record in documents.items():
-        party = parties.get(clean_text(record.get(books.party_field)) or "")
-        result = books.to_order(record, party, payments.get(recordno, []), ctx.mapping)
+        party = parties.get(clean_text(record.get(books.kind.party_field)) or "")
+        result = books.kind.to_order(record, party, payments.get(recordno, []), ctx.mapping)
         if isinstance(result, Rejected):
             party_caused = result.code in books.party_rejection_codes
             reason = result.reason + (VENDOR_RETRY_NOTE if party_caused else "")
@@ -231,7 +207,7 @@ def process_documents(ctx: RunContext, stream: str, incoming: Sequence[Incoming]
                 refs[recordno],
                 Outcome("rejected", detail=reason),
                 object_kind=ORDER,
-                object_id=books.order_id(recordno),
+                object_id=books.kind.order_id(recordno),
             )
             if party_caused:
                 keep_for_vendor(ctx, record, reason)
@@ -242,7 +218,7 @@ def process_documents(ctx: RunContext, stream: str, incoming: Sequence[Incoming]
             ctx.ledger.sources.park_outcome(
                 stream, str(recordno), result, record, source_id=ref.source_id, run_id=ctx.run_id
             )
-            ctx.note_parked(ParkedNote(ref, result.reason, ORDER, books.order_id(recordno)))
+            ctx.note_parked(ParkedNote(ref, result.reason, ORDER, books.kind.order_id(recordno)))
         else:
             works.append(OrderWork(result, refs[recordno]))
             final.add(recordno)
@@ -293,7 +269,7 @@ def read_payments(
 def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming]) -> None:
     """Apply one batch of AP or AR payments (see module docstring)."""
     books = BOOKS[stream]
-    noun = books.noun
+    noun = books.kind.noun
     payments, raw, refs = read_payments(ctx, stream, incoming)
     if not payments:
         ctx.recorder.flush()
@@ -321,7 +297,7 @@ def process_payments(ctx: RunContext, stream: str, incoming: Sequence[Incoming])
                 source_id=payment.recordid,
                 run_id=ctx.run_id,
             )
-            ctx.note_parked(ParkedNote(ref, reason, ORDER, books.order_id(unknown[0])))
+            ctx.note_parked(ParkedNote(ref, reason, ORDER, books.kind.order_id(unknown[0])))
         else:
             final.add(str(recordno))
         for document_no in payment.bill_recordnos:
@@ -345,19 +321,21 @@ def refresh_orders(
     document cannot become an order)."""
     parties = books.parties(
         ctx.ledger,
-        {p for n in by_document if (p := clean_text(documents[n].get(books.party_field)))},
+        {p for n in by_document if (p := clean_text(documents[n].get(books.kind.party_field)))},
     )
     allocations = books.payments_for(ctx.ledger, by_document)
-    states = ctx.ledger.writes.object_states(ORDER, [books.order_id(n) for n in by_document])
+    states = ctx.ledger.writes.object_states(ORDER, [books.kind.order_id(n) for n in by_document])
     works: list[OrderWork] = []
     for document_no, document_refs in sorted(by_document.items()):
         document = documents[document_no]
-        party = parties.get(clean_text(document.get(books.party_field)) or "")
-        result = books.to_order(document, party, allocations.get(document_no, []), ctx.mapping)
-        oid = books.order_id(document_no)
+        party = parties.get(clean_text(document.get(books.kind.party_field)) or "")
+        result = books.kind.to_order(document, party, allocations.get(document_no, []), ctx.mapping)
+        oid = books.kind.order_id(document_no)
         if not isinstance(result, BillOrder):
             why = (
-                f"waits for its {books.party}" if result.action == "parked" else "cannot be written"
+                f"waits for its {books.kind.party}"
+                if result.action == "parked"
+                else "cannot be written"
             )
             ctx.recorder.audit(
                 document_refs,

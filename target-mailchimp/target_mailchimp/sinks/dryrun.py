@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import make_url
 
 from target_mailchimp.api import MailchimpClient
 from target_mailchimp.ledger import LedgerScope, create_ledger_engine
 from target_mailchimp.ledger import schema as ledger_schema
-from target_mailchimp.ledger.scope import resolve_scope
+from target_mailchimp.ledger.scope import registered_scope_schema
 from target_mailchimp.sinks.errors import DryRunWriteError
 
 #: Tables a dry run needs from the real ledger (not the audit trail or runs).
@@ -67,15 +67,7 @@ class ScratchLedger:
         if scope is not None and parsed.get_backend_name() == "postgresql":
             # Read only: an unknown scope is not registered, its copy starts empty.
             with source.connect() as conn:
-                default = str(conn.execute(select(func.current_schema())).scalar_one())
-                schema = resolve_scope(
-                    conn,
-                    scope,
-                    default_schema=default,
-                    separate_schemas=True,
-                    display=str(url),
-                    create=False,
-                )
+                schema = registered_scope_schema(conn, scope, display=str(url))
             source.dispose()
             if schema is None:
                 return scratch
