@@ -26,3 +26,30 @@ def test_open_batches_round_trip(tmp_path: Path) -> None:
         assert again.writes.open_batches() == {}
         with pytest.raises(ValueError, match="longer than"):
             again.writes.record_open_batch("x" * 60)
+
+
+def test_open_mark_and_plan_are_one_transaction(tmp_path: Path) -> None:
+    # A target killed between two commits left a batch open with no plan: the next run then
+    # recovered none of its operations and sent them all again. Mark and plan commit together.
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    with Ledger(url, heartbeat_interval=None) as ledger:
+        run = ledger.lock.start_run()
+        writes = ledger.writes
+        plan = {"bill-1": ("h1", "created"), "bill-2": ("h2", "updated")}
+        writes.record_open_batch("b1", kind="order", plan=plan)
+        assert writes.open_batches() == {"b1": run}
+        assert {
+            (p.kind, p.object_id, p.payload_hash, p.action) for p in writes.batch_plan("b1")
+        } == {
+            ("order", "bill-1", "h1", "created"),
+            ("order", "bill-2", "h2", "updated"),
+        }
+        # a plan that cannot be written takes the open mark with it (nothing half-recorded)
+        broken = {"bill-3": ("h3", "created"), "bill-4": None}
+        with pytest.raises(TypeError):
+            writes.record_open_batch("b2", kind="order", plan=broken)  # type: ignore[arg-type]
+        assert writes.open_batches() == {"b1": run}
+        assert writes.batch_plan("b2") == []
+        writes.close_batch("b1")
+        assert writes.open_batches() == {} and writes.batch_plan("b1") == []
+        ledger.lock.finish_run(run)

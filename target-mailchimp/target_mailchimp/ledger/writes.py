@@ -240,22 +240,32 @@ class WriteLog:
 
     # ------------------------------------------------------------------ open batches
 
-    def record_open_batch(self, batch_id: str, run_id: str | None = None) -> None:
-        """Note a submitted batch whose results are not recorded yet."""
+    def record_open_batch(
+        self,
+        batch_id: str,
+        run_id: str | None = None,
+        *,
+        kind: str = "",
+        plan: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """Note a submitted batch whose results are not recorded yet, with its plan: what it
+        writes, {object id: (payload hash, action on success)}.
+
+        The open mark and the plan are one transaction. As two, a run killed between them
+        left a batch open with no plan, so the next run recovered none of its operations and
+        sent them all again (each meeting "already exists")."""
         if not batch_id or len(batch_id) > _MAX_BATCH_ID:
             raise ValueError(f"batch id {batch_id!r} is empty or longer than {_MAX_BATCH_ID}")
-        run = run_id or self._current_run() or ""
-        with self._db.tx() as conn:
-            self._db.upsert(conn, t.ledger_meta, {"key": _BATCH_PREFIX + batch_id}, {"value": run})
-
-    def record_batch_plan(
-        self, batch_id: str, kind: str, plan: Mapping[str, tuple[str, str]]
-    ) -> None:
-        """Keep what a batch writes: {object id: (payload hash, action on success)}."""
+        current = self._current_run()
         now = self._db.clock()
-        run_id = self._current_run()
         with self._db.tx() as conn:
-            for object_id, (payload_hash, action) in plan.items():
+            self._db.upsert(
+                conn,
+                t.ledger_meta,
+                {"key": _BATCH_PREFIX + batch_id},
+                {"value": run_id or current or ""},
+            )
+            for object_id, (payload_hash, action) in (plan or {}).items():
                 self._db.upsert(
                     conn,
                     t.objects,
@@ -264,7 +274,7 @@ class WriteLog:
                         "payload_hash": payload_hash,
                         "last_action": action,
                         "request_id": batch_id,
-                        "run_id": run_id,
+                        "run_id": current,
                         "updated_at": now,
                     },
                 )

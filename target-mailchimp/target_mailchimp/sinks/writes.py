@@ -48,8 +48,8 @@ orders:
   from the results -> `leftovers`, retried one by one by the caller; any other 4xx ->
   rejected with the response's problem document as the detail.
 - each batch is recorded in the ledger as open, with its plan (each operation's object,
-  payload hash and action), from its submission until its outcomes are handed back
-  (`Ledger.writes.record_open_batch` / `record_batch_plan` / `close_batch`); a later run recovers a
+  payload hash and action), in one transaction, from its submission until its outcomes are
+  handed back (`Ledger.writes.record_open_batch` / `close_batch`); a later run recovers a
   batch a dead run left open (`RunContext.settle_open_batches`).
 - a batch Mailchimp no longer knows (404 while polling) is planned again from the ledger: its
   operations become leftovers, with a warning.
@@ -343,14 +343,15 @@ def write_with_batches(
         ops = [planned[oid][1] for oid in chunk]
         status = ctx.call(ctx.client.submit_batch, ops)
         # Open until its results are recorded: if this run dies first, the next one cancels
-        # it (or waits for it) before writing, so it never runs over newer writes.
-        ctx.ledger.writes.record_open_batch(status.id, ctx.run_id)
-        # Its plan too: a run that finds it left open reads its results and records what
-        # succeeded, instead of sending it all again (`RunContext.settle_open_batches`).
-        ctx.ledger.writes.record_batch_plan(
+        # it (or waits for it) before writing, so it never runs over newer writes. Its plan
+        # goes in the same transaction: a run that finds it left open reads its results and
+        # records what succeeded, instead of sending it all again
+        # (`RunContext.settle_open_batches`).
+        ctx.ledger.writes.record_open_batch(
             status.id,
-            kind,
-            {oid: (planned[oid][0].payload.payload_hash(), planned[oid][2]) for oid in chunk},
+            ctx.run_id,
+            kind=kind,
+            plan={oid: (planned[oid][0].payload.payload_hash(), planned[oid][2]) for oid in chunk},
         )
         ctx.logger.info("%s: submitted batch %s with %d operations", kind, status.id, len(ops))
         submitted.append((status, chunk))
