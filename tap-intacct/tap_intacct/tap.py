@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import sys
 from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,6 +13,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.singerlib import Message, RecordMessage
 
 from intacct_mailchimp_common import logsafe
 from intacct_mailchimp_common.cli import Program
@@ -41,6 +43,22 @@ def bundled_schema(stream_name: str) -> dict[str, Any]:
     return schema
 
 
+class MessageWriter(MsgSpecWriter):
+    """The SDK's msgspec writer (Decimals as exact JSON numbers, decimal_format="number"),
+    flushing standard output after every message but RECORD.
+
+    The SDK's writer flushes after each message: one system call per record, about 5 % of the
+    tap's CPU. Here records fill the output buffer and leave with it, and every SCHEMA and
+    STATE flushes what came before it, so a target never holds a STATE before the records it
+    covers, and no record waits longer than the page it came in (each page ends with a STATE).
+    """
+
+    def write_message(self, message: Message) -> None:
+        sys.stdout.buffer.write(self.format_message(message))
+        if not isinstance(message, RecordMessage):
+            sys.stdout.flush()
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -51,8 +69,7 @@ class TapIntacct(Tap):
 
     name = "tap-intacct"
     package_name = "tap-intacct-xmlgw"
-    # The SDK's msgspec writer: Decimals as exact JSON numbers (decimal_format="number").
-    message_writer_class = MsgSpecWriter
+    message_writer_class = MessageWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(

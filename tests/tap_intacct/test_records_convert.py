@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import sys
 from decimal import Decimal
 
 import pytest
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
+from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from tap_intacct.records import (
     RecordConversionError,
@@ -32,7 +35,38 @@ def encode_message(payload: dict[str, object]) -> bytes:
 
 
 def test_the_tap_writes_with_the_sdks_msgspec_writer() -> None:
-    assert TapIntacct.message_writer_class is MsgSpecWriter
+    assert issubclass(TapIntacct.message_writer_class, MsgSpecWriter)
+    assert TapIntacct.message_writer_class.serialize_message is MsgSpecWriter.serialize_message
+
+
+class _Stdout:
+    """Standard output as the writer sees it: the bytes written, and where flushes fell."""
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self.flushed_at: list[int] = []
+
+    def flush(self) -> None:
+        self.flushed_at.append(len(self.buffer.getvalue()))
+
+
+def test_records_leave_with_the_buffer_and_schema_and_state_flush_what_came_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = _Stdout()
+    monkeypatch.setattr(sys, "stdout", out)
+    writer = TapIntacct.message_writer_class()
+    schema = {"type": "object", "properties": {"n": {"type": "number"}}}
+    writer.write_message(SchemaMessage("bills", schema, ["n"]))
+    after_schema = len(out.buffer.getvalue())
+    writer.write_message(RecordMessage("bills", {"n": Decimal("0.10")}))
+    writer.write_message(RecordMessage("bills", {"n": Decimal("12345678901234567.89")}))
+    assert out.flushed_at == [after_schema]  # no flush per record
+    writer.write_message(StateMessage({"bookmarks": {"bills": {"replication_key_value": 2}}}))
+    lines = out.buffer.getvalue().decode().splitlines()
+    assert out.flushed_at == [after_schema, len(out.buffer.getvalue())]  # STATE: all of it
+    assert [json.loads(line)["type"] for line in lines] == ["SCHEMA", "RECORD", "RECORD", "STATE"]
+    assert '"n":0.10}' in lines[1] and '"n":12345678901234567.89}' in lines[2]
 
 
 def _all_paths(schema: dict) -> list[tuple[str, ...]]:
