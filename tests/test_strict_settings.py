@@ -15,12 +15,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from intacct_mailchimp_common.strict import settings_problems
+from intacct_mailchimp_common.strict import plugin_settings_problems, settings_problems
 from tap_intacct.tap import TapIntacct
 from target_mailchimp.sinks import ConfigurationError
 from target_mailchimp.target import TargetMailchimp
@@ -228,3 +228,37 @@ def test_the_tap_command_refuses_an_unknown_setting(tmp_path: Path) -> None:
     assert "did you mean 'page_size'?" in proc.stderr
     assert proc.stdout == ""
     assert io.StringIO(proc.stderr).read().count("Traceback") == 0
+
+
+class _Plugin:
+    """A plugin as `plugin_settings_problems` sees it: no SDK needed."""
+
+    config_jsonschema: ClassVar[dict[str, Any]] = {
+        "properties": {"page_size": {"type": "integer", "minimum": 1, "maximum": 1000}}
+    }
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def append_builtin_config(self, config_jsonschema: dict[str, Any]) -> None:
+        config_jsonschema["properties"]["stream_maps"] = {"type": ["object", "null"]}
+
+
+def test_a_plugins_settings_are_checked_against_its_schema_with_the_builtins() -> None:
+    plugin = _Plugin({"page_sise": 5, "page_size": 5000, "stream_maps": {}})
+    schema, problems = plugin_settings_problems(plugin)
+    assert sorted(schema["properties"]) == ["page_size", "stream_maps"]
+    assert problems == settings_problems(plugin.config, schema)
+    assert len(problems) == 2  # stream_maps is accepted: the built-ins were appended
+    assert "unknown setting 'page_sise'; did you mean 'page_size'?" in problems[0]
+    assert problems[1].startswith("setting 'page_size' must be a whole number from 1 to 1000")
+    # The plugin's own schema is copied, not extended in place.
+    assert sorted(_Plugin.config_jsonschema["properties"]) == ["page_size"]
+    assert plugin_settings_problems(_Plugin({"page_size": 5})) == (schema, [])
+
+
+def test_a_plugins_full_schema_is_its_class_schema_with_the_sdk_builtins() -> None:
+    tap = TapIntacct(config={"page_sise": 5}, validate_config=False, setup_mapper=False)
+    schema, problems = plugin_settings_problems(tap)
+    assert schema == _schema("tap-intacct")
+    assert problems == settings_problems({"page_sise": 5}, schema)

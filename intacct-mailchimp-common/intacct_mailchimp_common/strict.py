@@ -12,13 +12,18 @@ added to the schema is checked without more code:
   setting, the value and the allowed range.
 
 Unset values (None) are left to the defaults. One line per problem.
+
+`plugin_settings_problems(plugin) -> (schema, problems)` is the check as both plugins run it:
+the plugin's declared schema with the SDK's built-in settings appended, and the problems of
+its config against that. Each plugin raises its own error from them.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema  # type: ignore[import-untyped]
 
@@ -88,3 +93,23 @@ def settings_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> l
         if problem is not None:
             problems.append(problem)
     return problems
+
+
+class DeclaresSettings(Protocol):
+    """What the check needs of a plugin (an SDK tap or target has it)."""
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def config_jsonschema(self) -> dict[str, Any]: ...
+
+    def append_builtin_config(self, config_jsonschema: dict[str, Any]) -> None: ...
+
+
+def plugin_settings_problems(plugin: DeclaresSettings) -> tuple[dict[str, Any], list[str]]:
+    """The plugin's full config schema (a copy of its own, with the SDK's built-in settings
+    appended) and every problem `settings_problems` finds in its config against it."""
+    schema = copy.deepcopy(plugin.config_jsonschema)
+    plugin.append_builtin_config(schema)
+    return schema, settings_problems(plugin.config, schema)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import sys
@@ -17,7 +16,7 @@ from singer_sdk.singerlib import Message, RecordMessage
 
 from intacct_mailchimp_common import logsafe
 from intacct_mailchimp_common.cli import Program
-from intacct_mailchimp_common.strict import settings_problems
+from intacct_mailchimp_common.strict import plugin_settings_problems
 from tap_intacct.custom_fields import add_custom_fields, extra_properties
 from tap_intacct.gateway.client import IntacctGateway
 from tap_intacct.gateway.config import GatewayConfig
@@ -258,9 +257,7 @@ class TapIntacct(Tap):
         """The error naming every setting the strict checks refuse (unknown keys, ranges:
         `strict`), or None. The SDK's own schema checks run first, in its constructor; a
         setting both refuse is reported with these reasons."""
-        schema = copy.deepcopy(self.config_jsonschema)
-        self.append_builtin_config(schema)
-        problems = settings_problems(self.config, schema)
+        schema, problems = plugin_settings_problems(self)
         if not problems:
             return None
         return ConfigValidationError(

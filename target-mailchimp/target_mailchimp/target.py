@@ -53,7 +53,7 @@ from typing_extensions import override
 
 from intacct_mailchimp_common import logsafe
 from intacct_mailchimp_common.cli import Program
-from intacct_mailchimp_common.strict import settings_problems
+from intacct_mailchimp_common.strict import plugin_settings_problems
 from target_mailchimp.api import MailchimpError
 from target_mailchimp.ledger import DEFAULT_LEDGER_URL, LedgerError
 from target_mailchimp.mapping import DEFAULT_FINANCIAL_STATUS_MAP
@@ -451,9 +451,7 @@ class TargetMailchimp(Target):
     def check_config(self) -> None:
         """Strict settings first (unknown keys, ranges: `strict`), then the config schema's
         own checks (required settings), as the SDK words them."""
-        schema = copy.deepcopy(self.config_jsonschema)
-        self.append_builtin_config(schema)
-        problems = settings_problems(self.config, schema)
+        schema, problems = plugin_settings_problems(self)
         if problems:
             raise ConfigurationError("; ".join(problems))
         errors = [
