@@ -188,6 +188,72 @@ def test_the_status_is_the_bills_rule() -> None:
     assert result.action == "parked"  # type: ignore[union-attr]
 
 
+def due(record: dict[str, Any], amount: str) -> dict[str, Any]:
+    """`record` (an ap_bills or ar_invoices record) with TOTALDUE and TRX_TOTALDUE `amount`."""
+    return {**record, "TOTALDUE": float(amount), "TRX_TOTALDUE": float(amount)}
+
+
+def invoice_status(record: dict[str, Any], payments: Any = ()) -> str:
+    """The status of an ar_invoices record, read as an invoice (`invoice_summary`)."""
+    summary = invoice_summary(record)
+    assert not isinstance(summary, Rejected), summary
+    return order_financial_status(summary, payments, MappingSettings())
+
+
+def bill_status(record: dict[str, Any], payments: Any = ()) -> str:
+    """The status of an ap_bills record with the same facts."""
+    return order_financial_status(record, payments, MappingSettings())
+
+
+@pytest.mark.parametrize("state", ["Posted", "Partially Paid"])
+def test_an_invoice_intacct_says_is_settled_is_paid(state: str) -> None:
+    # TOTALDUE 0 with a positive total: settled (e.g. by a credit memo or adjustment applied
+    # outside any AR payment the target saw), whatever STATE says, as for a bill.
+    lines = [("4000", "100.00", "Revenue")]
+    settled = due(invoice(5, "C1", lines, state=state), "0")
+    assert invoice_status(settled) == bill_status(due(kit.bill(5, "V1", lines, state=state), "0"))
+    assert invoice_status(settled) == "paid"
+    # Something still due: pending, for both.
+    owing = due(invoice(5, "C1", lines, state=state), "40.00")
+    assert invoice_status(owing) == bill_status(due(kit.bill(5, "V1", lines, state=state), "40"))
+    assert invoice_status(owing) == "pending"
+
+
+def test_an_invoice_settled_in_intacct_is_written_paid(
+    sandbox: MailchimpSandbox, cfg: dict[str, Any]
+) -> None:
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
+    s.record(
+        "ar_invoices",
+        due(invoice(621, "C1", [("4000", "100.00", "Product Revenue")]), "0"),
+        due(invoice(622, "C1", [("4000", "100.00", "Product Revenue")]), "100.00"),
+    )
+    kit.run_target(cfg, s)
+    got = orders(sandbox)
+    assert got["invoice-621"]["financial_status"] == "paid"
+    assert got["invoice-622"]["financial_status"] == "pending"
+
+
+def test_payments_older_than_the_invoice_do_not_settle_what_it_says_is_due() -> None:
+    # The invoice changed after its payment (2024-03-03) and still says 100.00 is due: its
+    # newest facts win, pending, as for a bill with the same facts (settlement rule 3).
+    lines = [("4000", "100.00", "Revenue")]
+    later = "2024-03-04T10:00:00+00:00"
+    record = due(invoice(5, "C1", lines, modified=later), "100.00")
+    bill = due(kit.bill(5, "V1", lines, modified=later), "100.00")
+    older = ar_payment_from_record(receipt(6, [(5, "100.00")]))
+    assert isinstance(older, PaymentRecord)
+    assert bill_status(bill, older.allocations) == "pending"
+    assert invoice_status(record, older.allocations) == "pending"
+    # A payment newer than the invoice does settle it, as it settles the bill.
+    newer = receipt(7, [(5, "100.00")])
+    newer["WHENMODIFIED"] = "2024-03-05T10:00:00+00:00"
+    fresh = ar_payment_from_record(newer)
+    assert isinstance(fresh, PaymentRecord)
+    assert bill_status(bill, fresh.allocations) == "paid"
+    assert invoice_status(record, fresh.allocations) == "paid"
+
+
 def test_bad_ar_payments_name_their_stream() -> None:
     empty = ar_payment_from_record({"RECORDNO": 7, "RECORDID": "R-7", "details": []})
     assert isinstance(empty, Skipped)

@@ -406,8 +406,6 @@ class OwedDocument:
     noun: str
     party: str
     order_prefix: str
-    #: Whether TRX_TOTALDUE / TOTALDUE are read (the status rule's "Intacct says settled").
-    reads_total_due: bool
     #: The reasons below, whole (the troubleshooting page quotes them).
     no_lines: str
     set_currency: str
@@ -431,11 +429,8 @@ class OwedDocument:
         try:
             trx_total = to_decimal(record.get("TRX_TOTALENTERED"))
             base_total = to_decimal(record.get("TOTALENTERED"))
-            if self.reads_total_due:
-                trx_due = to_decimal(record.get("TRX_TOTALDUE"))
-                base_due = to_decimal(record.get("TOTALDUE"))
-            else:
-                trx_due = base_due = None
+            trx_due = to_decimal(record.get("TRX_TOTALDUE"))
+            base_due = to_decimal(record.get("TOTALDUE"))
         except ValueError as exc:
             return Rejected("amount_invalid", f"{label}: total {exc}")
         if trx_total is not None:
@@ -509,15 +504,14 @@ class OwedDocument:
 
 #: The two kinds, as a table: each field of `OwedDocument` for (AP bill, AR invoice). Bills
 #: become orders `bill-<RECORDNO>` of the vendor's e-commerce customer, invoices orders
-#: `invoice-<RECORDNO>` of the customer's. Invoices are read without TOTALDUE, so their status
-#: comes from STATE and the payments applied. The reasons are whole: the troubleshooting page
+#: `invoice-<RECORDNO>` of the customer's. Both are read alike, TOTALDUE included, so one
+#: status rule serves every owed document. The reasons are whole: the troubleshooting page
 #: quotes them.
 _KINDS: dict[str, tuple[Any, Any]] = {
     "stream": (STREAM_BILLS, STREAM_INVOICES),
     "noun": ("bill", "invoice"),
     "party": ("vendor", "customer"),
     "order_prefix": (ORDER_PREFIX, "invoice-"),
-    "reads_total_due": (True, False),
     "no_lines": (
         "has no GL allocation lines, and Mailchimp refuses an order without lines; select the "
         "bill's lines in the tap or add lines to the bill in Intacct",
