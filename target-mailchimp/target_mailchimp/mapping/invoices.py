@@ -8,7 +8,7 @@
   follow the rules of bills (`orders` module docstring): one line per GL line (`gl-<ACCOUNTNO>`
   products), `order_total` the invoice total, `processed_at_foreign` the invoice date
   (WHENCREATED). `financial_status` comes from THE status rule, `order_financial_status`, the
-  one bills use.
+  one bills use, on the same facts (STATE, totals and totals due, WHENMODIFIED).
 - `ar_payment_from_record(record) -> PaymentRecord | Rejected | Skipped`: an ar_payments
   record as allocations to invoices. What settles an invoice is everything its ARPYMTDETAIL
   rows apply: cash (TRX_PAYMENTAMOUNT), inline credits (TRX_INLINEAMOUNT), credit memos
