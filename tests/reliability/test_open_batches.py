@@ -53,3 +53,29 @@ def test_open_mark_and_plan_are_one_transaction(tmp_path: Path) -> None:
         writes.close_batch("b1")
         assert writes.open_batches() == {} and writes.batch_plan("b1") == []
         ledger.lock.finish_run(run)
+
+
+def test_a_plan_of_many_operations_and_an_object_planned_again(tmp_path: Path) -> None:
+    # A backfill plans thousands of operations per batch (more than one lookup chunk). An
+    # object still planned in a batch a dead run left takes the newer batch's hash, action
+    # and batch id when it is planned again (one plan row per object and kind).
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    with Ledger(url, heartbeat_interval=None) as ledger:
+        run = ledger.lock.start_run()
+        writes = ledger.writes
+        first = {f"bill-{i}": (f"h{i}", "created") for i in range(1200)}
+        writes.record_open_batch("old", kind="order", plan=first)
+        again = {"bill-7": ("h7-new", "updated"), "bill-new": ("hn", "created")}
+        writes.record_open_batch("new", kind="order", plan=again)
+        old = {p.object_id: (p.payload_hash, p.action) for p in writes.batch_plan("old")}
+        assert len(old) == 1199 and "bill-7" not in old and old["bill-1199"] == ("h1199", "created")
+        assert {(p.object_id, p.payload_hash, p.action) for p in writes.batch_plan("new")} == {
+            ("bill-7", "h7-new", "updated"),
+            ("bill-new", "hn", "created"),
+        }
+        # the plan rows are the plan's only: the objects written so far are untouched
+        assert writes.object_state("order", "bill-7") is None
+        writes.close_batch("old")
+        writes.close_batch("new")
+        assert writes.batch_plan("new") == []
+        ledger.lock.finish_run(run)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from target_mailchimp.ledger import schema as t
 from target_mailchimp.ledger.database import LedgerDatabase, chunks, update_many
@@ -133,35 +133,34 @@ class WriteLog:
             return v
 
         with self._db.tx() as conn:
-            ids = sorted(latest)
-            existing: set[str] = set()
-            for part in chunks(ids):
-                existing.update(
-                    conn.execute(
-                        select(t.objects.c.object_id).where(
-                            t.objects.c.kind == kind, t.objects.c.object_id.in_(part)
-                        )
-                    ).scalars()
-                )
-            update_many(
-                conn,
-                t.objects,
-                ("kind", "object_id"),
-                [
-                    {"kind": kind, "object_id": oid, **values(latest[oid])}
-                    for oid in ids
-                    if oid in existing
-                ],
+            self._put(conn, kind, {oid: values(w) for oid, w in latest.items()})
+
+    def _put(self, conn: Connection, kind: str, rows: Mapping[str, dict[str, Any]]) -> None:
+        """Set the given columns of the `objects` rows of `kind` (object id -> columns):
+        one lookup of which exist, one executemany UPDATE for those and one INSERT for the
+        rest (a new row's payload hash and hash run, unless given, are empty)."""
+        ids = sorted(rows)
+        existing: set[str] = set()
+        for part in chunks(ids):
+            existing.update(
+                conn.execute(
+                    select(t.objects.c.object_id).where(
+                        t.objects.c.kind == kind, t.objects.c.object_id.in_(part)
+                    )
+                ).scalars()
             )
-            new_rows = [
-                {"kind": kind, "object_id": oid, **values(latest[oid])}
-                for oid in ids
-                if oid not in existing
-            ]
-            for row in new_rows:
-                row.setdefault("payload_hash", None)
-                row.setdefault("hash_run_id", None)
-            self._db.insert_new(conn, t.objects, ("kind", "object_id"), new_rows)
+        update_many(
+            conn,
+            t.objects,
+            ("kind", "object_id"),
+            [{"kind": kind, "object_id": oid, **rows[oid]} for oid in ids if oid in existing],
+        )
+        new_rows = [
+            {"payload_hash": None, "hash_run_id": None, "kind": kind, "object_id": oid, **rows[oid]}
+            for oid in ids
+            if oid not in existing
+        ]
+        self._db.insert_new(conn, t.objects, ("kind", "object_id"), new_rows)
 
     def record_write(
         self,
@@ -265,19 +264,21 @@ class WriteLog:
                 {"key": _BATCH_PREFIX + batch_id},
                 {"value": run_id or current or ""},
             )
-            for object_id, (payload_hash, action) in (plan or {}).items():
-                self._db.upsert(
-                    conn,
-                    t.objects,
-                    {"kind": kind + PLAN_SUFFIX, "object_id": object_id},
-                    {
+            # Bulk, not a statement per operation: a batch plans up to thousands of them.
+            self._put(
+                conn,
+                kind + PLAN_SUFFIX,
+                {
+                    object_id: {
                         "payload_hash": payload_hash,
                         "last_action": action,
                         "request_id": batch_id,
                         "run_id": current,
                         "updated_at": now,
-                    },
-                )
+                    }
+                    for object_id, (payload_hash, action) in (plan or {}).items()
+                },
+            )
 
     def batch_plan(self, batch_id: str) -> list[PlannedOperation]:
         """The plan kept for a batch (empty when none was kept)."""
