@@ -49,12 +49,18 @@ def orders(sb: MailchimpSandbox) -> dict[str, Any]:
     return found
 
 
+def customer_with(*invoices: dict[str, Any]) -> kit.Singer:
+    """Customer C1 (c1@x.com) and then its invoices."""
+    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
+    if invoices:
+        s.record("ar_invoices", *invoices)
+    return s
+
+
 def test_invoices_become_orders_of_their_customers(
     sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
-    s.record(
-        "ar_invoices",
+    s = customer_with(
         invoice(
             501,
             "C1",
@@ -83,9 +89,7 @@ def test_invoices_become_orders_of_their_customers(
 def test_ar_payments_settle_by_any_means_and_voids_bring_orders_back(
     sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
-    s.record(
-        "ar_invoices",
+    s = customer_with(
         invoice(601, "C1", [("4000", "100.00", "Product Revenue")]),
         invoice(602, "C1", [("4000", "100.00", "Product Revenue")]),
         invoice(603, "C1", [("4000", "100.00", "Product Revenue")]),
@@ -134,8 +138,7 @@ def test_an_older_ar_payment_later_in_the_batch_changes_nothing(
 ) -> None:
     # The voided (newer) version comes first, the complete one it replaced after it: the
     # batch keeps the newest version, as for AP payments, so the invoice stays pending.
-    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
-    s.record("ar_invoices", invoice(611, "C1", [("4000", "100.00", "Product Revenue")]))
+    s = customer_with(invoice(611, "C1", [("4000", "100.00", "Product Revenue")]))
     voided = receipt(711, [(611, "100.00")], state="Voided")
     voided["WHENMODIFIED"] = "2024-03-04T10:00:00+00:00"
     s.record("ar_payments", voided, receipt(711, [(611, "100.00")]))
@@ -222,9 +225,7 @@ def test_an_invoice_intacct_says_is_settled_is_paid(state: str) -> None:
 def test_an_invoice_settled_in_intacct_is_written_paid(
     sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
-    s.record(
-        "ar_invoices",
+    s = customer_with(
         due(invoice(621, "C1", [("4000", "100.00", "Product Revenue")]), "0"),
         due(invoice(622, "C1", [("4000", "100.00", "Product Revenue")]), "100.00"),
     )
