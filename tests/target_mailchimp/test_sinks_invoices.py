@@ -51,10 +51,11 @@ def orders(sb: MailchimpSandbox) -> dict[str, Any]:
 
 def customer_with(*invoices: dict[str, Any]) -> kit.Singer:
     """Customer C1 (c1@x.com) and then its invoices."""
-    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
-    if invoices:
-        s.record("ar_invoices", *invoices)
-    return s
+    return (
+        kit.Singer()
+        .record("customers", kit.customer(1, "C1", "c1@x.com"))
+        .record("ar_invoices", *invoices)
+    )
 
 
 def test_invoices_become_orders_of_their_customers(
@@ -124,11 +125,10 @@ def test_an_older_invoice_version_later_in_the_batch_is_not_written(
 ) -> None:
     # The newer version (200.00) comes first, an older one (100.00, a lookback re-read) after
     # it: the order is written from the newest version, as for bills.
-    s = kit.Singer().record("customers", kit.customer(1, "C1", "c1@x.com"))
     newer = invoice(612, "C1", [("4000", "200.00", "Product Revenue")])
     newer["WHENMODIFIED"] = "2024-03-05T10:00:00+00:00"
     older = invoice(612, "C1", [("4000", "100.00", "Product Revenue")])
-    s.record("ar_invoices", newer, older)
+    s = customer_with(newer, older)
     kit.run_target(cfg, s)
     assert Decimal(str(orders(sandbox)["invoice-612"]["order_total"])) == Decimal("200.00")
 
