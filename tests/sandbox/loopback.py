@@ -4,7 +4,11 @@
 kept-alive ones when the sandbox stops (no handler thread outlives the server), and turns
 Nagle's algorithm off on every accepted connection (TCP_NODELAY): an answer written in more than
 one piece would otherwise wait for the client's delayed ACK (about 40 ms on Linux) on a
-kept-alive connection, a stall no real API has;
+kept-alive connection, a stall no real API has. Its listen backlog is 128 connections, not the
+standard library's 5: a client opening its ten connections at once (Mailchimp allows ten per
+account) would otherwise overflow the queue, and the kernel's dropped connection attempt is
+retried only after a second (TCP's initial retransmission timeout), another stall no real API
+has;
 `serve_in_background` runs it on a daemon thread; `Served` gives a sandbox that runs one its
 `with` block and its `port`. `free_port` names a loopback port that
 nothing listens on (for servers that cannot bind port 0 themselves, or for a refused connection).
@@ -23,6 +27,8 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    #: The listen backlog (see the module docstring); the standard library's default is 5.
+    request_queue_size = 128
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
