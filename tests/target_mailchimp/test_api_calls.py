@@ -267,6 +267,17 @@ def test_get_member_returns_none_when_absent(server: ScriptedServer, mc: Mailchi
     assert mc.get_member("L1", "a@x.org") == {"status": "subscribed"}
 
 
+def test_update_member_patches_by_hash(server: ScriptedServer, mc: MailchimpClient) -> None:
+    server.script(Reply(200, {"status": "pending"}), problem(404, "Resource Not Found"))
+    res = mc.update_member("L1", "Ann@Example.org", {"status": "pending"})
+    req = server.requests[0]
+    assert (req.method, req.json) == ("PATCH", {"status": "pending"})
+    assert req.path == f"/3.0/lists/L1/members/{subscriber_hash('ann@example.org')}"
+    assert (res.action, res.resource_id) == ("updated", subscriber_hash("ann@example.org"))
+    with pytest.raises(NotFound):
+        mc.update_member("L1", "a@x.org", {"status": "pending"})
+
+
 def test_archive_member(server: ScriptedServer, mc: MailchimpClient) -> None:
     server.script(Reply(204, None), problem(404, "Resource Not Found"))
     assert mc.archive_member("L1", "a@x.org").action == "archived"

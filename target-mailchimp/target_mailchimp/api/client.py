@@ -434,6 +434,14 @@ class MailchimpClient:
         resp = self.request("PUT", self._member_path(list_id, email), params=params, json=payload)
         return write_result("updated", subscriber_hash(email), resp)
 
+    def update_member(self, list_id: str, email: str, body: Mapping[str, Any]) -> WriteResult:
+        """``PATCH /lists/{list_id}/members/{hash}``: change an existing member (404 when the
+        address is not on the list). ``status`` here overrides the member's status: Mailchimp
+        refuses ``subscribed`` for an address that unsubscribed ("Member In Compliance
+        State"); it is also the only way to bring an archived member back."""
+        resp = self.request("PATCH", self._member_path(list_id, email), json=dict(body))
+        return write_result("updated", subscriber_hash(email), resp)
+
     def archive_member(self, list_id: str, email: str) -> WriteResult:
         """``DELETE`` the member (Mailchimp archives it). ``action`` is
         ``archived``, or ``absent`` when the address is not on the list (404)."""
