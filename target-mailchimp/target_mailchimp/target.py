@@ -222,7 +222,8 @@ class TargetMailchimp(Target):
             description=(
                 "Customers/vendors with STATUS inactive: 'ignore' (nothing written, audited as "
                 "skipped), 'tag' (written and tagged with inactive_tag) or 'archive' (the "
-                "member is archived)."
+                "member is archived; it comes back with the status it had once a record of "
+                "its address is active again)."
             ),
         ),
         th.Property(
@@ -239,9 +240,10 @@ class TargetMailchimp(Target):
             allowed_values=list(ON_DELETE_MODES),
             title="On delete",
             description=(
-                "A customer or vendor deleted in Intacct: 'archive' its member, 'tag' it "
-                "(its own tag removed, deleted_tag added) or 'ignore'. A member another live "
-                "record shares keeps its status; only the deleted record's tag is removed."
+                "A customer or vendor deleted in Intacct: 'archive' its member (it comes "
+                "back with the status it had if the address returns), 'tag' it (its own tag "
+                "removed, deleted_tag added) or 'ignore'. A member another live record "
+                "shares keeps its status; only the deleted record's tag is removed."
             ),
         ),
         th.Property(

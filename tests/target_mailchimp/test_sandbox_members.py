@@ -143,16 +143,57 @@ def test_archived_unsubscriber_cannot_be_resubscribed(api: Client, mc: Mailchimp
     mc.seed_member("arc@example.org", "unsubscribed")
     assert api.session.delete(f"{api.lists}/members/{md5('arc@example.org')}").status_code == 204
     assert api.get("arc@example.org").json()["status"] == "archived"
-    problem(api.put("arc@example.org", new("arc@example.org")), "Member In Compliance State")
-    resp = api.put("arc@example.org", new("arc@example.org", "transactional"))
+    problem(
+        api.put("arc@example.org", {"email_address": "arc@example.org", "status": "subscribed"}),
+        "Member In Compliance State",
+    )
+    problem(api.patch("arc@example.org", {"status": "subscribed"}), "Member In Compliance State")
+    resp = api.patch("arc@example.org", {"status": "transactional"})
     assert resp.json()["status"] == "transactional"
 
 
-def test_archived_member_comes_back_with_status_if_new(api: Client) -> None:
+def test_status_if_new_leaves_an_archived_member_archived(api: Client) -> None:
     api.put("back@example.org", new("back@example.org"))
     api.session.delete(f"{api.lists}/members/{md5('back@example.org')}")
-    resp = api.put("back@example.org", new("back@example.org", "pending"))
+    resp = api.put(
+        "back@example.org", new("back@example.org", "pending", merge_fields={"FNAME": "Bo"})
+    )
+    assert resp.status_code == 200
+    assert resp.json()["status"] == "archived"
+    assert resp.json()["merge_fields"]["FNAME"] == "Bo"
+    # Only `status` brings it back.
+    resp = api.put("back@example.org", {"email_address": "back@example.org", "status": "pending"})
     assert resp.json()["status"] == "pending"
+
+
+def test_batch_subscribe_leaves_archived_members_archived(api: Client) -> None:
+    for email in ("a1@example.org", "a2@example.org"):
+        api.put(email, new(email))
+        api.session.delete(f"{api.lists}/members/{md5(email)}")
+    refused = api.batch(
+        {"members": [{"email_address": "a1@example.org", "status_if_new": "subscribed"}]}
+    ).json()
+    assert [e["error_code"] for e in refused["errors"]] == ["ERROR_CONTACT_EXISTS"]
+    body = api.batch(
+        {
+            "members": [
+                {
+                    "email_address": "a1@example.org",
+                    "status_if_new": "subscribed",
+                    "merge_fields": {"FNAME": "Al"},
+                    "tags": ["Back"],
+                },
+                {"email_address": "a2@example.org", "status": "subscribed"},
+            ],
+            "update_existing": True,
+        }
+    ).json()
+    assert body["new_members"] == [] and body["errors"] == []
+    statuses = {m["email_address"]: m["status"] for m in body["updated_members"]}
+    assert statuses == {"a1@example.org": "archived", "a2@example.org": "subscribed"}
+    member = api.get("a1@example.org").json()
+    assert member["merge_fields"]["FNAME"] == "Al"
+    assert [t["name"] for t in member["tags"]] == ["Back"]
 
 
 def test_forgotten_address_cannot_be_reimported(api: Client, mc: MailchimpSandbox) -> None:

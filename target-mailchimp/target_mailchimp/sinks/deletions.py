@@ -7,7 +7,8 @@ writes the live records first, then `process_deletions`:
 - customers / vendors: the record no longer counts for its address. When another live record
   shares the address, only the deleted record's tag (`customer_tag` / `vendor_tag`) is
   removed, and only if no live record of the same kind keeps it; the member stays as it is.
-  Otherwise `on_delete`: "archive" (DELETE the member: Mailchimp archives it), "tag" (its
+  Otherwise `on_delete`: "archive" (DELETE the member: Mailchimp archives it; its status is
+  read first and kept, so it can come back as it was: `members.archive_member`), "tag" (its
   tag removed, `deleted_tag` added), "ignore" (nothing).
 - ap_bills / ar_invoices: the order (`bill-<n>` / `invoice-<n>`) is deleted.
 - ap_payments / ar_payments: handled as a void: the payment's recorded allocations count
@@ -31,7 +32,7 @@ from target_mailchimp.mapping import ContactRecord, subscriber_hash
 from target_mailchimp.mapping.common import CONTACT_STREAMS, PAYMENT_STREAMS, as_recordno
 from target_mailchimp.mapping.orders import BILL, INVOICE
 from target_mailchimp.sinks.documents import process_payments
-from target_mailchimp.sinks.members import MEMBER
+from target_mailchimp.sinks.members import MEMBER, archive_member, remember_archived
 from target_mailchimp.sinks.recording import Outcome, SourceRef, is_fatal
 from target_mailchimp.sinks.run import RunContext
 from target_mailchimp.sinks.validation import Incoming
@@ -216,7 +217,10 @@ def _delete_contact(ctx: RunContext, stream: str, contact: ContactRecord) -> boo
         return _audit(ctx, ref, MEMBER, member_id, _skipped("on_delete is 'ignore'"))
     try:
         if mapping.on_delete == "archive":
-            result = _call(ctx, ctx.client.archive_member, list_id, email)
+            result = None
+            if not ctx.dry_run:
+                result, before = ctx.call(archive_member, ctx, email)
+                remember_archived(ctx, email, result, before)
             what = (
                 "the member was archived"
                 if result is None or result.action == "archived"

@@ -129,7 +129,19 @@ Decisions where the reference is silent or unsure (each can be revisited):
   differs from the path hash is a 400 ("Member Exists" if that address is another member,
   else "Invalid Resource"). ``status`` on an unsubscribed/cleaned member (or an archived one
   that was) turning it ``subscribed`` -> "Member In Compliance State"; ``pending`` is allowed.
-  Archived members are re-added by PUT/POST/batch as if new (status_if_new applies).
+* Archived members (``DELETE``) are existing members, not new ones: a PUT or batch-subscribe
+  item with only ``status_if_new`` updates their merge fields and tags and leaves them
+  ``archived`` (batch subscribe lists them in ``updated_members``, and without
+  ``update_existing`` refuses them as ``ERROR_CONTACT_EXISTS``); ``status`` (PUT, PATCH,
+  batch item or POST /members) brings them back, under the compliance rule above with the
+  status they had before. GET shows only ``archived``, never the status before. Sources:
+  tbar0970/jethro-pmm#708 (2021: members re-added with ``status_if_new`` "are still
+  archived"; sending ``status`` fixed it, commit a01edde1, and then met "Member In Compliance
+  State" for some), mailchimp/mc-woocommerce#951 (2022: Mailchimp's own plugin logs "Updated
+  Member ... [status] => archived" for an archived contact it synced), and
+  brandonseydel/MailChimp.Net#529 (the status before archiving cannot be read). UNSURE:
+  Mailchimp documents none of this; its help says a contact can unarchive itself by
+  interacting with a connected store, but e-commerce writes here never unarchive anyone.
 * Merge fields: unknown tags are refused; ADDRESS must be an object with non-empty addr1,
   city, state, zip (``""`` clears it); text/phone at most 255 UTF-8 bytes; required fields
   are checked for new members unless ``skip_merge_validation=true``. Tags are matched

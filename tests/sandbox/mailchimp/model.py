@@ -420,15 +420,20 @@ class State:
     def _resolve_status(
         email: str, m: dict[str, Any] | None, body: dict[str, Any], *, field_prefix: str = ""
     ) -> str:
-        """The member's status after this write (status_if_new vs status; compliance rule)."""
-        new = m is None or m["status"] == "archived"
-        if new:
+        """The member's status after this write (status_if_new vs status; compliance rule).
+
+        An archived member is an existing one: ``status_if_new`` leaves it archived and only
+        ``status`` brings it back (checked against the status it had before it was archived).
+        """
+        if m is None:
             status = body.get("status_if_new") or body.get("status")
             if not status:
                 raise _required("status_if_new", prefix=field_prefix)
-            before = m["prev_status"] if m else None
+            before = None
+        elif m["status"] == "archived":
+            status = body.get("status") or "archived"
+            before = m["prev_status"]
         else:
-            assert m is not None
             status = body.get("status") or m["status"]
             before = m["status"]
         if status == "subscribed" and before in UNSUBSCRIBED_LIKE:
@@ -670,7 +675,7 @@ class State:
                 continue
             seen.add(h)
             m = audience.members.get(h)
-            exists = m is not None and m["status"] != "archived"
+            exists = m is not None  # an archived member too (it stays archived: see above)
             if exists and not update_existing:
                 fail(
                     email,
