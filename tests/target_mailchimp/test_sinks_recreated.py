@@ -25,6 +25,8 @@ from tests.target_mailchimp.test_sinks_invoices import invoice, orders
 
 pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
+LATER = "2024-04-01T10:00:00+00:00"
+
 
 def customers(sandbox: MailchimpSandbox) -> dict[str, Any]:
     found: dict[str, Any] = sandbox.snapshot()["stores"].get("intacct", {}).get("customers", {})
@@ -39,6 +41,15 @@ def unsubscribe(sandbox: MailchimpSandbox, email: str) -> None:
         {"status": "unsubscribed"},
     )
     assert answer.status == 200, answer
+
+
+def comes_back(cfg: dict[str, Any]) -> kit.RunResult:
+    """Customer C1 entered again under a new RECORDNO, with an invoice."""
+    back = kit.Singer().record(
+        "customers", kit.customer(2, "C1", "c1@x.com", modified="2024-04-01T10:00:00+00:00")
+    )
+    back.record("ar_invoices", invoice(51, "C1", [("4000", "12.00", "Revenue")]))
+    return kit.run_target(cfg, back)
 
 
 def test_a_customer_deleted_and_entered_again_in_one_run_keeps_its_member(
@@ -86,11 +97,7 @@ def test_a_customer_entered_again_after_its_deletion_came_through_is_brought_bac
         ("DELETE", member_path),
     ]
 
-    back = kit.Singer().record(
-        "customers", kit.customer(2, "C1", "c1@x.com", modified="2024-04-01T10:00:00+00:00")
-    )
-    back.record("ar_invoices", invoice(51, "C1", [("4000", "12.00", "Revenue")]))
-    third = kit.run_target(cfg, back)
+    third = comes_back(cfg)
 
     member = sandbox.member("c1@x.com")
     assert member is not None and member["status"] == "subscribed"
@@ -101,13 +108,8 @@ def test_a_customer_entered_again_after_its_deletion_came_through_is_brought_bac
     assert "brought back from the archive as 'subscribed'" in (row.detail or "")
     # Brought back once: the next change of the record is an ordinary update.
     sandbox.reset_counters()
-    fourth = kit.run_target(
-        cfg,
-        kit.Singer().record(
-            "customers",
-            kit.customer(2, "C1", "c1@x.com", first="Cy", modified="2024-05-01T10:00:00+00:00"),
-        ),
-    )
+    renamed = kit.customer(2, "C1", "c1@x.com", first="Cy", modified="2024-05-01T10:00:00Z")
+    fourth = kit.run_target(cfg, kit.Singer().record("customers", renamed))
     assert fourth.counts["member"] == {"updated": 1}
     assert sandbox.count("PATCH", member_path.removeprefix("/3.0")) == 0
 
@@ -120,11 +122,7 @@ def test_someone_who_unsubscribed_stays_archived_when_their_record_comes_back(
     kit.run_target(cfg, kit.Singer().record("customers", gone(1)))
     assert sandbox.member("c1@x.com")["status"] == "archived"  # type: ignore[index]
 
-    back = kit.Singer().record(
-        "customers", kit.customer(2, "C1", "c1@x.com", modified="2024-04-01T10:00:00+00:00")
-    )
-    back.record("ar_invoices", invoice(51, "C1", [("4000", "12.00", "Revenue")]))
-    third = kit.run_target(cfg, back)
+    third = comes_back(cfg)
 
     member = sandbox.member("c1@x.com")
     assert member is not None and member["status"] == "archived"
@@ -138,22 +136,14 @@ def test_someone_who_unsubscribed_stays_archived_when_their_record_comes_back(
 def test_a_bill_recreated_with_a_new_recordno_moves_its_order(
     sandbox: MailchimpSandbox, cfg: dict[str, Any]
 ) -> None:
-    first = kit.Singer().record("vendors", kit.vendor(8, "V8", "v8@x.com"))
-    first.record("ap_bills", kit.bill(40, "V8", [("6000", "10.00", "Supplies")]))
-    kit.run_target(cfg, first)
+    vendor, bill = kit.vendor(8, "V8", "v8@x.com"), kit.bill(40, "V8", [("6000", "10.00", "X")])
+    kit.run_target(cfg, kit.Singer().record("vendors", vendor).record("ap_bills", bill))
     assert set(orders(sandbox)) == {"bill-40"}
 
     # Purchasing edited the source transaction: bill 40 is gone, bill 42 holds its new lines,
     # and a payment settles the new bill in full.
-    edited = kit.Singer().record(
-        "ap_bills",
-        kit.bill(
-            42,
-            "V8",
-            [("6000", "10.00", "Supplies"), ("6100", "5.50", "Freight")],
-            modified="2024-04-01T10:00:00+00:00",
-        ),
-    )
+    lines = [("6000", "10.00", "Supplies"), ("6100", "5.50", "Freight")]
+    edited = kit.Singer().record("ap_bills", kit.bill(42, "V8", lines, modified=LATER))
     edited.record("ap_bills", gone(40))
     edited.record("ap_payments", kit.payment(70, [(42, "15.50")]))
     second = kit.run_target(cfg, edited)
