@@ -76,8 +76,8 @@ def archive_member(ctx: RunContext, email: str) -> tuple[WriteResult, str | None
     before (None when it was not in the audience), read with a GET first."""
     list_id = ctx.settings.list_id
     found = ctx.client.get_member(list_id, email)
-    before = str(found.get("status") or "") or None if found else None
-    return ctx.client.archive_member(list_id, email), before
+    status = found.get("status") if found else None
+    return ctx.client.archive_member(list_id, email), str(status) if status else None
 
 
 def remember_archived(ctx: RunContext, email: str, result: WriteResult, before: str | None) -> None:
