@@ -2,7 +2,8 @@
 orders of their customers; after Intacct deletes a customer, a vendor whose address a live
 customer shares, a bill and an invoice, the next run archives exactly the right member, keeps
 the shared one subscribed, deletes exactly those two orders and changes nothing else; a third
-run writes nothing."""
+run writes nothing; once the deleted customer is entered again, its member comes back as it
+was."""
 
 from __future__ import annotations
 
@@ -158,4 +159,20 @@ def test_ar_orders_then_deletions_leave_mailchimp_exactly(tmp_path: Path) -> Non
         third = pipe.run()
         assert mc.count(writes_only=True) == 0
         assert "deleted" not in {a for c in third.counts.values() for a in c}
+
+        # 4. Someone enters the deleted customer again (a new RECORDNO, the same CUSTOMERID
+        # and address): its archived member comes back as it was, with one PATCH.
+        kept = {"RECORDNO", "WHENMODIFIED", "WHENCREATED"}
+        again = company.add("CUSTOMER", {k: v for k, v in lonely.items() if k not in kept})
+        assert again != lonely["RECORDNO"]
+        mc.reset_counters()
+        fourth = pipe.run()
+        member = snapshot(mc)["members"][lonely_id]
+        assert member["status"] == "subscribed"
+        assert tags(member) == {"Intacct customer"}
+        # (The tap's lookback sends the two deletions again: skipped, already applied.)
+        assert fourth.counts["member"] == {"updated": 1, "skipped": 2}
+        assert fourth.counts["member"] == {**third.counts["member"], "updated": 1}
+        member_path = f"/3.0/lists/{mc.list_id}/members/{lonely_id}"
+        assert ("PATCH", member_path) in {(r.method, r.path) for r in mc.requests}
         intacct.assert_all_valid()
