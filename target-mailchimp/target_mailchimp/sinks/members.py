@@ -18,6 +18,9 @@
    or transactional. A member archived by someone else, or one that had unsubscribed (or was
    cleaned) before this target archived it, stays archived: "skipped" with the reason. Once
    a member is answered as not archived (someone unarchived it), its marker is dropped.
+   Markers are read from the ledger without flushing the recorder first: every caller
+   flushes after `write_members`, and the members this call archives (whose markers may
+   still be buffered) are never among those it writes.
 5. The inactive tag (`inactive_records: tag`) is removed with a tags call only from members
    this target tagged before (a "member_tag" marker in the ledger), never otherwise.
 
@@ -210,7 +213,6 @@ def _forget_archive_markers(ctx: RunContext, live: Sequence[MemberWork]) -> None
     Mailchimp): the status kept from this target's archive no longer holds."""
     if not live:
         return
-    ctx.recorder.flush()
     markers = ctx.ledger.writes.object_states(MEMBER_ARCHIVE, [w.object_id for w in live])
     for object_id in markers:
         ctx.ledger.writes.forget_object(MEMBER_ARCHIVE, object_id)
@@ -224,7 +226,6 @@ def _still_archived(
 ) -> list[MemberWork]:
     """Members Mailchimp kept archived: those this target archived come back with the status
     they had; the others stay archived (see module docstring). Returns those brought back."""
-    ctx.recorder.flush()  # markers of members archived earlier in this run
     markers = ctx.ledger.writes.object_states(MEMBER_ARCHIVE, [w.object_id for w in works])
     to_restore: list[tuple[MemberWork, str]] = []
     for work in works:
